@@ -1,0 +1,21 @@
+package io.tessera.models.config;
+
+/**
+ * The two Transformer families Tessera builds.
+ *
+ * <ul>
+ *   <li>{@link #BERT}: bidirectional encoder with token-type embeddings, a pooler and the
+ *       masked-LM + next-sentence pre-training heads; post-LN (original BERT) or pre-LN
+ *       (Megatron-BERT).
+ *   <li>{@link #GPT2}: causal decoder, always pre-LN with a final LayerNorm, LM head tied to the
+ *       token embedding; no token types, no pooler.
+ * </ul>
+ *
+ * <p>Thread safety: immutable enum, safe to share.
+ */
+public enum Architecture {
+    /** BERT (Devlin et al., 2019) and Megatron-BERT (Shoeybi et al., 2019). */
+    BERT,
+    /** GPT-2 (Radford et al., 2019), Megatron GPT-2 and Turing-NLG. */
+    GPT2
+}

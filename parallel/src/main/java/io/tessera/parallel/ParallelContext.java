@@ -1,0 +1,57 @@
+package io.tessera.parallel;
+
+import io.tessera.parallel.comm.Communicator;
+import io.tessera.parallel.comm.SingleRankCommunicator;
+import java.util.Objects;
+
+/**
+ * Everything a rank knows about the parallel job: its world rank, the layout and one communicator per
+ * group it belongs to. Immutable; passed through constructors (no global parallel state).
+ *
+ * <p>Thread safety: immutable; the communicators follow their own rules.
+ *
+ * @param rank world rank
+ * @param layout the degrees and groups
+ * @param world communicator over all ranks
+ * @param tensor communicator over this rank's tensor-parallel group
+ * @param data communicator over this rank's data-parallel group
+ */
+public record ParallelContext(int rank, ParallelLayout layout, Communicator world, Communicator tensor, Communicator data) {
+
+    public ParallelContext {
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(world, "world");
+        Objects.requireNonNull(tensor, "tensor");
+        Objects.requireNonNull(data, "data");
+        if (tensor.size() != layout.tensor() || data.size() != layout.data() || world.size() != layout.world()) {
+            throw new IllegalArgumentException("parallel context of rank " + rank + ": communicator sizes (world "
+                    + world.size() + ", tensor " + tensor.size() + ", data " + data.size() + ") disagree with layout " + layout);
+        }
+    }
+
+    /** @return the context of a single process: every group has one rank */
+    public static ParallelContext single() {
+        return new ParallelContext(0, ParallelLayout.single(), new SingleRankCommunicator("world"),
+                new SingleRankCommunicator("tp"), new SingleRankCommunicator("dp"));
+    }
+
+    /** @return this rank's index in its tensor-parallel group */
+    public int tensorRank() {
+        return tensor.rank();
+    }
+
+    /** @return the tensor-parallel degree */
+    public int tensorSize() {
+        return tensor.size();
+    }
+
+    /** @return this rank's index in its data-parallel group */
+    public int dataRank() {
+        return data.rank();
+    }
+
+    /** @return the data-parallel degree */
+    public int dataSize() {
+        return data.size();
+    }
+}
