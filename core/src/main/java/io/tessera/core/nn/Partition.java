@@ -53,7 +53,7 @@ public record Partition(int dim, int rank, int degree) {
         if (replicated()) {
             return full;
         }
-        long[] dims = full.getShape();
+        long[] dims = full.getShape().clone();
         if (dim >= dims.length || dims[dim] % degree != 0) {
             throw new IllegalArgumentException("cannot split shape " + full + " along dim " + dim + " into " + degree
                     + " equal parts: " + (dim >= dims.length ? "no such dimension" : dims[dim] + " % " + degree + " != 0"));

@@ -59,13 +59,10 @@ final class Node {
     List<Var> forward() {
         NDList out = function != null ? forwardFunction() : forwardOp(!checkpoint && tape.gradEnabled());
         List<Var> vars = new ArrayList<>(out.size());
-        boolean anyGrad = function != null
-                ? inputs.stream().anyMatch(Var::requiresGrad) || !parameters.isEmpty()
-                : false;
+        boolean anyGrad = tape.gradEnabled() && (inputs.stream().anyMatch(Var::requiresGrad) || !parameters.isEmpty());
         for (int i = 0; i < out.size(); i++) {
             NDArray o = out.get(i);
-            boolean grad = function != null ? anyGrad && o.getDataType().isFloating()
-                    : (checkpoint ? checkpointNeedsGrad() && o.getDataType().isFloating() : JniUtils.requiresGrad((PtNDArray) o));
+            boolean grad = anyGrad && o.getDataType().isFloating();
             NDArray value = o.stopGradient();
             value.attach(tape.manager());
             vars.add(new Var(value, this, i, grad));
@@ -75,10 +72,6 @@ final class Node {
             finish();
         }
         return vars;
-    }
-
-    private boolean checkpointNeedsGrad() {
-        return inputs.stream().anyMatch(Var::requiresGrad) || !parameters.isEmpty();
     }
 
     private NDList forwardOp(boolean recordGraph) {
@@ -146,20 +139,20 @@ final class Node {
             NDArray cot = null;
             int contributing = 0;
             for (Var v : outputs) {
-                if (v.cotangent() != null && v.requiresGrad()) {
+                if (contributes(v)) {
                     contributing++;
                 }
             }
             if (contributing == 1) {
                 for (Var v : outputs) {
-                    if (v.cotangent() != null && v.requiresGrad()) {
+                    if (contributes(v)) {
                         target = rawOutputs.get(v.index());
                         cot = v.cotangent();
                     }
                 }
             } else if (contributing > 1) {
                 for (Var v : outputs) {
-                    if (v.cotangent() != null && v.requiresGrad()) {
+                    if (contributes(v)) {
                         NDArray term = rawOutputs.get(v.index()).mul(v.cotangent()).sum();
                         target = target == null ? term : target.add(term);
                     }
@@ -184,6 +177,15 @@ final class Node {
         context.collectParameterGradients();
         context.releaseParameters();
         parametersReleased = true;
+    }
+
+    /** Whether an output received a cotangent and is connected to the node's leaves in libtorch's graph. */
+    private boolean contributes(Var v) {
+        if (v.cotangent() == null || !v.requiresGrad()) {
+            return false;
+        }
+        PtNDArray raw = (PtNDArray) rawOutputs.get(v.index());
+        return JniUtils.requiresGrad(raw) || !JniUtils.getGradientFunctionNames(raw).isEmpty();
     }
 
     private void backwardFunction() {

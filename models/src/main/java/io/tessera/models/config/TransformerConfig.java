@@ -126,7 +126,8 @@ public final class TransformerConfig {
     public void validateFor(int tensorParallel) {
         if (tensorParallel < 1) {
             throw new IllegalArgumentException("tensorParallel = " + tensorParallel
-                    + " must be >= 1: it is the number of ranks one layer is split over; use 1 for no tensor parallelism");
+                    + " must be >= 1: it is the number of ranks one layer is split over;"
+                    + " use 1 for no tensor parallelism");
         }
         List<String> problems = new ArrayList<>();
         if (numHeads % tensorParallel != 0) {
@@ -164,7 +165,8 @@ public final class TransformerConfig {
     public int paddedVocabSize(int tensorParallel) {
         if (tensorParallel < 1) {
             throw new IllegalArgumentException("tensorParallel = " + tensorParallel
-                    + " must be >= 1: it is the number of ranks the vocabulary is split over; use 1 for no tensor parallelism");
+                    + " must be >= 1: it is the number of ranks the vocabulary is split over;"
+                    + " use 1 for no tensor parallelism");
         }
         long multiple = (long) makeVocabSizeDivisibleBy * tensorParallel;
         long padded = (vocabSize + multiple - 1) / multiple * multiple;
@@ -548,44 +550,52 @@ public final class TransformerConfig {
                     "the longest sequence, e.g. 512 for BERT or 1024 for GPT-2");
             if (hiddenSize > 0 && numHeads > 0 && hiddenSize % numHeads != 0) {
                 p.add("hiddenSize = " + hiddenSize + " is not divisible by numHeads = " + numHeads
-                        + ": each head gets hiddenSize / numHeads dimensions; choose numHeads from "
-                        + divisors(hiddenSize) + " or change hiddenSize");
+                        + ": each head gets hiddenSize / numHeads dimensions, so hiddenSize % numHeads must be 0;"
+                        + " choose numHeads from " + divisors(hiddenSize) + " or change hiddenSize");
             }
             if (intermediateSize != null && intermediateSize <= 0) {
                 p.add("intermediateSize = " + intermediateSize
-                        + " must be positive: it is the MLP's inner size; drop optIntermediateSize(..) for the default 4 × hiddenSize");
+                        + " must be positive: it is the MLP's inner size;"
+                        + " drop optIntermediateSize(..) for the default 4 × hiddenSize");
             }
             if (intermediateSize == null && hiddenSize > Integer.MAX_VALUE / 4) {
                 p.add("hiddenSize = " + hiddenSize
-                        + " is too large for the default intermediateSize 4 × hiddenSize (over 2^31 - 1); set optIntermediateSize(..)");
+                        + " is too large for the default intermediateSize 4 × hiddenSize (over 2^31 - 1);"
+                        + " set optIntermediateSize(..)");
             }
             if (architecture == Architecture.BERT) {
                 if (typeVocabSize < 1) {
                     p.add("typeVocabSize = " + typeVocabSize
-                            + " must be >= 1 for BERT: it is the number of segment (token-type) embeddings; use 2 as BERT does");
+                            + " must be >= 1 for BERT: it is the number of segment (token-type) embeddings;"
+                            + " use 2 as BERT does");
                 }
             } else {
                 if (typeVocabSize != 0) {
                     p.add("typeVocabSize = " + typeVocabSize
-                            + " must be 0 for GPT-2, which has no token-type embeddings; drop optTypeVocabSize(..) or use Architecture.BERT");
+                            + " must be 0 for GPT-2, which has no token-type embeddings;"
+                            + " drop optTypeVocabSize(..) or use Architecture.BERT");
                 }
                 if (!preLayerNorm) {
-                    p.add("preLayerNorm = false is not possible for GPT-2, which is always pre-LN; drop optPreLayerNorm(false)");
+                    p.add("preLayerNorm = false is not possible for GPT-2, which is always pre-LN;"
+                            + " drop optPreLayerNorm(false)");
                 }
             }
             if (!(layerNormEps > 0) || Double.isInfinite(layerNormEps)) {
                 p.add("layerNormEps = " + layerNormEps
-                        + " must be a finite number > 0: it keeps LayerNorm's division by the standard deviation finite; use 1e-12 (BERT) or 1e-5 (GPT-2, Megatron)");
+                        + " must be a finite number > 0: it keeps LayerNorm's division by the standard deviation"
+                        + " finite; use 1e-12 (BERT) or 1e-5 (GPT-2, Megatron)");
             }
             probability(p, "hiddenDropout", hiddenDropout, "optHiddenDropout");
             probability(p, "attentionDropout", attentionDropout, "optAttentionDropout");
             if (!(initializerRange > 0) || Double.isInfinite(initializerRange)) {
                 p.add("initializerRange = " + initializerRange
-                        + " must be a finite number > 0: it is the standard deviation of the weight initialisation; use 0.02 as BERT and GPT-2 do");
+                        + " must be a finite number > 0: it is the standard deviation of the weight"
+                        + " initialisation; use 0.02 as BERT and GPT-2 do");
             }
             if (makeVocabSizeDivisibleBy < 1) {
                 p.add("makeVocabSizeDivisibleBy = " + makeVocabSizeDivisibleBy
-                        + " must be >= 1: the vocabulary is padded to a multiple of it times tensorParallel; use 128 as Megatron-LM does, or 1 for no padding");
+                        + " must be >= 1: the vocabulary is padded to a multiple of it times tensorParallel;"
+                        + " use 128 as Megatron-LM does, or 1 for no padding");
             }
             if (!p.isEmpty()) {
                 throw new IllegalArgumentException("invalid " + architecture + " TransformerConfig:\n  - "
@@ -603,8 +613,8 @@ public final class TransformerConfig {
 
         private static void probability(List<String> p, String field, double value, String setter) {
             if (!(value >= 0 && value < 1)) {
-                p.add(field + " = " + value + " must be a probability in [0, 1): a dropout of 1 would drop everything; call "
-                        + setter + "(..) with e.g. 0.1, or 0 to disable dropout");
+                p.add(field + " = " + value + " must be a probability in [0, 1): a dropout of 1 would drop"
+                        + " everything; call " + setter + "(..) with e.g. 0.1, or 0 to disable dropout");
             }
         }
     }

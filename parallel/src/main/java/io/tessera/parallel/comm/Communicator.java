@@ -1,6 +1,12 @@
 package io.tessera.parallel.comm;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.core.TensorMemory;
+import java.nio.ByteBuffer;
+import java.time.Duration;
 
 /**
  * Collectives over one group of ranks. All operations work in place on contiguous tensors (CPU for the
@@ -14,6 +20,13 @@ import ai.djl.ndarray.NDArray;
  *
  * <p>Every operation fails with a {@link CommunicationException} naming the operation, the group and
  * the missing rank when a peer does not take part within the communicator's timeout.
+ *
+ * <p>Flat buffers: every operation also has an overload over direct {@link ByteBuffer}s, which covers
+ * the elements between the buffer's position and limit (both left unchanged) and carries its
+ * {@link ElementType} explicitly. This is the only way to communicate bfloat16, which DJL 0.35.1 cannot
+ * hold in an NDArray. The default implementations wrap the buffers as NDArrays (no copy) and run the
+ * blocking NDArray form; the Tessera backends override them with native buffer paths that also carry
+ * bfloat16.
  *
  * <p>Thread safety: implementations are thread-safe, but collectives on one communicator are issued by
  * one thread in program order (as with NCCL and Gloo).
@@ -127,7 +140,152 @@ public interface Communicator extends AutoCloseable {
         broadcastAsync(tensor, root).await();
     }
 
+    /** @return the time any one operation may wait for its peers before failing */
+    default Duration timeout() {
+        return Duration.ofSeconds(300);
+    }
+
+    /**
+     * Reduces a flat buffer over the group in place.
+     *
+     * @param buffer direct buffer, overwritten between position and limit
+     * @param type element type
+     * @param op the reduction
+     * @return a handle
+     */
+    default Work allReduceAsync(ByteBuffer buffer, ElementType type, ReduceOp op) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            allReduce(wrap(m, buffer, type, "allReduce"), op);
+        }
+        return Work.DONE;
+    }
+
+    /**
+     * Reduce-scatter over flat buffers.
+     *
+     * @param input {@code n} elements, not modified
+     * @param output {@code Shards.length(n, size(), rank())} elements
+     * @param type element type
+     * @param op the reduction
+     * @return a handle
+     */
+    default Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, ElementType type, ReduceOp op) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            reduceScatter(wrap(m, input, type, "reduceScatter"), wrap(m, output, type, "reduceScatter"), op);
+        }
+        return Work.DONE;
+    }
+
+    /**
+     * All-gather over flat buffers.
+     *
+     * @param input this rank's shard
+     * @param output all elements, rank order
+     * @param type element type
+     * @return a handle
+     */
+    default Work allGatherAsync(ByteBuffer input, ByteBuffer output, ElementType type) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            allGather(wrap(m, input, type, "allGather"), wrap(m, output, type, "allGather"));
+        }
+        return Work.DONE;
+    }
+
+    /**
+     * Broadcast of a flat buffer; the bytes are copied whatever their type.
+     *
+     * @param buffer source on root, destination elsewhere
+     * @param root group rank of the source
+     * @return a handle
+     */
+    default Work broadcastAsync(ByteBuffer buffer, int root) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            broadcast(wrapBytes(m, buffer), root);
+        }
+        return Work.DONE;
+    }
+
+    /**
+     * Sends the bytes of a flat buffer to one peer.
+     *
+     * @param buffer the data between position and limit
+     * @param peer group rank of the receiver
+     */
+    default void send(ByteBuffer buffer, int peer) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            send(wrapBytes(m, buffer), peer);
+        }
+    }
+
+    /**
+     * Receives bytes from one peer into a flat buffer.
+     *
+     * @param buffer destination, exactly as many bytes as were sent
+     * @param peer group rank of the sender
+     */
+    default void recv(ByteBuffer buffer, int peer) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            recv(wrapBytes(m, buffer), peer);
+        }
+    }
+
+    /**
+     * Blocking all-reduce of a flat buffer.
+     *
+     * @param buffer direct buffer, overwritten
+     * @param type element type
+     * @param op the reduction
+     */
+    default void allReduce(ByteBuffer buffer, ElementType type, ReduceOp op) {
+        allReduceAsync(buffer, type, op).await();
+    }
+
+    /**
+     * Blocking reduce-scatter of flat buffers.
+     *
+     * @param input all elements
+     * @param output this rank's shard
+     * @param type element type
+     * @param op the reduction
+     */
+    default void reduceScatter(ByteBuffer input, ByteBuffer output, ElementType type, ReduceOp op) {
+        reduceScatterAsync(input, output, type, op).await();
+    }
+
+    /**
+     * Blocking all-gather of flat buffers.
+     *
+     * @param input this rank's shard
+     * @param output all elements
+     * @param type element type
+     */
+    default void allGather(ByteBuffer input, ByteBuffer output, ElementType type) {
+        allGatherAsync(input, output, type).await();
+    }
+
+    /**
+     * Blocking broadcast of a flat buffer.
+     *
+     * @param buffer the buffer
+     * @param root source rank
+     */
+    default void broadcast(ByteBuffer buffer, int root) {
+        broadcastAsync(buffer, root).await();
+    }
+
     /** Releases connections and threads; pending operations fail. */
     @Override
     void close();
+
+    private static NDArray wrap(NDManager manager, ByteBuffer buffer, ElementType type, String op) {
+        if (buffer.remaining() % type.bytes() != 0) {
+            throw new IllegalArgumentException(op + ": buffer of " + buffer.remaining() + " bytes is not a whole number of "
+                    + type + " elements (" + type.bytes() + " bytes each)");
+        }
+        return TensorMemory.wrap(manager, buffer, new Shape(buffer.remaining() / type.bytes()), type.toDataType(op));
+    }
+
+    private static NDArray wrapBytes(NDManager manager, ByteBuffer buffer) {
+        return TensorMemory.wrap(manager, buffer, new Shape(buffer.remaining()), DataType.UINT8);
+    }
 }

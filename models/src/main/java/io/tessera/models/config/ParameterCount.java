@@ -1,0 +1,237 @@
+package io.tessera.models.config;
+
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The exact number of trainable parameters of a configuration, per component, following the tensors
+ * of Hugging Face's model classes (see {@link ModelVariant}). Tied weights are counted once.
+ *
+ * <p>With V vocabulary (unpadded, or padded by {@link TransformerConfig#paddedVocabSize(int)} with
+ * {@link #ofPaddedVocab}), H hidden, L layers, I MLP inner size, P positions, T token types:
+ *
+ * <pre>
+ * embeddings     = V·H + P·H + T·H          (T = 0 for GPT-2)
+ *                  + 2H                      (embedding LayerNorm: post-LN BERT only)
+ * per layer      = attention  4H² + 4H       (Q, K, V and output projections with biases;
+ *                                             GPT-2's fused c_attn + c_proj is the same count)
+ *                + MLP        2·H·I + I + H  (two linear layers with biases)
+ *                + LayerNorms 4H             (two, weight and bias each)
+ * final LN       = 2H                        (GPT-2 and pre-LN BERT; post-LN BERT has none)
+ * pooler         = H² + H                    (BERT only, part of BertModel)
+ * heads (PRETRAINING_MODEL, BERT only):
+ *   MLM transform  H² + H + 2H               (dense + LayerNorm)
+ *   MLM decoder    V                          (bias only: the weight is tied to the token embedding)
+ *   NSP classifier 2H + 2
+ * GPT-2's LM head is tied to the token embedding and has no bias: 0.
+ *
+ * total = embeddings + L·perLayer + finalLN + pooler + heads
+ * </pre>
+ *
+ * <p>Pre-LN BERT (Megatron-BERT) moves the embedding LayerNorm to a final LayerNorm, so its total
+ * equals post-LN BERT's. Checked against Hugging Face: {@code gpt2} 124,439,808, {@code bert-base-uncased}
+ * {@code BertModel} 109,482,240 (the tests hold the full list).
+ *
+ * <p>Per tensor-parallel rank ({@link #perTensorParallelRank()}), Megatron's layout is counted exactly:
+ * the token embedding and MLM decoder bias are split over the vocabulary, Q/K/V and the first MLP
+ * layer (weights and biases) are column-parallel, the attention output and second MLP weights are
+ * row-parallel; position and token-type embeddings, every LayerNorm, the two row-parallel biases, the
+ * pooler, the MLM transform and the NSP classifier are replicated on every rank.
+ *
+ * <p>Thread safety: immutable, safe to share between threads.
+ */
+public final class ParameterCount {
+
+    private final TransformerConfig config;
+    private final ModelVariant variant;
+    private final int vocabSize;
+    private final int tensorParallel;
+
+    private ParameterCount(TransformerConfig config, ModelVariant variant, int vocabSize, int tensorParallel) {
+        this.config = config;
+        this.variant = variant;
+        this.vocabSize = vocabSize;
+        this.tensorParallel = tensorParallel;
+    }
+
+    /**
+     * Counts with the unpadded vocabulary, as a Hugging Face checkpoint holds it.
+     *
+     * @param config the model configuration
+     * @param variant base model or pre-training model
+     * @return the count; {@link #tensorParallel()} is 1
+     */
+    public static ParameterCount of(TransformerConfig config, ModelVariant variant) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(variant, "variant");
+        return new ParameterCount(config, variant, config.vocabSize(), 1);
+    }
+
+    /**
+     * Counts with the vocabulary padded for {@code tensorParallel} ranks, as Megatron-LM allocates it
+     * ({@link TransformerConfig#paddedVocabSize(int)}), after checking that the model splits over that
+     * many ranks ({@link TransformerConfig#validateFor(int)}).
+     *
+     * @param config the model configuration
+     * @param variant base model or pre-training model
+     * @param tensorParallel the tensor-parallel degree
+     * @return the count over all ranks, with {@link #perTensorParallelRank()} for one rank
+     * @throws IllegalArgumentException if the model does not split over {@code tensorParallel} ranks
+     */
+    public static ParameterCount ofPaddedVocab(TransformerConfig config, ModelVariant variant, int tensorParallel) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(variant, "variant");
+        config.validateFor(tensorParallel);
+        return new ParameterCount(config, variant, config.paddedVocabSize(tensorParallel), tensorParallel);
+    }
+
+    /** @return the configuration counted */
+    public TransformerConfig config() {
+        return config;
+    }
+
+    /** @return the model class counted */
+    public ModelVariant variant() {
+        return variant;
+    }
+
+    /** @return the vocabulary size used: the configuration's, or the padded one */
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /** @return the tensor-parallel degree the vocabulary was padded for (1 for {@link #of}) */
+    public int tensorParallel() {
+        return tensorParallel;
+    }
+
+    private long h() {
+        return config.hiddenSize();
+    }
+
+    private boolean isBert() {
+        return config.architecture() == Architecture.BERT;
+    }
+
+    /** @return V·H, the token embedding (shared with the tied output layer) */
+    public long wordEmbeddings() {
+        return (long) vocabSize * h();
+    }
+
+    /** @return P·H, the learned position embedding */
+    public long positionEmbeddings() {
+        return (long) config.maxPositions() * h();
+    }
+
+    /** @return T·H, the token-type (segment) embedding; 0 for GPT-2 */
+    public long tokenTypeEmbeddings() {
+        return (long) config.typeVocabSize() * h();
+    }
+
+    /** @return 2H for post-LN BERT's embedding LayerNorm, else 0 */
+    public long embeddingLayerNorm() {
+        return isBert() && !config.preLayerNorm() ? 2 * h() : 0;
+    }
+
+    /** @return all embedding parameters: token, position, token-type and the embedding LayerNorm */
+    public long embeddings() {
+        return wordEmbeddings() + positionEmbeddings() + tokenTypeEmbeddings() + embeddingLayerNorm();
+    }
+
+    /** @return 4H² + 4H: the Q, K, V and output projections of one layer, with biases */
+    public long attentionPerLayer() {
+        return 4 * h() * h() + 4 * h();
+    }
+
+    /** @return 2·H·I + I + H: the two MLP linear layers of one layer, with biases */
+    public long mlpPerLayer() {
+        long i = config.intermediateSize();
+        return 2 * h() * i + i + h();
+    }
+
+    /** @return 4H: the two LayerNorms of one layer */
+    public long layerNormsPerLayer() {
+        return 4 * h();
+    }
+
+    /** @return one layer: attention + MLP + LayerNorms */
+    public long perLayer() {
+        return attentionPerLayer() + mlpPerLayer() + layerNormsPerLayer();
+    }
+
+    /** @return L · {@link #perLayer()} */
+    public long layers() {
+        return config.numLayers() * perLayer();
+    }
+
+    /** @return 2H for GPT-2 and pre-LN BERT's final LayerNorm, else 0 */
+    public long finalLayerNorm() {
+        return !isBert() || config.preLayerNorm() ? 2 * h() : 0;
+    }
+
+    /** @return H² + H, BERT's pooler (dense on the first token); 0 for GPT-2 */
+    public long pooler() {
+        return isBert() ? h() * h() + h() : 0;
+    }
+
+    /** @return H² + 3H, BERT's masked-LM transform (dense + LayerNorm) in the pre-training variant, else 0 */
+    public long mlmTransform() {
+        return isBert() && variant == ModelVariant.PRETRAINING_MODEL ? h() * h() + 3 * h() : 0;
+    }
+
+    /** @return V, BERT's masked-LM decoder bias in the pre-training variant (its weight is tied), else 0 */
+    public long mlmDecoderBias() {
+        return isBert() && variant == ModelVariant.PRETRAINING_MODEL ? vocabSize : 0;
+    }
+
+    /** @return 2H + 2, BERT's next-sentence classifier in the pre-training variant, else 0 */
+    public long nspClassifier() {
+        return isBert() && variant == ModelVariant.PRETRAINING_MODEL ? 2 * h() + 2 : 0;
+    }
+
+    /** @return all pre-training head parameters; 0 for the base model and for GPT-2 (tied head, no bias) */
+    public long heads() {
+        return mlmTransform() + mlmDecoderBias() + nspClassifier();
+    }
+
+    /** @return embeddings + layers + final LayerNorm + pooler + heads */
+    public long total() {
+        return embeddings() + layers() + finalLayerNorm() + pooler() + heads();
+    }
+
+    /**
+     * Parameters that every tensor-parallel rank holds in full (see the class comment): position and
+     * token-type embeddings, every LayerNorm, the attention-output and second-MLP biases, the pooler, the
+     * MLM transform and the NSP classifier.
+     *
+     * @return replicated parameters, counted once
+     */
+    public long replicatedAcrossTensorParallel() {
+        long perLayerReplicated = layerNormsPerLayer() + 2 * h();
+        return positionEmbeddings() + tokenTypeEmbeddings() + embeddingLayerNorm()
+                + config.numLayers() * perLayerReplicated + finalLayerNorm() + pooler() + mlmTransform()
+                + nspClassifier();
+    }
+
+    /**
+     * Parameters one tensor-parallel rank holds: {@code replicated + (total − replicated) / tp}. This
+     * is Ψ for the ZeRO memory formulas with pipeline parallelism off. At tp 1 it equals
+     * {@link #total()}; across ranks, {@code tp · perRank = total + (tp − 1) · replicated}.
+     *
+     * @return parameters per tensor-parallel rank
+     */
+    public long perTensorParallelRank() {
+        long replicated = replicatedAcrossTensorParallel();
+        return replicated + (total() - replicated) / tensorParallel;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT,
+                "%s (V=%d, tp=%d): total %,d = embeddings %,d + %d layers × %,d (attention %,d, MLP %,d, LayerNorms %,d)"
+                        + " + final LayerNorm %,d + pooler %,d + heads %,d; per tensor-parallel rank %,d",
+                variant.hfClassName(config), vocabSize, tensorParallel, total(), embeddings(), config.numLayers(),
+                perLayer(), attentionPerLayer(), mlpPerLayer(), layerNormsPerLayer(), finalLayerNorm(), pooler(),
+                heads(), perTensorParallelRank());
+    }
+}

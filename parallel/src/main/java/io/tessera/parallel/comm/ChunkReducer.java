@@ -1,0 +1,139 @@
+package io.tessera.parallel.comm;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.core.TensorMemory;
+import io.tessera.core.Tensors;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
+
+/**
+ * Element-wise reduction of one received chunk into an accumulator, both direct buffers. The arithmetic
+ * runs in libtorch on zero-copy views ({@link TensorMemory#wrap}); bfloat16, which DJL cannot wrap, is
+ * widened to fp32 in Java and rounded back to nearest even.
+ *
+ * <p>Thread safety: not thread-safe; owned by one communication thread.
+ */
+final class ChunkReducer implements AutoCloseable {
+
+    private final NDManager manager = NDManager.newBaseManager(Device.cpu(), "tessera-reducer");
+    private NDArray scratchArray;
+    private ByteBuffer scratch;
+
+    /**
+     * Working memory owned by this reducer, reused across operations and grown on demand.
+     *
+     * @param bytes bytes needed
+     * @return a native-order direct buffer of exactly {@code bytes}, contents undefined
+     */
+    ByteBuffer scratch(int bytes) {
+        if (scratch == null || scratch.capacity() < bytes) {
+            if (scratchArray != null) {
+                scratchArray.close();
+            }
+            scratchArray = manager.create(new Shape(Math.max(bytes, 1)), DataType.INT8);
+            scratch = TensorMemory.buffer(scratchArray);
+        }
+        return scratch.slice(0, bytes).order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * {@code dst[i] = op(dst[i], src[i])} for the elements between each buffer's position and limit.
+     *
+     * @param dst accumulator, overwritten
+     * @param src received values, same byte length
+     * @param type element type
+     * @param op SUM, MAX or MIN (AVG is a SUM followed by {@link #divide})
+     */
+    void reduce(ByteBuffer dst, ByteBuffer src, ElementType type, ReduceOp op) {
+        if (dst.remaining() == 0) {
+            return;
+        }
+        if (type == ElementType.BFLOAT16) {
+            reduceBf16(dst, src, op);
+            return;
+        }
+        DataType dt = type.toDataType("reduce");
+        Shape shape = new Shape(dst.remaining() / type.bytes());
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray acc = TensorMemory.wrap(scope, dst, shape, dt);
+            NDArray in = TensorMemory.wrap(scope, src, shape, dt);
+            switch (op) {
+                case SUM:
+                case AVG:
+                    acc.addi(in);
+                    break;
+                case MAX:
+                    Tensors.copyInto(acc, acc.maximum(in));
+                    break;
+                case MIN:
+                    Tensors.copyInto(acc, acc.minimum(in));
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown reduction " + op);
+            }
+        }
+    }
+
+    /**
+     * Divides every element by {@code divisor} in place (the second half of AVG). Integers are divided
+     * in fp64 and truncated toward zero.
+     *
+     * @param buffer the elements
+     * @param type element type
+     * @param divisor the group size
+     */
+    void divide(ByteBuffer buffer, ElementType type, int divisor) {
+        if (buffer.remaining() == 0 || divisor == 1) {
+            return;
+        }
+        if (type == ElementType.BFLOAT16) {
+            ShortBuffer d = buffer.duplicate().order(ByteOrder.nativeOrder()).asShortBuffer();
+            for (int i = 0; i < d.limit(); i++) {
+                d.put(i, Bf16.round(Bf16.widen(d.get(i)) / divisor));
+            }
+            return;
+        }
+        DataType dt = type.toDataType("divide");
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray a = TensorMemory.wrap(scope, buffer, new Shape(buffer.remaining() / type.bytes()), dt);
+            if (type.isInteger()) {
+                Tensors.copyInto(a, a.toType(DataType.FLOAT64, false).divi(divisor).toType(dt, false));
+            } else {
+                a.divi(divisor);
+            }
+        }
+    }
+
+    private static void reduceBf16(ByteBuffer dst, ByteBuffer src, ReduceOp op) {
+        ShortBuffer d = dst.duplicate().order(ByteOrder.nativeOrder()).asShortBuffer();
+        ShortBuffer s = src.duplicate().order(ByteOrder.nativeOrder()).asShortBuffer();
+        int n = d.limit();
+        for (int i = 0; i < n; i++) {
+            float a = Bf16.widen(d.get(i));
+            float b = Bf16.widen(s.get(i));
+            float r;
+            switch (op) {
+                case MAX:
+                    r = Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.max(a, b);
+                    break;
+                case MIN:
+                    r = Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.min(a, b);
+                    break;
+                default:
+                    r = a + b;
+                    break;
+            }
+            d.put(i, Bf16.round(r));
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

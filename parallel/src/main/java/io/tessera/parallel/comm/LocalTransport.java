@@ -1,0 +1,65 @@
+package io.tessera.parallel.comm;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * In-process transport: a message is a view of the sender's buffer handed to the receiver's inbox,
+ * and the send completes when the receiver releases it. Nothing is copied, so reductions read the
+ * sender's memory directly.
+ *
+ * <p>Thread safety: see {@link Transport}.
+ */
+final class LocalTransport extends Transport {
+
+    private final LocalTransport[] members;
+    private volatile boolean closed;
+
+    LocalTransport(int rank, LocalTransport[] members) {
+        super(rank, members.length);
+        this.members = members;
+    }
+
+    @Override
+    CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        LocalTransport to = members[peer];
+        if (to.closed) {
+            done.completeExceptionally(new IllegalStateException("rank " + peer + " has closed its communicator"));
+            return done;
+        }
+        to.deliver(rank(), new Inbound(seq, opcode, payload.slice(), () -> done.complete(null)));
+        return done;
+    }
+
+    @Override
+    void announce(long seq) {
+        for (int p = 0; p < size(); p++) {
+            if (p != rank()) {
+                members[p].arrived(rank(), seq);
+            }
+        }
+    }
+
+    @Override
+    void abortPeers(String reason) {
+        for (int p = 0; p < size(); p++) {
+            if (p != rank()) {
+                members[p].failed(rank(), "aborted the group: " + reason);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (int p = 0; p < size(); p++) {
+            if (p != rank()) {
+                members[p].departed(rank(), "closed its communicator");
+            }
+        }
+    }
+}

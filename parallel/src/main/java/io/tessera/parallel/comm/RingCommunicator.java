@@ -1,0 +1,605 @@
+package io.tessera.parallel.comm;
+
+import ai.djl.ndarray.NDArray;
+import io.tessera.core.TensorMemory;
+import io.tessera.core.Torch;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The collectives of the Tessera CPU backends, as ring algorithms over a {@link Transport} (Netty
+ * sockets between processes, or memory between threads of one JVM).
+ *
+ * <p>All-reduce is a ring reduce-scatter followed by a ring all-gather (Patarasuk and Yuan; NCCL's
+ * ring). The {@code n} elements are cut into {@code size} segments as {@link Shards} defines; at step
+ * {@code s} rank {@code r} sends segment {@code r-s-1} to {@code r+1} and reduces segment
+ * {@code r-s-2} received from {@code r-1}, so after {@code size-1} steps it holds the full reduction of
+ * segment {@code r}. Each segment travels as chunks of at most {@link CommOptions#chunkBytes()}, and a
+ * chunk is forwarded as soon as it is reduced, which pipelines the steps:
+ *
+ * <pre>
+ *   reduce-scatter, 3 ranks, segments A B C          all-gather
+ *   step 0:  r0 sends C   r1 sends A   r2 sends B     r0 sends A   r1 sends B   r2 sends C
+ *   step 1:  r0 sends B+  r1 sends C+  r2 sends A+    r0 sends C*  r1 sends A*  r2 sends B*
+ *   result:  r0 owns A*   r1 owns B*   r2 owns C*     every rank holds A* B* C*
+ * </pre>
+ *
+ * Every rank sends and receives {@code 2 (size-1)/size} of the data; the reduction of each chunk runs in
+ * libtorch on zero-copy views. Each segment is reduced in a fixed order and then copied, so every rank
+ * ends with bit-identical results. Broadcast is a pipelined chain from the root; barrier waits for every
+ * peer's announcement of the operation.
+ *
+ * <p>Every operation runs on this communicator's single communication thread, in submission order,
+ * with libtorch grad mode off. Each starts by announcing itself to the peers; when it fails (timeout,
+ * a peer gone, mismatched calls) the communicator is broken, the peers are told, and every later
+ * operation fails at once. Messages name the operation, the group, this rank and the rank at fault.
+ *
+ * <p>Thread safety: thread-safe; collectives are issued by one thread in program order, as the
+ * {@link Communicator} contract requires.
+ */
+public final class RingCommunicator implements Communicator {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RingCommunicator.class);
+
+    private final String name;
+    private final int[] worldRanks;
+    private final int rank;
+    private final int size;
+    private final Transport transport;
+    private final CommOptions options;
+    private final ExecutorService thread;
+    private final ChunkReducer reducer = new ChunkReducer();
+    private long issued;
+    private boolean closed;
+    private volatile CommunicationException broken;
+
+    RingCommunicator(String name, int[] worldRanks, int rank, Transport transport, CommOptions options) {
+        this.name = name;
+        this.worldRanks = worldRanks.clone();
+        this.rank = rank;
+        this.size = worldRanks.length;
+        this.transport = transport;
+        this.options = options;
+        String threadName = "tessera-comm-" + name + "-r" + rank;
+        this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(() -> {
+                try (Torch.GradMode g = Torch.gradMode(false)) {
+                    r.run();
+                }
+            }, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * The conventional name of a group: its kind and world ranks, e.g. {@code tp[0,1]}.
+     *
+     * @param kind e.g. {@code world}, {@code tp}, {@code dp}
+     * @param worldRanks the members
+     * @return the name
+     */
+    public static String groupName(String kind, int[] worldRanks) {
+        StringBuilder b = new StringBuilder(kind).append('[');
+        for (int i = 0; i < worldRanks.length; i++) {
+            b.append(i == 0 ? "" : ",").append(worldRanks[i]);
+        }
+        return b.append(']').toString();
+    }
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Duration timeout() {
+        return options.timeout();
+    }
+
+    /** @return the world rank of each group rank */
+    public int[] worldRanks() {
+        return worldRanks.clone();
+    }
+
+    // ---------------------------------------------------------------- NDArray forms
+
+    @Override
+    public Work allReduceAsync(NDArray tensor, ReduceOp op) {
+        ElementType type = ElementType.of(tensor.getDataType(), "allReduce on " + name);
+        return allReduceAsync(bufferOf(tensor, "allReduce"), type, op);
+    }
+
+    @Override
+    public Work reduceScatterAsync(NDArray input, NDArray output, ReduceOp op) {
+        ElementType type = ElementType.of(input.getDataType(), "reduceScatter on " + name);
+        checkSameType(input, output, "reduceScatter");
+        return reduceScatterAsync(bufferOf(input, "reduceScatter"), bufferOf(output, "reduceScatter"), type, op);
+    }
+
+    @Override
+    public Work allGatherAsync(NDArray input, NDArray output) {
+        ElementType type = ElementType.of(input.getDataType(), "allGather on " + name);
+        checkSameType(input, output, "allGather");
+        return allGatherAsync(bufferOf(input, "allGather"), bufferOf(output, "allGather"), type);
+    }
+
+    @Override
+    public Work broadcastAsync(NDArray tensor, int root) {
+        ElementType.of(tensor.getDataType(), "broadcast on " + name);
+        return broadcastAsync(bufferOf(tensor, "broadcast"), root);
+    }
+
+    @Override
+    public void send(NDArray tensor, int peer) {
+        ElementType.of(tensor.getDataType(), "send on " + name);
+        send(bufferOf(tensor, "send"), peer);
+    }
+
+    @Override
+    public void recv(NDArray tensor, int peer) {
+        ElementType.of(tensor.getDataType(), "recv on " + name);
+        recv(bufferOf(tensor, "recv"), peer);
+    }
+
+    // ---------------------------------------------------------------- buffer forms
+
+    @Override
+    public Work allReduceAsync(ByteBuffer buffer, ElementType type, ReduceOp op) {
+        ByteBuffer b = region(buffer, type, "allReduce");
+        long n = b.remaining() / type.bytes();
+        return submit(OpKind.ALL_REDUCE, n + " x " + type + ", " + op, o -> {
+            if (size == 1) {
+                return;
+            }
+            reduceScatterRing(o, b, type, op, n);
+            if (op == ReduceOp.AVG) {
+                reducer.divide(segment(b, n, type.bytes(), rank), type, size);
+            }
+            allGatherRing(o, b, n, type.bytes());
+        });
+    }
+
+    @Override
+    public Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, ElementType type, ReduceOp op) {
+        ByteBuffer in = region(input, type, "reduceScatter");
+        ByteBuffer out = region(output, type, "reduceScatter");
+        long n = in.remaining() / type.bytes();
+        long shard = Shards.length(n, size, rank);
+        if (out.remaining() != shard * type.bytes()) {
+            throw new IllegalArgumentException("reduceScatter on " + name + " at rank " + rank + ": input has " + n
+                    + " elements, so this rank's output shard must hold " + shard + " but it holds "
+                    + out.remaining() / type.bytes() + "; size it with Shards.length(n, size, rank)");
+        }
+        return submit(OpKind.REDUCE_SCATTER, n + " x " + type + ", " + op, o -> {
+            if (size == 1) {
+                out.duplicate().put(in.duplicate());
+                return;
+            }
+            ByteBuffer work = reducer.scratch(in.remaining());
+            work.duplicate().put(in.duplicate());
+            reduceScatterRing(o, work, type, op, n);
+            ByteBuffer mine = segment(work, n, type.bytes(), rank);
+            if (op == ReduceOp.AVG) {
+                reducer.divide(mine, type, size);
+            }
+            out.duplicate().put(mine);
+        });
+    }
+
+    @Override
+    public Work allGatherAsync(ByteBuffer input, ByteBuffer output, ElementType type) {
+        ByteBuffer in = region(input, type, "allGather");
+        ByteBuffer out = region(output, type, "allGather");
+        long n = out.remaining() / type.bytes();
+        long shard = Shards.length(n, size, rank);
+        if (in.remaining() != shard * type.bytes()) {
+            throw new IllegalArgumentException("allGather on " + name + " at rank " + rank + ": output has " + n
+                    + " elements, so this rank's input shard must hold " + shard + " but it holds "
+                    + in.remaining() / type.bytes() + "; size it with Shards.length(n, size, rank)");
+        }
+        return submit(OpKind.ALL_GATHER, n + " x " + type, o -> {
+            segment(out, n, type.bytes(), rank).put(in.duplicate());
+            if (size > 1) {
+                allGatherRing(o, out, n, type.bytes());
+            }
+        });
+    }
+
+    @Override
+    public Work broadcastAsync(ByteBuffer buffer, int root) {
+        ByteBuffer b = region(buffer, null, "broadcast");
+        checkPeer(root, "broadcast root", true);
+        return submit(OpKind.BROADCAST, b.remaining() + " bytes from rank " + root, o -> {
+            int pos = Math.floorMod(rank - root, size);
+            int next = (rank + 1) % size;
+            int prev = (rank - 1 + size) % size;
+            for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
+                ByteBuffer chunk = slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off));
+                if (pos > 0) {
+                    Inbound m = o.recv(prev, chunk.remaining());
+                    chunk.duplicate().put(m.data());
+                    m.release();
+                }
+                if (pos < size - 1) {
+                    o.send(next, chunk);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void send(ByteBuffer buffer, int peer) {
+        ByteBuffer b = region(buffer, null, "send");
+        checkPeer(peer, "send peer", false);
+        submit(OpKind.SEND, b.remaining() + " bytes to rank " + peer, o -> {
+            for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
+                o.send(peer, slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off)));
+            }
+        }).await();
+    }
+
+    @Override
+    public void recv(ByteBuffer buffer, int peer) {
+        ByteBuffer b = region(buffer, null, "recv");
+        checkPeer(peer, "recv peer", false);
+        submit(OpKind.RECV, b.remaining() + " bytes from rank " + peer, o -> {
+            for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
+                ByteBuffer chunk = slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off));
+                Inbound m = o.recv(peer, chunk.remaining());
+                chunk.put(m.data());
+                m.release();
+            }
+        }).await();
+    }
+
+    @Override
+    public void barrier() {
+        submit(OpKind.BARRIER, "all ranks", o -> transport.awaitArrivals(o.seq, o.deadline)).await();
+    }
+
+    /**
+     * Gives up on the group: pending and later operations fail here, and every peer's pending operation
+     * fails with {@code reason}. Used when this rank hits an error that its peers cannot see.
+     *
+     * @param reason why, for the peers' messages
+     */
+    public void abort(String reason) {
+        CommunicationException e = new CommunicationException("group " + name + " aborted by rank " + rank
+                + " (world rank " + worldRanks[rank] + "): " + reason);
+        if (broken == null) {
+            broken = e;
+        }
+        transport.abortPeers("rank " + rank + " (world rank " + worldRanks[rank] + ") failed: " + reason);
+        close();
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        for (Runnable r : thread.shutdownNow()) {
+            Task t = (Task) r;
+            t.done.completeExceptionally(new CommunicationException(t.describe() + " was cancelled: the communicator"
+                    + " was closed before it ran"));
+        }
+        transport.close();
+        try {
+            if (thread.awaitTermination(10, TimeUnit.SECONDS)) {
+                reducer.close();
+            } else {
+                LOG.warn("communication thread of {} rank {} did not stop within 10 s; leaving its scratch memory",
+                        name, rank);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---------------------------------------------------------------- ring algorithms
+
+    /** In place: afterwards segment {@code rank} of {@code b} holds the reduction over the group. */
+    private void reduceScatterRing(Op o, ByteBuffer b, ElementType type, ReduceOp op, long n) throws TransportException {
+        int next = (rank + 1) % size;
+        int prev = (rank - 1 + size) % size;
+        int eb = type.bytes();
+        sendSegment(o, b, n, eb, Math.floorMod(rank - 1, size), next);
+        for (int s = 0; s < size - 1; s++) {
+            ByteBuffer seg = segment(b, n, eb, Math.floorMod(rank - s - 2, size));
+            for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
+                ByteBuffer chunk = slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off));
+                Inbound m = o.recv(prev, chunk.remaining());
+                reducer.reduce(chunk, m.data(), type, op);
+                m.release();
+                if (s < size - 2) {
+                    o.send(next, chunk);
+                }
+            }
+        }
+    }
+
+    /** In place: segment {@code rank} of {@code b} is spread to every rank. */
+    private void allGatherRing(Op o, ByteBuffer b, long n, int eb) throws TransportException {
+        int next = (rank + 1) % size;
+        int prev = (rank - 1 + size) % size;
+        sendSegment(o, b, n, eb, rank, next);
+        for (int s = 0; s < size - 1; s++) {
+            ByteBuffer seg = segment(b, n, eb, Math.floorMod(rank - s - 1, size));
+            for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
+                ByteBuffer chunk = slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off));
+                Inbound m = o.recv(prev, chunk.remaining());
+                chunk.duplicate().put(m.data());
+                m.release();
+                if (s < size - 2) {
+                    o.send(next, chunk);
+                }
+            }
+        }
+    }
+
+    private void sendSegment(Op o, ByteBuffer b, long n, int eb, int segment, int to) {
+        ByteBuffer seg = segment(b, n, eb, segment);
+        for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
+            o.send(to, slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off)));
+        }
+    }
+
+    private int chunkBytes(int elementBytes) {
+        return options.chunkBytes() / elementBytes * elementBytes;
+    }
+
+    private ByteBuffer segment(ByteBuffer b, long n, int eb, int index) {
+        return slice(b, Math.toIntExact(Shards.offset(n, size, index) * eb), Math.toIntExact(Shards.length(n, size, index) * eb));
+    }
+
+    private static ByteBuffer slice(ByteBuffer b, int offset, int length) {
+        return b.slice(b.position() + offset, length).order(b.order());
+    }
+
+    // ---------------------------------------------------------------- operations and failures
+
+    private interface Body {
+        void run(Op op) throws TransportException;
+    }
+
+    private synchronized Work submit(OpKind kind, String what, Body body) {
+        if (closed) {
+            throw new CommunicationException(kind.label() + " (" + what + ") on group " + name + " at rank " + rank
+                    + ": the communicator is closed; hint: close communicators only after the last collective");
+        }
+        Task t = new Task(kind, ++issued, what, body);
+        try {
+            thread.execute(t);
+        } catch (RejectedExecutionException e) {
+            throw new CommunicationException(t.describe() + ": the communicator is closed", e);
+        }
+        return new FutureWork(t.done, t.describe());
+    }
+
+    /** One submitted operation. */
+    private final class Task implements Runnable {
+        final OpKind kind;
+        final long seq;
+        final String what;
+        final Body body;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        Task(OpKind kind, long seq, String what, Body body) {
+            this.kind = kind;
+            this.seq = seq;
+            this.what = what;
+            this.body = body;
+        }
+
+        String describe() {
+            return kind.label() + " #" + seq + " (" + what + ") on group " + name + " at rank " + rank + " (world rank "
+                    + worldRanks[rank] + ")";
+        }
+
+        @Override
+        public void run() {
+            CommunicationException earlier = broken;
+            if (earlier != null) {
+                done.completeExceptionally(new CommunicationException(describe() + " not started: the group is broken by an"
+                        + " earlier failure: " + earlier.getMessage(), earlier));
+                return;
+            }
+            long start = System.nanoTime();
+            Op op = new Op(this, start + options.timeout().toNanos());
+            try {
+                transport.announce(seq);
+                body.run(op);
+                op.finishSends();
+                done.complete(null);
+            } catch (TransportException e) {
+                fail(explain(e, start), e.kind() != TransportException.Kind.FAILED);
+            } catch (RuntimeException | Error e) {
+                fail(new CommunicationException(describe() + " failed: " + e, e), true);
+            }
+        }
+
+        private void fail(CommunicationException e, boolean tellPeers) {
+            if (broken == null) {
+                broken = e;
+            }
+            if (tellPeers) {
+                transport.abortPeers(e.getMessage());
+            }
+            done.completeExceptionally(e);
+        }
+
+        private CommunicationException explain(TransportException e, long start) {
+            int peer = e.peer();
+            String detail;
+            String hint;
+            switch (e.kind()) {
+                case TIMEOUT:
+                    List<Integer> missing = new ArrayList<>();
+                    for (int p = 0; p < size; p++) {
+                        if (p != rank && transport.arrivedAt(p) < seq) {
+                            missing.add(p);
+                        }
+                    }
+                    if (!missing.isEmpty()) {
+                        peer = missing.get(0);
+                        detail = "has not started this operation (the last it started is #" + transport.arrivedAt(peer) + ")"
+                                + (missing.size() > 1 ? "; also missing: " + describeRanks(missing.subList(1, missing.size())) : "");
+                        hint = "every rank of the group must call the same collectives in the same order; check that rank "
+                                + peer + " is alive and not blocked elsewhere, or raise the timeout (now " + options.timeoutText() + ")";
+                    } else {
+                        detail = e.getMessage() + " within the timeout of " + options.timeoutText()
+                                + " although every rank has started this operation";
+                        hint = "a peer is stalled inside the operation (or the timeout is too short for this size);"
+                                + " check its log or raise the timeout";
+                    }
+                    break;
+                case DEPARTED:
+                    detail = e.getMessage() + " while this rank still needed it";
+                    hint = "close communicators only after the last collective has completed on every rank";
+                    break;
+                case FAILED:
+                    detail = e.getMessage();
+                    hint = "a peer process died or gave up; its own log or message names the first failure";
+                    break;
+                case MISMATCH:
+                    detail = e.getMessage();
+                    hint = "every rank must call the same collectives in the same order with tensors of the same shape"
+                            + " and type, and the same chunkBytes option";
+                    break;
+                default:
+                    detail = e.getMessage();
+                    hint = "the communicator was closed or its thread interrupted while the operation ran";
+                    break;
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            return new CommunicationException(String.format("%s failed after %.1f s: rank %d (world rank %d) %s; hint: %s",
+                    describe(), seconds, peer, worldRanks[peer], detail, hint), e);
+        }
+    }
+
+    private String describeRanks(List<Integer> ranks) {
+        StringBuilder b = new StringBuilder();
+        for (int p : ranks) {
+            b.append(b.length() == 0 ? "" : ", ").append("rank ").append(p).append(" (world rank ").append(worldRanks[p]).append(')');
+        }
+        return b.toString();
+    }
+
+    /** The state of one running operation on the communication thread. */
+    private final class Op {
+        final Task task;
+        final long seq;
+        final long deadline;
+        final List<CompletableFuture<Void>> sends = new ArrayList<>();
+        final List<Integer> sendPeers = new ArrayList<>();
+
+        Op(Task task, long deadline) {
+            this.task = task;
+            this.seq = task.seq;
+            this.deadline = deadline;
+        }
+
+        void send(int peer, ByteBuffer payload) {
+            sends.add(transport.send(peer, seq, task.kind.wire(), payload));
+            sendPeers.add(peer);
+        }
+
+        Inbound recv(int peer, int expectedBytes) throws TransportException {
+            Inbound m = transport.recv(peer, deadline);
+            if (m.seq() != seq || m.opcode() != task.kind.wire()) {
+                m.release();
+                throw new TransportException(TransportException.Kind.MISMATCH, peer, "is running "
+                        + OpKind.labelOf(m.opcode()) + " #" + m.seq() + " while this rank runs " + task.kind.label() + " #" + seq);
+            }
+            if (m.data().remaining() != expectedBytes) {
+                int got = m.data().remaining();
+                m.release();
+                throw new TransportException(TransportException.Kind.MISMATCH, peer, "sent a chunk of " + got
+                        + " bytes where this rank expects " + expectedBytes);
+            }
+            return m;
+        }
+
+        /** Waits until every payload sent by this operation has been handed over, so the caller may reuse it. */
+        void finishSends() throws TransportException {
+            for (int i = 0; i < sends.size(); i++) {
+                int peer = sendPeers.get(i);
+                try {
+                    sends.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    throw new TransportException(TransportException.Kind.TIMEOUT, peer, "did not take delivery of this rank's data");
+                } catch (ExecutionException e) {
+                    throw new TransportException(TransportException.Kind.FAILED, peer, "could not be sent data: " + e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new TransportException(TransportException.Kind.INTERRUPTED, peer, "interrupted while sending");
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- argument checks
+
+    private ByteBuffer region(ByteBuffer buffer, ElementType type, String op) {
+        if (!buffer.isDirect()) {
+            throw new IllegalArgumentException(op + " on " + name + " at rank " + rank
+                    + ": the buffer must be direct (ByteBuffer.allocateDirect or TensorMemory.buffer), got a heap buffer");
+        }
+        if (type != null && buffer.remaining() % type.bytes() != 0) {
+            throw new IllegalArgumentException(op + " on " + name + " at rank " + rank + ": " + buffer.remaining()
+                    + " bytes is not a whole number of " + type + " elements (" + type.bytes() + " bytes each)");
+        }
+        return buffer.slice().order(buffer.order());
+    }
+
+    private ByteBuffer bufferOf(NDArray tensor, String op) {
+        ByteBuffer b = TensorMemory.buffer(tensor);
+        long expected = tensor.size() * tensor.getDataType().getNumOfBytes();
+        if (b.remaining() != expected) {
+            throw new IllegalArgumentException(op + " on " + name + " at rank " + rank + ": tensor " + tensor.getShape()
+                    + " " + tensor.getDataType() + " exposes " + b.remaining() + " bytes of storage but holds " + expected
+                    + "; pass a contiguous tensor that owns its storage (toContiguous or duplicate)");
+        }
+        return b;
+    }
+
+    private void checkSameType(NDArray a, NDArray b, String op) {
+        if (a.getDataType() != b.getDataType()) {
+            throw new IllegalArgumentException(op + " on " + name + " at rank " + rank + ": input is " + a.getDataType()
+                    + " but output is " + b.getDataType() + "; use the same type for both");
+        }
+    }
+
+    private void checkPeer(int peer, String what, boolean selfAllowed) {
+        if (peer < 0 || peer >= size || (!selfAllowed && peer == rank)) {
+            throw new IllegalArgumentException(what + " " + peer + " on group " + name + " at rank " + rank + ": must be in [0, "
+                    + size + ")" + (selfAllowed ? "" : " and not this rank"));
+        }
+    }
+}
