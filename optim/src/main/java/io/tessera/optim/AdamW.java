@@ -21,8 +21,9 @@ import java.util.Objects;
  * </pre>
  *
  * <p>Every line is one or two NDArray ops over the whole range (the decay one op per run of adjacent
- * decayed segments); there are no per-element Java loops. State: {@link OptimizerState}, 8 bytes per
- * element of the range. No communication: under ZeRO each rank steps its own shard independently.
+ * decayed segments); there are no per-element Java loops. Each temporary is freed as soon as it is used,
+ * so a step needs at most two range-sized temporaries at a time. State: {@link OptimizerState}, 8 bytes
+ * per element of the range. No communication: under ZeRO each rank steps its own shard independently.
  *
  * <p>Thread safety: not thread-safe; one instance per rank, used by one thread.
  */
@@ -61,6 +62,7 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
+    @SuppressWarnings("try") // the scopes act by being opened and closed
     public void step(NDArray params, NDArray grads, double lr) {
         range.checkArray(params, "AdamW.step params");
         range.checkArray(grads, "AdamW.step grads");
@@ -78,11 +80,17 @@ public final class AdamW implements Optimizer {
                     s.view(params).muli(1 - lr * config.weightDecay);
                 }
             }
-            m.muli(b1).addi(grads.mul(1 - b1));
-            v.muli(b2).addi(grads.square().muli(1 - b2));
+            try (NDArray scaled = grads.mul(1 - b1)) {
+                m.muli(b1).addi(scaled);
+            }
+            try (NDArray squared = grads.square()) {
+                v.muli(b2).addi(squared.muli(1 - b2));
+            }
             double stepSize = lr / (1 - Math.pow(b1, t));
-            NDArray denom = v.sqrt().divi(Math.sqrt(1 - Math.pow(b2, t))).addi(config.eps);
-            params.subi(m.mul(stepSize).divi(denom));
+            try (NDArray denom = v.sqrt(); NDArray update = m.mul(stepSize)) {
+                denom.divi(Math.sqrt(1 - Math.pow(b2, t))).addi(config.eps);
+                params.subi(update.divi(denom));
+            }
         }
     }
 

@@ -32,7 +32,8 @@ import java.util.function.Predicate;
  *
  * <p>Ops: the moments and {@code u} are whole-range NDArray ops, the decay one op per run of adjacent
  * decayed segments, the norms two dot products per tensor on views, the rescale one op per adapted tensor
- * whose ratio is not 1, the update one whole-range op. One range-sized temporary holds {@code u}.
+ * whose ratio is not 1, the update one whole-range op. Temporaries are freed as soon as they are used:
+ * at most two range-sized arrays at a time, one of them {@code u}.
  *
  * <p>Thread safety: not thread-safe; one instance per rank, used by one thread; {@link #step} issues the
  * norm collectives on the calling thread.
@@ -97,23 +98,52 @@ public final class Lamb implements Optimizer {
         Checks.float32(params, "Lamb.step params");
         Checks.float32(grads, "Lamb.step grads");
         Checks.learningRate(lr);
+        long t = state.advance();
+        NDArray u = update(params, grads, t);
+        try {
+            double[][] squares = norms.sumOfSquares(range, adapts, params, u);
+            applyTrustRatios(params, u, squares, lr);
+        } finally {
+            u.close();
+        }
+    }
+
+    /** m, v and the unscaled update u = m̂ / (√v̂ + ε) + λ·p, a new range-sized array the caller closes. */
+    @SuppressWarnings("try") // the scopes act by being opened and closed
+    private NDArray update(NDArray params, NDArray grads, long t) {
         NDArray m = state.firstMoment();
         NDArray v = state.secondMoment();
-        long t = state.advance();
         double b1 = config.beta1;
         double b2 = config.beta2;
         try (NDScope scope = new NDScope(); Torch.GradMode g = Torch.gradMode(false)) {
-            m.muli(b1).addi(grads.mul(1 - b1));
-            v.muli(b2).addi(grads.square().muli(1 - b2));
+            try (NDArray scaled = grads.mul(1 - b1)) {
+                m.muli(b1).addi(scaled);
+            }
+            try (NDArray squared = grads.square()) {
+                v.muli(b2).addi(squared.muli(1 - b2));
+            }
             double c1 = config.biasCorrection ? 1 - Math.pow(b1, t) : 1;
             double c2 = config.biasCorrection ? 1 - Math.pow(b2, t) : 1;
-            NDArray u = m.div(c1).divi(v.sqrt().divi(Math.sqrt(c2)).addi(config.eps));
+            NDArray u = m.div(c1);
+            try (NDArray denom = v.sqrt()) {
+                u.divi(denom.divi(Math.sqrt(c2)).addi(config.eps));
+            }
             if (config.weightDecay > 0) {
                 for (FlatRange.Span s : decayed) {
-                    s.view(u).addi(s.view(params).mul(config.weightDecay));
+                    try (NDArray decay = s.view(params).mul(config.weightDecay)) {
+                        s.view(u).addi(decay);
+                    }
                 }
             }
-            double[][] squares = norms.sumOfSquares(range, adapts, params, u);
+            NDScope.unregister(u);
+            return u;
+        }
+    }
+
+    /** p ← p − η · r · u with each adapted tensor's r from its full-tensor squared norms. */
+    @SuppressWarnings("try") // the scopes act by being opened and closed
+    private void applyTrustRatios(NDArray params, NDArray u, double[][] squares, double lr) {
+        try (NDScope scope = new NDScope(); Torch.GradMode g = Torch.gradMode(false)) {
             for (FlatSegment s : adapted) {
                 double ratio = trustRatio(squares[0][s.tensorIndex()], squares[1][s.tensorIndex()]);
                 if (ratio != 1) {

@@ -3,6 +3,7 @@ package io.tessera.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import io.tessera.core.Torch;
 import io.tessera.parallel.ParallelContext;
@@ -94,17 +95,25 @@ public final class TensorNorms {
             range.checkArray(a, "sumOfSquares array");
             Checks.float32(a, "sumOfSquares array");
         }
-        try (NDScope scope = new NDScope(); Torch.GradMode g = Torch.gradMode(false)) {
-            return reduce(range, include, arrays);
+        double[][] sums = localSums(range, include, arrays);
+        boolean overTensor = tensorGroup != null && tensorGroup.size() > 1;
+        boolean overData = sharding == Sharding.PARTITIONED && dataGroup.size() > 1;
+        if (overTensor || overData) {
+            complete(sums, arrays[0].getManager(), overTensor, overData);
         }
+        return sums;
     }
 
-    private double[][] reduce(FlatRange range, Predicate<FlatSegment> include, NDArray[] arrays) {
-        int tensors = range.tensorCount();
-        double[][] result = new double[arrays.length][tensors];
+    /** Sums over this rank's pieces; replicated tensors count only on tensor rank 0. */
+    @SuppressWarnings("try") // the scopes act by being opened and closed
+    private double[][] localSums(FlatRange range, Predicate<FlatSegment> include, NDArray[] arrays) {
+        double[][] result = new double[arrays.length][range.tensorCount()];
         List<FlatSegment> segments = range.segments().stream().filter(include).toList();
-        boolean dropReplicated = tensorGroup != null && tensorGroup.size() > 1 && tensorGroup.rank() != 0;
-        if (!segments.isEmpty()) {
+        if (segments.isEmpty()) {
+            return result;
+        }
+        float[] sums;
+        try (NDScope scope = new NDScope(); Torch.GradMode g = Torch.gradMode(false)) {
             NDList partials = new NDList(segments.size() * arrays.length);
             for (NDArray a : arrays) {
                 for (FlatSegment s : segments) {
@@ -112,40 +121,47 @@ public final class TensorNorms {
                     partials.add(piece.dot(piece));
                 }
             }
-            float[] sums = NDArrays.stack(partials).toFloatArray();
-            for (int a = 0; a < arrays.length; a++) {
-                for (int k = 0; k < segments.size(); k++) {
-                    FlatSegment s = segments.get(k);
-                    if (!(dropReplicated && s.partition().replicated())) {
-                        result[a][s.tensorIndex()] += sums[a * segments.size() + k];
-                    }
+            sums = NDArrays.stack(partials).toFloatArray();
+        }
+        boolean dropReplicated = tensorGroup != null && tensorGroup.size() > 1 && tensorGroup.rank() != 0;
+        for (int a = 0; a < arrays.length; a++) {
+            for (int k = 0; k < segments.size(); k++) {
+                FlatSegment s = segments.get(k);
+                if (!(dropReplicated && s.partition().replicated())) {
+                    result[a][s.tensorIndex()] += sums[a * segments.size() + k];
                 }
             }
         }
-        boolean overTensor = tensorGroup != null && tensorGroup.size() > 1;
-        boolean overData = sharding == Sharding.PARTITIONED && dataGroup.size() > 1;
-        if (!overTensor && !overData) {
-            return result;
-        }
-        float[] packed = new float[arrays.length * tensors];
-        for (int a = 0; a < arrays.length; a++) {
-            for (int t = 0; t < tensors; t++) {
-                packed[a * tensors + t] = (float) result[a][t];
-            }
-        }
-        NDArray vector = arrays[0].getManager().create(packed);
-        if (overTensor) {
-            tensorGroup.allReduce(vector, ReduceOp.SUM);
-        }
-        if (overData) {
-            dataGroup.allReduce(vector, ReduceOp.SUM);
-        }
-        float[] reduced = vector.toFloatArray();
-        for (int a = 0; a < arrays.length; a++) {
-            for (int t = 0; t < tensors; t++) {
-                result[a][t] = reduced[a * tensors + t];
-            }
-        }
         return result;
+    }
+
+    /**
+     * Adds up the partial sums over the groups, in one vector per group. Runs outside any scope of ours:
+     * a communicator may keep arrays it creates on this thread.
+     */
+    private void complete(double[][] sums, NDManager device, boolean overTensor, boolean overData) {
+        int tensors = sums[0].length;
+        float[] packed = new float[sums.length * tensors];
+        for (int a = 0; a < sums.length; a++) {
+            for (int t = 0; t < tensors; t++) {
+                packed[a * tensors + t] = (float) sums[a][t];
+            }
+        }
+        float[] reduced;
+        try (NDManager scratch = device.newSubManager()) {
+            NDArray vector = scratch.create(packed);
+            if (overTensor) {
+                tensorGroup.allReduce(vector, ReduceOp.SUM);
+            }
+            if (overData) {
+                dataGroup.allReduce(vector, ReduceOp.SUM);
+            }
+            reduced = vector.toFloatArray();
+        }
+        for (int a = 0; a < sums.length; a++) {
+            for (int t = 0; t < tensors; t++) {
+                sums[a][t] = reduced[a * tensors + t];
+            }
+        }
     }
 }

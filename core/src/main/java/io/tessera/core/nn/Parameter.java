@@ -90,8 +90,9 @@ public final class Parameter {
     /** @return the value, a view into the flat parameter buffer */
     public NDArray data() {
         if (data == null) {
-            throw new IllegalStateException("parameter " + name() + " " + shape
-                    + " has no storage; allocate the model with ParameterBuffer.allocate first");
+            throw new IllegalStateException("parameter " + name() + " " + shape + (name == null
+                    ? " has no storage; allocate the model with ParameterBuffer.allocate first"
+                    : " has no full storage here (partitioned by ZeRO stage 3); nodes reach it through the tape's ParameterAccess"));
         }
         return data;
     }
@@ -99,7 +100,8 @@ public final class Parameter {
     /** @return the gradient, a view into the flat gradient buffer */
     public NDArray grad() {
         if (grad == null) {
-            throw new IllegalStateException("parameter " + name() + " has no gradient storage");
+            throw new IllegalStateException("parameter " + name() + " has no full gradient storage (allocated without"
+                    + " gradients, as ZeRO stages 2 and 3 do); gradients go through the tape's ParameterAccess");
         }
         return grad;
     }
@@ -110,7 +112,7 @@ public final class Parameter {
     }
 
     void bind(String fullName, NDArray dataView, NDArray gradView) {
-        if (name != null && !name.equals(fullName)) {
+        if (name != null && !name.equals(fullName) && dataView != null) {
             throw new IllegalStateException("parameter " + name + " is already bound; a module tree can be allocated once");
         }
         this.name = fullName;

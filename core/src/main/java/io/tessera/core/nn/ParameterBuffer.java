@@ -34,13 +34,15 @@ import java.util.Map;
 public final class ParameterBuffer implements AutoCloseable {
 
     private final NDManager manager;
-    private final NDArray params;
+    private NDArray params;
     private final NDArray grads;
     private final Map<String, Parameter> byName;
     private final Map<Parameter, Long> offsets;
+    private final long total;
 
     private ParameterBuffer(NDManager manager, NDArray params, NDArray grads, Map<String, Parameter> byName,
-                            Map<Parameter, Long> offsets) {
+                            Map<Parameter, Long> offsets, long total) {
+        this.total = total;
         this.manager = manager;
         this.params = params;
         this.grads = grads;
@@ -57,6 +59,20 @@ public final class ParameterBuffer implements AutoCloseable {
      * @return the buffer
      */
     public static ParameterBuffer allocate(Module root, long seed, NDManager parent) {
+        return allocate(root, seed, parent, true);
+    }
+
+    /**
+     * Allocates and initialises the parameters of a module tree, optionally without a full gradient
+     * buffer (ZeRO stages 2 and 3 keep only a gradient shard elsewhere).
+     *
+     * @param root the model
+     * @param seed the model seed
+     * @param parent the manager whose device holds the buffers
+     * @param withGradients whether to allocate the flat gradient buffer
+     * @return the buffer
+     */
+    public static ParameterBuffer allocate(Module root, long seed, NDManager parent, boolean withGradients) {
         Map<String, Parameter> named = root.namedParameters();
         long total = 0;
         Map<Parameter, Long> offsets = new IdentityHashMap<>();
@@ -66,12 +82,12 @@ public final class ParameterBuffer implements AutoCloseable {
         }
         NDManager manager = parent.newSubManager();
         NDArray params = manager.zeros(new Shape(total), DataType.FLOAT32);
-        NDArray grads = manager.zeros(new Shape(total), DataType.FLOAT32);
+        NDArray grads = withGradients ? manager.zeros(new Shape(total), DataType.FLOAT32) : null;
         for (Map.Entry<String, Parameter> e : named.entrySet()) {
             Parameter p = e.getValue();
             long off = offsets.get(p);
-            NDArray data = params.get(new NDIndex(off + ":" + (off + p.numel()))).reshape(p.shape());
-            NDArray grad = grads.get(new NDIndex(off + ":" + (off + p.numel()))).reshape(p.shape());
+            NDArray data = view(params, off, p);
+            NDArray grad = grads == null ? null : view(grads, off, p);
             p.bind(e.getKey(), data, grad);
             try (NDManager tmp = manager.newSubManager()) {
                 NDArray full = p.initializer().full(tmp, p.fullShape(), Rng.mix(seed, Rng.hash(e.getKey())));
@@ -82,7 +98,14 @@ public final class ParameterBuffer implements AutoCloseable {
                 Tensors.copyInto(data, localSlice(full, p.partition()));
             }
         }
-        return new ParameterBuffer(manager, params, grads, Collections.unmodifiableMap(new LinkedHashMap<>(named)), offsets);
+        return new ParameterBuffer(manager, params, grads, Collections.unmodifiableMap(new LinkedHashMap<>(named)), offsets, total);
+    }
+
+    /** A view of a parameter's elements of a flat buffer, shaped like the parameter (no intermediate kept). */
+    private static NDArray view(NDArray flat, long offset, Parameter p) {
+        try (NDArray slice = flat.get(new NDIndex().addSliceDim(offset, offset + p.numel()))) {
+            return slice.reshape(p.shape());
+        }
     }
 
     /**
@@ -108,17 +131,55 @@ public final class ParameterBuffer implements AutoCloseable {
 
     /** @return the flat parameter buffer (fp32, 1-D) */
     public NDArray params() {
+        if (params == null) {
+            throw new IllegalStateException("the full parameter buffer was released (ZeRO stage 3 keeps only a shard);"
+                    + " reach parameters through the tape's ParameterAccess");
+        }
         return params;
     }
 
     /** @return the flat gradient buffer (fp32, 1-D) */
     public NDArray grads() {
+        if (grads == null) {
+            throw new IllegalStateException("this buffer was allocated without gradients (ZeRO stage 2/3 keeps a"
+                    + " gradient shard instead)");
+        }
         return grads;
+    }
+
+    /** @return whether a full gradient buffer exists */
+    public boolean hasGradients() {
+        return grads != null;
+    }
+
+    /** @return whether the full parameter buffer is held */
+    public boolean hasParameters() {
+        return params != null;
     }
 
     /** @return total number of elements */
     public long numel() {
-        return params.size();
+        return total;
+    }
+
+    /**
+     * Frees the full parameter buffer after its owner (ZeRO stage 3) has copied out its shard;
+     * {@link Parameter#data()} then fails with a message pointing to the tape's parameter access.
+     */
+    public void releaseParameters() {
+        if (params != null) {
+            for (Map.Entry<String, Parameter> e : byName.entrySet()) {
+                e.getValue().data().close();
+                e.getValue().bind(e.getKey(), null, grads == null ? null : e.getValue().grad());
+            }
+            params.close();
+            params = null;
+        }
+    }
+
+    /** @return bytes of the flat buffers actually held (parameters and gradients) */
+    public long bytesHeld() {
+        return (params == null ? 0 : params.size() * 4) + (grads == null ? 0 : grads.size() * 4);
     }
 
     /** @return parameters by full name, in buffer order */
@@ -145,7 +206,7 @@ public final class ParameterBuffer implements AutoCloseable {
 
     /** Sets every gradient to zero. */
     public void zeroGrad() {
-        Tensors.fill(grads, 0f);
+        Tensors.fill(grads(), 0f);
     }
 
     @Override

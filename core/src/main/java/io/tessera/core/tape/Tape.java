@@ -49,6 +49,7 @@ public final class Tape implements AutoCloseable {
     private final List<Node> nodes = new ArrayList<>();
     private final List<GradientListener> listeners = new ArrayList<>();
     private ParameterAccess parameterAccess = ParameterAccess.DIRECT;
+    private boolean checkpointAll;
     private boolean backwardDone;
 
     /**
@@ -84,6 +85,19 @@ public final class Tape implements AutoCloseable {
      */
     public Tape parameterAccess(ParameterAccess access) {
         this.parameterAccess = Objects.requireNonNull(access, "access");
+        return this;
+    }
+
+    /**
+     * Checkpoints every {@link Op} node, whatever the call asked: only inputs are kept and forward reruns
+     * during backward. ZeRO stage 3 relies on it to gather parameters again before each node's backward
+     * instead of holding them from forward to backward.
+     *
+     * @param enabled whether to checkpoint every node
+     * @return this tape
+     */
+    public Tape checkpointAll(boolean enabled) {
+        this.checkpointAll = enabled;
         return this;
     }
 
@@ -223,7 +237,8 @@ public final class Tape implements AutoCloseable {
             Objects.requireNonNull(v, () -> "node '" + name + "' got a null input");
         }
         int index = nodes.size();
-        Node node = new Node(this, name, index, op, fn, checkpoint, List.of(inputs), Rng.mix(seed, index));
+        Node node = new Node(this, name, index, op, fn, checkpoint || (checkpointAll && op != null), List.of(inputs),
+                Rng.mix(seed, index));
         nodes.add(node);
         return node.forward();
     }

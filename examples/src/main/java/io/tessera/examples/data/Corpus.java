@@ -132,22 +132,33 @@ public final class Corpus {
         return leading == trailing && leading + trailing < tokens.length ? leading : 0;
     }
 
-    /** Undoes WikiText's escapes and maps {@code <unk>} to {@code [UNK]}. */
+    /**
+     * Undoes WikiText's escapes and maps {@code <unk>} to {@code [UNK]}. No escape is glued
+     * to {@code [UNK]} ({@code "re @-@ <unk>"} → {@code "re- [UNK]"}), so that it stays a
+     * whitespace-delimited word: BERT's tokenizers keep a special token whole only then. The
+     * basic tokenizer splits {@code - , .} off either way.
+     */
     static String normalise(String text) {
-        StringBuilder sb = new StringBuilder(text.length());
-        boolean glue = false;
-        for (String token : text.strip().split(" +")) {
+        String[] tokens = text.strip().split(" +");
+        boolean[] escape = new boolean[tokens.length];
+        for (int i = 0; i < tokens.length; i++) {
+            String token = tokens[i];
             if (token.length() == 3 && token.charAt(0) == '@' && token.charAt(2) == '@'
                     && "-,.".indexOf(token.charAt(1)) >= 0) {
-                sb.append(token.charAt(1));
-                glue = true;
-                continue;
+                tokens[i] = token.substring(1, 2);
+                escape[i] = true;
+            } else if (token.equals("<unk>")) {
+                tokens[i] = Vocabulary.UNK;
             }
-            if (sb.length() > 0 && !glue) {
+        }
+        StringBuilder sb = new StringBuilder(text.length());
+        for (int i = 0; i < tokens.length; i++) {
+            boolean glue = i > 0 && (escape[i] || escape[i - 1])
+                    && !tokens[i].equals(Vocabulary.UNK) && !tokens[i - 1].equals(Vocabulary.UNK);
+            if (i > 0 && !glue) {
                 sb.append(' ');
             }
-            glue = false;
-            sb.append(token.equals("<unk>") ? Vocabulary.UNK : token);
+            sb.append(tokens[i]);
         }
         return sb.toString();
     }

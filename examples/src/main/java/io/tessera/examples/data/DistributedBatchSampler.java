@@ -39,6 +39,8 @@ public final class DistributedBatchSampler {
     /**
      * Where a run stands in its data: the epoch and the step within it.
      *
+     * <p>Thread safety: immutable.
+     *
      * @param epoch from 0
      * @param step  in {@code [0, stepsPerEpoch())}
      */

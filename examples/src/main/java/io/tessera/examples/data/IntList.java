@@ -52,17 +52,6 @@ final class IntList {
         size = 0;
     }
 
-    /** Removes the first element, shifting the rest down. */
-    void removeFirst() {
-        System.arraycopy(values, 1, values, 0, size - 1);
-        size--;
-    }
-
-    /** Removes the last element. */
-    void removeLast() {
-        size--;
-    }
-
     int[] toArray() {
         return Arrays.copyOf(values, size);
     }

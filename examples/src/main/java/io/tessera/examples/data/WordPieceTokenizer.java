@@ -30,7 +30,11 @@ import java.util.List;
  */
 public final class WordPieceTokenizer {
 
-    /** Words longer than this many code points become a single {@code [UNK]}, as in BERT. */
+    /**
+     * Words longer than this many code points become a single {@code [UNK]}: Hugging Face's
+     * {@code BertTokenizer} value (Google's original script uses 200; DJL's
+     * {@code BertFullTokenizer} uses 200 as well, so the two differ only on such words).
+     */
     public static final int MAX_INPUT_CHARS_PER_WORD = 100;
 
     private final Vocabulary vocabulary;

@@ -37,6 +37,11 @@ class CorpusTest {
     }
 
     @Test
+    void unknownWordsStayWordsNextToEscapes() {
+        assertEquals("re- [UNK] and [UNK] -Norris , 1,000", Corpus.normalise("re @-@ <unk> and <unk> @-@ Norris , 1 @,@ 000"));
+    }
+
+    @Test
     void recognisesHeadingLevels() {
         assertEquals(1, Corpus.headingLevel("= Title ="));
         assertEquals(2, Corpus.headingLevel("= = Section = ="));

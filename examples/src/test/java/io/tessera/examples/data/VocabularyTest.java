@@ -65,9 +65,8 @@ class VocabularyTest {
         Path file = dir.resolve("vocab.txt");
         Files.write(file, List.of("[PAD]", "[UNK]", "the", "cat"), StandardCharsets.UTF_8);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Vocabulary.load(file));
-        assertTrue(e.getMessage().contains("[CLS], [SEP], [MASK]"), e.getMessage());
+        assertTrue(e.getMessage().contains("lacks the special token(s) [[CLS], [SEP], [MASK]]"), e.getMessage());
         assertTrue(e.getMessage().contains(file.toAbsolutePath().toString()), e.getMessage());
-        assertFalse(e.getMessage().contains("[PAD],"), e.getMessage());
     }
 
     @Test

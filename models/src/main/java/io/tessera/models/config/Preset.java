@@ -21,6 +21,10 @@ public record Preset(String name, TransformerConfig config, OptionalLong publish
     /**
      * Checks that no component is null.
      *
+     * @param name the lookup name
+     * @param config the configuration
+     * @param publishedParameters the published parameter count, empty for test configurations
+     * @param source where the shape and the published count come from
      * @throws NullPointerException naming the null component
      */
     public Preset {

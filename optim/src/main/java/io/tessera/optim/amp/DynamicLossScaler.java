@@ -25,9 +25,12 @@ import java.util.Objects;
  * {@link #hasNonFinite(NDArray)} over the group before {@link #update(boolean)}.
  *
  * <pre>{@code
- * loss = loss.mul(scaler.scale());  backward;  scaler.unscale(grads);
- * GradientNorm.Result n = clipper.clip(grads, 1.0);
- * if (scaler.update(!n.finite())) optimizer.step(params, grads, lr);
+ * NDArray seed = tape.manager().full(loss.value().getShape(), (float) scaler.scale());
+ * tape.backward(loss, seed);                        // gradients of S·loss
+ * scaler.unscale(buffer.grads());
+ * GradientNorm.Result n = clipper.clip(buffer.grads(), 1.0);
+ * if (scaler.update(!n.finite())) optimizer.step(buffer.params(), buffer.grads(), lr);
+ * buffer.zeroGrad();
  * }</pre>
  *
  * <p>Thread safety: not thread-safe; one scaler per rank, used by the training thread.
@@ -56,6 +59,7 @@ public final class DynamicLossScaler {
      * @param grads the gradients, any shape, fp32, fp64 or fp16
      * @return true when some element is not finite
      */
+    @SuppressWarnings("try") // the scopes act by being opened and closed
     public static boolean hasNonFinite(NDArray grads) {
         try (NDScope scope = new NDScope(); Torch.GradMode g = Torch.gradMode(false)) {
             NDArray wide = grads.getDataType() == DataType.FLOAT16 ? grads.toType(DataType.FLOAT32, false) : grads;
@@ -73,6 +77,7 @@ public final class DynamicLossScaler {
      *
      * @param grads the gradients
      */
+    @SuppressWarnings("try") // the scopes act by being opened and closed
     public void unscale(NDArray grads) {
         try (Torch.GradMode g = Torch.gradMode(false)) {
             grads.muli(1 / scale);

@@ -72,6 +72,7 @@ public final class GradientNorm {
      * @param maxNorm the largest norm allowed, &gt; 0
      * @return the norm before clipping and the coefficient applied
      */
+    @SuppressWarnings("try") // the scopes act by being opened and closed
     public Result clip(NDArray grads, double maxNorm) {
         if (!(maxNorm > 0 && Double.isFinite(maxNorm))) {
             throw new IllegalArgumentException("clip: maxNorm = " + maxNorm + " must be finite and > 0; BERT and GPT-2 use 1.0");

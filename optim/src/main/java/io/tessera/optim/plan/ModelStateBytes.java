@@ -15,6 +15,9 @@ public record ModelStateBytes(long parameters, long gradients, long optimizerSta
     /**
      * Checks the components are not negative.
      *
+     * @param parameters bytes of parameters held
+     * @param gradients bytes of gradients held
+     * @param optimizerStates bytes of optimiser states held
      * @throws IllegalArgumentException naming a negative component
      */
     public ModelStateBytes {

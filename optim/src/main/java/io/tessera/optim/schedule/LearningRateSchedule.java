@@ -25,7 +25,7 @@ package io.tessera.optim.schedule;
 public final class LearningRateSchedule {
 
     /** Shape of the learning rate after warm-up. */
-    public enum Decay {
+    private enum Decay {
         /** Stays at the peak. */
         CONSTANT,
         /** (1 − progress)^power, power 1 being linear. */

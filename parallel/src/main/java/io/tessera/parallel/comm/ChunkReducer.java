@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.tessera.core.TensorMemory;
 import io.tessera.core.Tensors;
+import io.tessera.core.Torch;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
@@ -20,7 +21,7 @@ import java.nio.ShortBuffer;
  */
 final class ChunkReducer implements AutoCloseable {
 
-    private final NDManager manager = NDManager.newBaseManager(Device.cpu(), "tessera-reducer");
+    private final NDManager manager = Torch.engine().newBaseManager(Device.cpu());
     private NDArray scratchArray;
     private ByteBuffer scratch;
 

@@ -4,9 +4,11 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * In-process transport: a message is a view of the sender's buffer handed to the receiver's inbox,
- * and the send completes when the receiver releases it. Nothing is copied, so reductions read the
- * sender's memory directly.
+ * In-process transport: a collective's message is a view of the sender's buffer handed to the
+ * receiver's inbox, and the send completes when the receiver releases it. Nothing is copied, so
+ * reductions read the sender's memory directly. Point-to-point sends are copied instead, so that a
+ * blocking send returns before the matching recv runs (as it does over sockets) and two ranks that
+ * both send first and receive second do not wait on each other.
  *
  * <p>Thread safety: see {@link Transport}.
  */
@@ -28,7 +30,14 @@ final class LocalTransport extends Transport {
             done.completeExceptionally(new IllegalStateException("rank " + peer + " has closed its communicator"));
             return done;
         }
-        to.deliver(rank(), new Inbound(seq, opcode, payload.slice(), () -> done.complete(null)));
+        if (opcode == OpKind.SEND.wire()) {
+            ByteBuffer copy = ByteBuffer.allocateDirect(payload.remaining()).order(payload.order());
+            copy.put(payload.duplicate()).flip();
+            to.deliver(rank(), new Inbound(seq, opcode, copy, () -> {}));
+            done.complete(null);
+        } else {
+            to.deliver(rank(), new Inbound(seq, opcode, payload.slice(), () -> done.complete(null)));
+        }
         return done;
     }
 

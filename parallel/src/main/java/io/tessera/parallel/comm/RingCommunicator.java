@@ -62,6 +62,8 @@ public final class RingCommunicator implements Communicator {
     private final ExecutorService thread;
     private final ChunkReducer reducer = new ChunkReducer();
     private long issued;
+    private final long[] sent;
+    private final long[] received;
     private boolean closed;
     private volatile CommunicationException broken;
 
@@ -72,6 +74,8 @@ public final class RingCommunicator implements Communicator {
         this.size = worldRanks.length;
         this.transport = transport;
         this.options = options;
+        this.sent = new long[size];
+        this.received = new long[size];
         String threadName = "tessera-comm-" + name + "-r" + rank;
         this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(() -> {
@@ -170,7 +174,7 @@ public final class RingCommunicator implements Communicator {
     public Work allReduceAsync(ByteBuffer buffer, ElementType type, ReduceOp op) {
         ByteBuffer b = region(buffer, type, "allReduce");
         long n = b.remaining() / type.bytes();
-        return submit(OpKind.ALL_REDUCE, n + " x " + type + ", " + op, o -> {
+        return submit(OpKind.ALL_REDUCE, -1, n + " x " + type + ", " + op, o -> {
             if (size == 1) {
                 return;
             }
@@ -193,7 +197,7 @@ public final class RingCommunicator implements Communicator {
                     + " elements, so this rank's output shard must hold " + shard + " but it holds "
                     + out.remaining() / type.bytes() + "; size it with Shards.length(n, size, rank)");
         }
-        return submit(OpKind.REDUCE_SCATTER, n + " x " + type + ", " + op, o -> {
+        return submit(OpKind.REDUCE_SCATTER, -1, n + " x " + type + ", " + op, o -> {
             if (size == 1) {
                 out.duplicate().put(in.duplicate());
                 return;
@@ -220,7 +224,7 @@ public final class RingCommunicator implements Communicator {
                     + " elements, so this rank's input shard must hold " + shard + " but it holds "
                     + in.remaining() / type.bytes() + "; size it with Shards.length(n, size, rank)");
         }
-        return submit(OpKind.ALL_GATHER, n + " x " + type, o -> {
+        return submit(OpKind.ALL_GATHER, -1, n + " x " + type, o -> {
             segment(out, n, type.bytes(), rank).put(in.duplicate());
             if (size > 1) {
                 allGatherRing(o, out, n, type.bytes());
@@ -232,7 +236,7 @@ public final class RingCommunicator implements Communicator {
     public Work broadcastAsync(ByteBuffer buffer, int root) {
         ByteBuffer b = region(buffer, null, "broadcast");
         checkPeer(root, "broadcast root", true);
-        return submit(OpKind.BROADCAST, b.remaining() + " bytes from rank " + root, o -> {
+        return submit(OpKind.BROADCAST, -1, b.remaining() + " bytes from rank " + root, o -> {
             int pos = Math.floorMod(rank - root, size);
             int next = (rank + 1) % size;
             int prev = (rank - 1 + size) % size;
@@ -254,7 +258,7 @@ public final class RingCommunicator implements Communicator {
     public void send(ByteBuffer buffer, int peer) {
         ByteBuffer b = region(buffer, null, "send");
         checkPeer(peer, "send peer", false);
-        submit(OpKind.SEND, b.remaining() + " bytes to rank " + peer, o -> {
+        submit(OpKind.SEND, peer, b.remaining() + " bytes to rank " + peer, o -> {
             for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
                 o.send(peer, slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off)));
             }
@@ -265,7 +269,7 @@ public final class RingCommunicator implements Communicator {
     public void recv(ByteBuffer buffer, int peer) {
         ByteBuffer b = region(buffer, null, "recv");
         checkPeer(peer, "recv peer", false);
-        submit(OpKind.RECV, b.remaining() + " bytes from rank " + peer, o -> {
+        submit(OpKind.RECV, peer, b.remaining() + " bytes from rank " + peer, o -> {
             for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
                 ByteBuffer chunk = slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off));
                 Inbound m = o.recv(peer, chunk.remaining());
@@ -277,7 +281,7 @@ public final class RingCommunicator implements Communicator {
 
     @Override
     public void barrier() {
-        submit(OpKind.BARRIER, "all ranks", o -> transport.awaitArrivals(o.seq, o.deadline)).await();
+        submit(OpKind.BARRIER, -1, "all ranks", o -> transport.awaitArrivals(o.seq, o.deadline)).await();
     }
 
     /**
@@ -388,12 +392,17 @@ public final class RingCommunicator implements Communicator {
         void run(Op op) throws TransportException;
     }
 
-    private synchronized Work submit(OpKind kind, String what, Body body) {
+    /**
+     * Queues an operation. Collectives are numbered in one sequence; point-to-point operations (with a
+     * {@code peer}) in a sequence per peer and direction, since they pair up between two ranks only.
+     */
+    private synchronized Work submit(OpKind kind, int peer, String what, Body body) {
         if (closed) {
             throw new CommunicationException(kind.label() + " (" + what + ") on group " + name + " at rank " + rank
                     + ": the communicator is closed; hint: close communicators only after the last collective");
         }
-        Task t = new Task(kind, ++issued, what, body);
+        long seq = kind == OpKind.SEND ? ++sent[peer] : kind == OpKind.RECV ? ++received[peer] : ++issued;
+        Task t = new Task(kind, peer, seq, what, body);
         try {
             thread.execute(t);
         } catch (RejectedExecutionException e) {
@@ -405,13 +414,15 @@ public final class RingCommunicator implements Communicator {
     /** One submitted operation. */
     private final class Task implements Runnable {
         final OpKind kind;
+        final int peer;
         final long seq;
         final String what;
         final Body body;
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
-        Task(OpKind kind, long seq, String what, Body body) {
+        Task(OpKind kind, int peer, long seq, String what, Body body) {
             this.kind = kind;
+            this.peer = peer;
             this.seq = seq;
             this.what = what;
             this.body = body;
@@ -433,7 +444,9 @@ public final class RingCommunicator implements Communicator {
             long start = System.nanoTime();
             Op op = new Op(this, start + options.timeout().toNanos());
             try {
-                transport.announce(seq);
+                if (peer < 0) {
+                    transport.announce(seq);
+                }
                 body.run(op);
                 op.finishSends();
                 done.complete(null);
@@ -455,11 +468,18 @@ public final class RingCommunicator implements Communicator {
         }
 
         private CommunicationException explain(TransportException e, long start) {
-            int peer = e.peer();
+            int culprit = e.peer();
             String detail;
             String hint;
             switch (e.kind()) {
                 case TIMEOUT:
+                    if (peer >= 0) {
+                        detail = kind == OpKind.RECV ? "has not sent the matching message (its send #" + seq + " to this rank)"
+                                + " within the timeout of " + options.timeoutText() : e.getMessage() + " within the timeout of "
+                                + options.timeoutText();
+                        hint = "each recv must be matched by a send on the peer, in the same order";
+                        break;
+                    }
                     List<Integer> missing = new ArrayList<>();
                     for (int p = 0; p < size; p++) {
                         if (p != rank && transport.arrivedAt(p) < seq) {
@@ -467,11 +487,11 @@ public final class RingCommunicator implements Communicator {
                         }
                     }
                     if (!missing.isEmpty()) {
-                        peer = missing.get(0);
-                        detail = "has not started this operation (the last it started is #" + transport.arrivedAt(peer) + ")"
+                        culprit = missing.get(0);
+                        detail = "has not started this operation (the last it started is #" + transport.arrivedAt(culprit) + ")"
                                 + (missing.size() > 1 ? "; also missing: " + describeRanks(missing.subList(1, missing.size())) : "");
                         hint = "every rank of the group must call the same collectives in the same order; check that rank "
-                                + peer + " is alive and not blocked elsewhere, or raise the timeout (now " + options.timeoutText() + ")";
+                                + culprit + " is alive and not blocked elsewhere, or raise the timeout (now " + options.timeoutText() + ")";
                     } else {
                         detail = e.getMessage() + " within the timeout of " + options.timeoutText()
                                 + " although every rank has started this operation";
@@ -499,7 +519,7 @@ public final class RingCommunicator implements Communicator {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             return new CommunicationException(String.format("%s failed after %.1f s: rank %d (world rank %d) %s; hint: %s",
-                    describe(), seconds, peer, worldRanks[peer], detail, hint), e);
+                    describe(), seconds, culprit, worldRanks[culprit], detail, hint), e);
         }
     }
 
@@ -531,7 +551,7 @@ public final class RingCommunicator implements Communicator {
         }
 
         Inbound recv(int peer, int expectedBytes) throws TransportException {
-            Inbound m = transport.recv(peer, deadline);
+            Inbound m = transport.recv(peer, task.peer >= 0, deadline);
             if (m.seq() != seq || m.opcode() != task.kind.wire()) {
                 m.release();
                 throw new TransportException(TransportException.Kind.MISMATCH, peer, "is running "

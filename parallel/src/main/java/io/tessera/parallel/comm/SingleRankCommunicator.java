@@ -2,6 +2,7 @@ package io.tessera.parallel.comm;
 
 import ai.djl.ndarray.NDArray;
 import io.tessera.core.Tensors;
+import java.nio.ByteBuffer;
 
 /**
  * The communicator of a group of one rank: every collective is a local no-op or copy, so code written
@@ -61,6 +62,38 @@ public final class SingleRankCommunicator implements Communicator {
     }
 
     @Override
+    public Work allReduceAsync(ByteBuffer buffer, ElementType type, ReduceOp op) {
+        return Work.DONE;
+    }
+
+    @Override
+    public Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, ElementType type, ReduceOp op) {
+        copy(input, output, "reduceScatter");
+        return Work.DONE;
+    }
+
+    @Override
+    public Work allGatherAsync(ByteBuffer input, ByteBuffer output, ElementType type) {
+        copy(input, output, "allGather");
+        return Work.DONE;
+    }
+
+    @Override
+    public Work broadcastAsync(ByteBuffer buffer, int root) {
+        return broadcastAsync((NDArray) null, root);
+    }
+
+    @Override
+    public void send(ByteBuffer buffer, int peer) {
+        send((NDArray) null, peer);
+    }
+
+    @Override
+    public void recv(ByteBuffer buffer, int peer) {
+        recv((NDArray) null, peer);
+    }
+
+    @Override
     public void send(NDArray tensor, int peer) {
         throw new IllegalArgumentException("send to rank " + peer + " in group " + name + " of size 1: no peer exists");
     }
@@ -75,4 +108,12 @@ public final class SingleRankCommunicator implements Communicator {
 
     @Override
     public void close() {}
+
+    private void copy(ByteBuffer input, ByteBuffer output, String op) {
+        if (input.remaining() != output.remaining()) {
+            throw new IllegalArgumentException(op + " on group " + name + " of size 1: input has " + input.remaining()
+                    + " bytes but output has " + output.remaining() + "; in a group of one they must be equal");
+        }
+        output.duplicate().put(input.duplicate());
+    }
 }

@@ -28,6 +28,7 @@ abstract class Transport implements AutoCloseable {
     private final int rank;
     private final int size;
     private final BlockingQueue<Inbound>[] inbox;
+    private final BlockingQueue<Inbound>[] pointToPoint;
     private final long[] arrived;
     private final String[] departed;
     private volatile TransportException fatal;
@@ -37,8 +38,10 @@ abstract class Transport implements AutoCloseable {
         this.rank = rank;
         this.size = size;
         this.inbox = new BlockingQueue[size];
+        this.pointToPoint = new BlockingQueue[size];
         for (int i = 0; i < size; i++) {
             inbox[i] = new LinkedBlockingQueue<>();
+            pointToPoint[i] = new LinkedBlockingQueue<>();
         }
         this.arrived = new long[size];
         this.departed = new String[size];
@@ -70,9 +73,12 @@ abstract class Transport implements AutoCloseable {
     @Override
     public abstract void close();
 
-    /** Called by the backend when a message arrives. */
+    /**
+     * Called by the backend when a message arrives. Point-to-point messages wait in their own queue,
+     * so that a send matched later does not stand in the way of a collective.
+     */
     final void deliver(int from, Inbound message) {
-        inbox[from].add(message);
+        (message.opcode() == OpKind.SEND.wire() ? pointToPoint : inbox)[from].add(message);
     }
 
     /** Called by the backend when a peer announces an operation. */
@@ -92,6 +98,7 @@ abstract class Transport implements AutoCloseable {
             notifyAll();
         }
         inbox[from].add(WAKE);
+        pointToPoint[from].add(WAKE);
     }
 
     /** Called by the backend when a peer's connection breaks or a peer aborts the group. */
@@ -102,8 +109,9 @@ abstract class Transport implements AutoCloseable {
             }
             notifyAll();
         }
-        for (BlockingQueue<Inbound> q : inbox) {
-            q.add(WAKE);
+        for (int p = 0; p < size; p++) {
+            inbox[p].add(WAKE);
+            pointToPoint[p].add(WAKE);
         }
     }
 
@@ -120,10 +128,12 @@ abstract class Transport implements AutoCloseable {
     /**
      * Takes the next message from {@code from}.
      *
+     * @param pointToPoint whether to take the next point-to-point message rather than the next
+     *     collective one
      * @param deadline {@link System#nanoTime()} after which to give up
      */
-    final Inbound recv(int from, long deadline) throws TransportException {
-        BlockingQueue<Inbound> q = inbox[from];
+    final Inbound recv(int from, boolean pointToPoint, long deadline) throws TransportException {
+        BlockingQueue<Inbound> q = (pointToPoint ? this.pointToPoint : inbox)[from];
         while (true) {
             Inbound m = q.poll();
             if (m == null) {

@@ -54,7 +54,7 @@ final class RegionTensors {
         NDArray recv = manager.zeros(new Shape(shape.size() * parts), local.getDataType());
         group.allGather(send, recv);
         // recv is [parts, rows, k] in rank order; the result is [rows, parts · k].
-        long[] dims = shape.getShape();
+        long[] dims = shape.getShape().clone();
         dims[dims.length - 1] = k * parts;
         return recv.reshape(parts, rows, k).transpose(1, 0, 2).reshape(new Shape(dims));
     }

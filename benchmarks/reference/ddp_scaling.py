@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""PyTorch DDP + Gloo reference for Tessera's scaling benchmark.
+
+For each world size N in --worlds, spawns N local processes (torch.multiprocessing, 'spawn'), each
+with max(1, threads // N) intra-op threads (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS are set before
+the children import torch), joined by a Gloo process group on 127.0.0.1. Every rank trains the
+model of bert_step.py wrapped in DistributedDataParallel (gradient buckets all-reduced by Gloo while
+backward runs).
+
+    weak scaling    every rank keeps --batch sequences; the global batch grows with N
+    strong scaling  the global batch --batch is split over the N ranks (must divide)
+
+A step's duration is the slowest rank's (MAX all-reduce of the per-step times after the timed loop);
+the median over --steps steps is reported. One JSON line per world size:
+tokens_per_s = global_batch * seq / step_s_median, tflops from bert_step.flops_per_step over the
+global batch. Efficiency is left to the caller: throughput(N) / (N * throughput(1)).
+
+Usage:
+    python3 ddp_scaling.py --worlds 1,2 --mode weak --hidden 768 --layers 2 --batch 8 --seq 128 --threads 2
+"""
+
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bert_step  # noqa: E402  (the same model, batch and optimizer as the single-process reference)
+
+
+def _extra_args(ap):
+    ap.add_argument("--worlds", default="1,2", help="comma-separated process counts, e.g. 1,2,4")
+    ap.add_argument("--mode", choices=("weak", "strong"), default="weak")
+    ap.add_argument("--timeout-s", type=int, default=600, help="Gloo collective timeout")
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s, result_path):
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    torch.set_num_threads(threads_per_rank)
+    torch.set_num_interop_threads(1)
+    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%d" % port, rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=timeout_s))
+    try:
+        torch.manual_seed(cfg["seed"])  # same initial weights on every rank (DDP also broadcasts rank 0's)
+        model = DDP(bert_step.build_model(cfg))
+        model.train()
+        opt = bert_step.make_optimizer(cfg, model)
+        batch = bert_step.make_batch(cfg, batch_per_rank, cfg["seed"] + rank)  # each rank its own data
+        for _ in range(cfg["warmup"]):
+            bert_step.train_step(model, opt, batch)
+        dist.barrier()
+        times = []
+        for _ in range(cfg["steps"]):
+            t0 = time.perf_counter()
+            bert_step.train_step(model, opt, batch)
+            times.append(time.perf_counter() - t0)
+        slowest = torch.tensor(times, dtype=torch.float64)
+        dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+        if rank == 0:
+            with open(result_path, "w", encoding="utf-8") as fh:
+                json.dump({"step_s": slowest.tolist(), "threads": torch.get_num_threads(),
+                           "torch": torch.__version__, "blas": bert_step.blas_info()}, fh)
+    finally:
+        dist.destroy_process_group()
+
+
+def main(argv=None):
+    cfg, threads, args = bert_step.parse_config(argv, extra=_extra_args)
+    worlds = [int(w) for w in args.worlds.split(",") if w.strip()]
+    if not worlds or min(worlds) < 1:
+        print("ddp_scaling.py: --worlds %r must list positive process counts" % args.worlds, file=sys.stderr)
+        return 2
+    import tempfile
+
+    import torch.multiprocessing as mp
+
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    for world in worlds:
+        if args.mode == "strong" and cfg["batch"] % world != 0:
+            print("ddp_scaling.py: strong scaling needs --batch %d divisible by world %d; skipping it"
+                  % (cfg["batch"], world), file=sys.stderr)
+            continue
+        batch_per_rank = cfg["batch"] if args.mode == "weak" else cfg["batch"] // world
+        threads_per_rank = max(1, threads // world)
+        os.environ["OMP_NUM_THREADS"] = str(threads_per_rank)
+        os.environ["OPENBLAS_NUM_THREADS"] = str(threads_per_rank)
+        os.environ["MKL_NUM_THREADS"] = str(threads_per_rank)
+        with tempfile.TemporaryDirectory(prefix="ddp-scaling") as tmp:
+            result_path = os.path.join(tmp, "rank0.json")
+            mp.spawn(_worker, args=(world, cfg, batch_per_rank, threads_per_rank, _free_port(), args.timeout_s,
+                                    result_path), nprocs=world, join=True)
+            with open(result_path, encoding="utf-8") as fh:
+                res = json.load(fh)
+        median = statistics.median(res["step_s"])
+        global_batch = batch_per_rank * world
+        tokens = global_batch * cfg["seq"]
+        flops = bert_step.flops_per_step(cfg, batch=global_batch)
+        print(json.dumps({
+            "system": "pytorch",
+            "script": "ddp_scaling",
+            "torch": res["torch"],
+            "blas": res["blas"],
+            "backend": "gloo",
+            "mode": args.mode,
+            "world": world,
+            "threads_per_rank": res["threads"],
+            "oversubscribed": world * threads_per_rank > (os.cpu_count() or 1),
+            "batch_per_rank": batch_per_rank,
+            "global_batch": global_batch,
+            "config": cfg,
+            "step_s": res["step_s"],
+            "step_s_median": median,
+            "step_s_mean": statistics.fmean(res["step_s"]),
+            "tokens_per_s": tokens / median,
+            "flops_per_step": flops,
+            "tflops": flops / median / 1e12,
+        }), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+package io.tessera.benchmarks.ceiling;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The measured matrix-product ceiling of this machine: every {@link MatmulMeasurement} of one run, and
+ * the figure MFU is computed against.
+ *
+ * <p>The ceiling is the highest median fp32 GFLOP/s among the measured rows (every backend and shape,
+ * the PyTorch reference's included), so that Tessera and PyTorch are divided by the same number and
+ * neither can raise its MFU by picking a slow BLAS.
+ *
+ * <p>Thread safety: immutable.
+ *
+ * @param measurements the rows, in measurement order
+ * @param threads the intra-op thread count every backend ran with
+ */
+public record Ceiling(List<MatmulMeasurement> measurements, int threads) {
+
+    /**
+     * @throws IllegalArgumentException if no fp32 row was measured
+     */
+    public Ceiling {
+        measurements = List.copyOf(Objects.requireNonNull(measurements, "measurements"));
+        if (measurements.stream().noneMatch(m -> m.measured() && m.dtype().equals("fp32"))) {
+            throw new IllegalArgumentException("ceiling: no fp32 product was measured; run at least one backend");
+        }
+    }
+
+    /** @return the fp32 row with the highest median rate */
+    public MatmulMeasurement best() {
+        MatmulMeasurement best = null;
+        for (MatmulMeasurement m : measurements) {
+            if (m.measured() && m.dtype().equals("fp32") && (best == null || m.gflops() > best.gflops())) {
+                best = m;
+            }
+        }
+        return best;
+    }
+
+    /** @return the ceiling in GFLOP/s: {@code best().gflops()} */
+    public double gflops() {
+        return best().gflops();
+    }
+
+    /**
+     * The measured row of a backend, data type and shape.
+     *
+     * @param backend e.g. {@code openblas}
+     * @param dtype e.g. {@code fp32}
+     * @param shape the product
+     * @return the row, if measured
+     */
+    public Optional<MatmulMeasurement> find(String backend, String dtype, MatmulShape shape) {
+        return measurements.stream()
+                .filter(m -> m.measured() && m.backend().equals(backend) && m.dtype().equals(dtype) && m.shape().equals(shape))
+                .findFirst();
+    }
+
+    /**
+     * Model FLOP utilisation: achieved over ceiling. The ceiling is measured with {@link #threads()}
+     * threads in one process; a run of several processes that together use those threads is compared
+     * with its total rate.
+     *
+     * @param achievedTflops achieved TFLOP/s, summed over the processes sharing the machine
+     * @return {@code achievedTflops · 1000 / gflops()}
+     */
+    public double mfu(double achievedTflops) {
+        return achievedTflops * 1000 / gflops();
+    }
+}

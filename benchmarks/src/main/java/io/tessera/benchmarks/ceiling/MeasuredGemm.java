@@ -1,0 +1,194 @@
+package io.tessera.benchmarks.ceiling;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.benchmarks.report.Samples;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Chooses, per product shape, the fastest of several {@link Gemm} backends by measuring them on this
+ * machine, and then calls that one.
+ *
+ * <p>The first call with a given {@code (m, k, n, transposeA, transposeB)} times every candidate on
+ * scratch operands of that shape ({@code trials} interleaved runs each after one warm-up, median kept, so
+ * that load from other processes falls on all candidates alike) and records a {@link Decision}; later
+ * calls go straight to the winner. A linear layer's forward, input-gradient and weight-gradient products
+ * have different shapes and transposes, so each gets its own decision. The first training step pays for
+ * the measurements; benchmarks count it as warm-up.
+ *
+ * <pre>{@code
+ * Gemm gemm = MeasuredGemm.ofDefaults();        // libtorch vs OpenBLAS
+ * NDArray y = gemm.linearForward(x, w, manager); // y = x·Wᵀ by whichever is faster for this shape
+ * gemm.decisions().values().forEach(System.out::println);
+ * }</pre>
+ *
+ * <p>Thread safety: thread-safe. Decisions are made under a lock (one shape at a time) and read without
+ * one.
+ */
+public final class MeasuredGemm implements Gemm {
+
+    /** The name in reports. */
+    public static final String NAME = "measured";
+
+    private final List<Gemm> candidates;
+    private final int trials;
+    private final Map<Key, Decision> decisions = new ConcurrentHashMap<>();
+
+    /**
+     * @param candidates the backends to choose from, at least one; ties go to the earlier one
+     * @param trials timed runs per candidate and shape, at least 1
+     */
+    public MeasuredGemm(List<Gemm> candidates, int trials) {
+        Objects.requireNonNull(candidates, "candidates");
+        if (candidates.isEmpty()) {
+            throw new IllegalArgumentException("MeasuredGemm: no candidate backend; pass at least one Gemm");
+        }
+        if (trials < 1) {
+            throw new IllegalArgumentException("MeasuredGemm: trials = " + trials + " must be at least 1");
+        }
+        this.candidates = List.copyOf(candidates);
+        this.trials = trials;
+    }
+
+    /** @return a strategy choosing between {@link LibtorchGemm} and {@link OpenBlasGemm}, 5 trials per shape */
+    public static MeasuredGemm ofDefaults() {
+        return new MeasuredGemm(List.of(new LibtorchGemm(), new OpenBlasGemm()), 5);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public NDArray multiply(NDArray a, boolean transposeA, NDArray b, boolean transposeB, NDManager manager) {
+        return choose(a, transposeA, b, transposeB).multiply(a, transposeA, b, transposeB, manager);
+    }
+
+    @Override
+    public void multiplyAdd(NDArray a, boolean transposeA, NDArray b, boolean transposeB, NDArray c) {
+        choose(a, transposeA, b, transposeB).multiplyAdd(a, transposeA, b, transposeB, c);
+    }
+
+    /** @return the decisions made so far, in the order they were made */
+    public Map<String, Decision> decisions() {
+        List<Decision> list = new ArrayList<>(decisions.values());
+        list.sort((x, y) -> Long.compare(x.sequence(), y.sequence()));
+        Map<String, Decision> out = new LinkedHashMap<>();
+        for (Decision d : list) {
+            out.put(d.key().toString(), d);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private Gemm choose(NDArray a, boolean transposeA, NDArray b, boolean transposeB) {
+        int[] mkn = Gemm.dimensions(a, transposeA, b, transposeB, NAME);
+        Key key = new Key(mkn[0], mkn[1], mkn[2], transposeA, transposeB);
+        Decision d = decisions.get(key);
+        if (d == null) {
+            d = decide(key);
+        }
+        return d.chosen();
+    }
+
+    private synchronized Decision decide(Key key) {
+        Decision existing = decisions.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        Decision d = measure(key, decisions.size());
+        decisions.put(key, d);
+        return d;
+    }
+
+    private Decision measure(Key key, long sequence) {
+        double[] medians = new double[candidates.size()];
+        try (NDManager scratch = NDManager.newBaseManager(Device.cpu())) {
+            NDArray a = scratch.randomUniform(-1f, 1f,
+                    key.transposeA ? new Shape(key.k, key.m) : new Shape(key.m, key.k), DataType.FLOAT32);
+            NDArray b = scratch.randomUniform(-1f, 1f,
+                    key.transposeB ? new Shape(key.n, key.k) : new Shape(key.k, key.n), DataType.FLOAT32);
+            List<List<Double>> times = new ArrayList<>();
+            for (Gemm g : candidates) {
+                g.multiply(a, key.transposeA, b, key.transposeB, scratch).close();
+                times.add(new ArrayList<>());
+            }
+            for (int t = 0; t < trials; t++) {
+                for (int i = 0; i < candidates.size(); i++) {
+                    long t0 = System.nanoTime();
+                    NDArray c = candidates.get(i).multiply(a, key.transposeA, b, key.transposeB, scratch);
+                    times.get(i).add((System.nanoTime() - t0) / 1e9);
+                    c.close();
+                }
+            }
+            for (int i = 0; i < candidates.size(); i++) {
+                medians[i] = new Samples(times.get(i)).median();
+            }
+        }
+        int best = 0;
+        for (int i = 1; i < medians.length; i++) {
+            if (medians[i] < medians[best]) {
+                best = i;
+            }
+        }
+        Map<String, Double> gflops = new LinkedHashMap<>();
+        double flops = 2.0 * key.m * key.k * key.n;
+        for (int i = 0; i < medians.length; i++) {
+            gflops.put(candidates.get(i).name(), flops / medians[i] / 1e9);
+        }
+        return new Decision(key, candidates.get(best), Collections.unmodifiableMap(gflops), sequence);
+    }
+
+    @Override
+    public String toString() {
+        return NAME + candidates;
+    }
+
+    /**
+     * A product's shape and transposes: {@code op(A) [m×k] · op(B) [k×n]}.
+     *
+     * @param m rows of the result
+     * @param k inner dimension
+     * @param n columns of the result
+     * @param transposeA whether A is transposed
+     * @param transposeB whether B is transposed
+     */
+    public record Key(int m, int k, int n, boolean transposeA, boolean transposeB) {
+        /** @return e.g. {@code 1024x768x3072 NT} (N: as stored, T: transposed) */
+        @Override
+        public String toString() {
+            return m + "x" + k + "x" + n + " " + (transposeA ? "T" : "N") + (transposeB ? "T" : "N");
+        }
+    }
+
+    /**
+     * The outcome of measuring one shape.
+     *
+     * @param key the shape
+     * @param chosen the faster backend
+     * @param gflops each candidate's median GFLOP/s by name
+     * @param sequence order in which decisions were made
+     */
+    public record Decision(Key key, Gemm chosen, Map<String, Double> gflops, long sequence) {
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder(key.toString()).append(" -> ").append(chosen.name()).append(" (");
+            String sep = "";
+            for (Map.Entry<String, Double> e : gflops.entrySet()) {
+                sb.append(sep).append(e.getKey()).append(String.format(Locale.ROOT, " %.1f", e.getValue()));
+                sep = ", ";
+            }
+            return sb.append(" GFLOP/s)").toString();
+        }
+    }
+}

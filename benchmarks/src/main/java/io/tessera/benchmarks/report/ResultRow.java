@@ -1,0 +1,77 @@
+package io.tessera.benchmarks.report;
+
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * One measured configuration of one system: the unit every report, CSV line and plot point is made of.
+ *
+ * <p>Rates are totals over the run's processes: {@code tokensPerSecond = globalBatch·seq / stepSeconds},
+ * {@code tflops = F_step / stepSeconds} with {@code F_step} from
+ * {@link io.tessera.benchmarks.flops.TransformerFlops#trainingStep} over the global batch. Fields that do
+ * not apply hold {@code NaN} ({@link #efficiency} outside scaling runs, {@link #mfu} without a ceiling) and
+ * are written as {@code null} in JSON and empty in CSV.
+ *
+ * <p>Thread safety: immutable.
+ *
+ * @param system {@code tessera} or {@code pytorch}
+ * @param benchmark {@code step}, {@code weak} or {@code strong}
+ * @param model a label such as {@code bert-base/L2}
+ * @param layers L
+ * @param hidden h
+ * @param seq s
+ * @param batchPerRank sequences per data-parallel rank per step
+ * @param world processes
+ * @param tp tensor-parallel degree
+ * @param dp data-parallel degree ({@code world / tp})
+ * @param threadsPerRank intra-op threads of each process
+ * @param stepSeconds median seconds per step
+ * @param tokensPerSecond tokens per second over all ranks
+ * @param tflops achieved TFLOP/s over all ranks
+ * @param mfu {@code tflops} over the measured ceiling, NaN without one
+ * @param efficiency scaling efficiency {@code throughput(N) / (N·throughput(1))}, NaN outside scaling runs
+ * @param detail free text: backend versions, GEMM strategy
+ */
+public record ResultRow(String system, String benchmark, String model, int layers, int hidden, int seq, int batchPerRank,
+                        int world, int tp, int dp, int threadsPerRank, double stepSeconds, double tokensPerSecond,
+                        double tflops, double mfu, double efficiency, String detail) {
+
+    /** The Java implementation. */
+    public static final String TESSERA = "tessera";
+    /** The PyTorch eager reference. */
+    public static final String PYTORCH = "pytorch";
+
+    /**
+     * @throws IllegalArgumentException if a field breaks its rule (the message names it)
+     */
+    public ResultRow {
+        Objects.requireNonNull(system, "system");
+        Objects.requireNonNull(benchmark, "benchmark");
+        Objects.requireNonNull(model, "model");
+        detail = detail == null ? "" : detail;
+        if (world < 1 || tp < 1 || dp < 1 || tp * dp != world) {
+            throw new IllegalArgumentException("result row " + system + " " + model + ": world = " + world + ", tp = " + tp
+                    + ", dp = " + dp + "; need positive degrees with tp·dp = world");
+        }
+        if (!(stepSeconds > 0) || !(tokensPerSecond > 0)) {
+            throw new IllegalArgumentException("result row " + system + " " + model + ": stepSeconds = " + stepSeconds
+                    + ", tokensPerSecond = " + tokensPerSecond + "; both must be positive measurements");
+        }
+    }
+
+    /** @return the global batch, {@code batchPerRank · dp} */
+    public int globalBatch() {
+        return batchPerRank * dp;
+    }
+
+    /** @return a copy with the scaling efficiency set */
+    public ResultRow withEfficiency(double value) {
+        return new ResultRow(system, benchmark, model, layers, hidden, seq, batchPerRank, world, tp, dp, threadsPerRank,
+                stepSeconds, tokensPerSecond, tflops, mfu, value, detail);
+    }
+
+    /** @return the key rows of two systems are paired on: benchmark, model, world, tp, dp */
+    public String pairingKey() {
+        return String.format(Locale.ROOT, "%s|%s|%d|%d|%d", benchmark, model, world, tp, dp);
+    }
+}

@@ -1,0 +1,190 @@
+package io.tessera.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import io.tessera.core.nn.Initializer;
+import io.tessera.core.nn.Module;
+import io.tessera.core.nn.Parameter;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.models.config.Activation;
+import io.tessera.models.config.Architecture;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.tensor.BiasDropoutAdd;
+import io.tessera.parallel.tensor.Gelu;
+import io.tessera.parallel.tensor.LayerNorm;
+import io.tessera.parallel.tensor.ParallelMLP;
+import io.tessera.parallel.tensor.ParallelSelfAttention;
+import io.tessera.parallel.tensor.TensorParallelRng;
+import io.tessera.parallel.tensor.WeightLayout;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One Transformer layer, post-LN (original BERT) or pre-LN (Megatron-BERT, GPT-2):
+ * <pre>
+ *   post-LN:  h = LN_1(x + drop(Attn(x)))              pre-LN:  r = x + drop(Attn(LN_1(x)))
+ *             y = LN_2(h + drop(MLP(h)))                        y = r + drop(MLP(LN_2(r)))
+ * </pre>
+ * with {@link ParallelSelfAttention} (heads split over the tensor-parallel group) and
+ * {@link ParallelMLP} (inner features split). Shapes: x, y {@code [B, T, C]}.
+ *
+ * <p>Nodes per layer: the attention block ({@code f}, one node, {@code g}), one node for output bias +
+ * dropout + residual (+ the following LayerNorm), the MLP block ({@code f}, one node, {@code g}) and one
+ * node for its bias + dropout + residual (+ LayerNorm); pre-LN adds one node for {@code LN_1}. Collectives
+ * per layer: two all-reduces forward, two backward.
+ *
+ * <p>Parameter names follow the family's Hugging Face classes:
+ * <pre>
+ *   BERT (post-LN)  attention.self.{query,key,value}  attention.output.{dense,LayerNorm}
+ *                   intermediate.dense  output.{dense,LayerNorm}
+ *   Megatron-BERT   attention.ln  attention.self.{query,key,value}  attention.output.dense
+ *                   ln  intermediate.dense  output.dense
+ *   GPT-2           ln_1  attn.{c_attn,c_proj}  ln_2  mlp.{c_fc,c_proj}     (Conv1D layout [in, out])
+ * </pre>
+ *
+ * <p>Thread safety: not thread-safe; belongs to one rank.
+ */
+public final class TransformerLayer extends Module {
+
+    /** Node-name suffixes of one family. */
+    private record NodeNames(String ln1, String attention, String attentionResidual, String mlp, String mlpResidual) {}
+
+    private static final NodeNames BERT = new NodeNames(".attention.ln", ".attention.self", ".attention.output",
+            ".intermediate", ".output");
+    private static final NodeNames GPT2 = new NodeNames(".ln_1", ".attn", ".ln_2", ".mlp", ".mlp.residual");
+
+    private final ParallelSelfAttention attention;
+    private final ParallelMLP mlp;
+    private final LayerNorm ln1;
+    private final LayerNorm ln2;
+    private final boolean preLayerNorm;
+    private final BiasDropoutAdd residual;
+    private final NodeNames names;
+
+    private TransformerLayer(TransformerConfig c, ParallelContext pc) {
+        boolean gpt2 = c.architecture() == Architecture.GPT2;
+        int h = c.hiddenSize();
+        Initializer init = Initializer.normal((float) c.initializerRange());
+        // GPT-2 scales the residual projections by 1/sqrt(2L) (Hugging Face's GPT2PreTrainedModel._init_weights).
+        Initializer outInit = gpt2 ? Initializer.normal((float) (c.initializerRange() / Math.sqrt(2.0 * c.numLayers()))) : init;
+        WeightLayout layout = gpt2 ? WeightLayout.IN_OUT : WeightLayout.OUT_IN;
+        this.attention = ParallelSelfAttention.builder(pc, h, c.numHeads()).optFusedQkv(gpt2).optCausal(gpt2)
+                .optLayout(layout).optAttentionDropout(c.attentionDropout()).optInitializer(init).optOutputInitializer(outInit)
+                .build();
+        this.mlp = ParallelMLP.builder(pc, h, c.intermediateSize()).optLayout(layout)
+                .optActivation(gelu(c.hiddenAct())).optInitializer(init).optOutputInitializer(outInit).build();
+        this.ln1 = new LayerNorm(h, c.layerNormEps());
+        this.ln2 = new LayerNorm(h, c.layerNormEps());
+        this.preLayerNorm = c.preLayerNorm();
+        this.residual = new BiasDropoutAdd(c.hiddenDropout(), new TensorParallelRng(pc.tensorRank()));
+        this.names = gpt2 ? GPT2 : BERT;
+        if (gpt2) {
+            register("ln_1", ln1);
+            ModuleGroup attn = register("attn", new ModuleGroup());
+            attn.add("c_attn", attention.fusedQkv());
+            attn.add("c_proj", attention.output());
+            register("ln_2", ln2);
+            ModuleGroup m = register("mlp", new ModuleGroup());
+            m.add("c_fc", mlp.fc());
+            m.add("c_proj", mlp.proj());
+        } else {
+            ModuleGroup attn = register("attention", new ModuleGroup());
+            if (preLayerNorm) {
+                attn.add("ln", ln1);
+            }
+            ModuleGroup self = attn.add("self", new ModuleGroup());
+            self.add("query", attention.query());
+            self.add("key", attention.key());
+            self.add("value", attention.value());
+            ModuleGroup out = attn.add("output", new ModuleGroup());
+            out.add("dense", attention.output());
+            if (!preLayerNorm) {
+                out.add("LayerNorm", ln1);
+            } else {
+                register("ln", ln2);
+            }
+            register("intermediate", new ModuleGroup()).add("dense", mlp.fc());
+            ModuleGroup output = register("output", new ModuleGroup());
+            output.add("dense", mlp.proj());
+            if (!preLayerNorm) {
+                output.add("LayerNorm", ln2);
+            }
+        }
+    }
+
+    /**
+     * Declares a layer of the configuration's family; allocates nothing.
+     *
+     * @param config the model configuration (already validated for the degree)
+     * @param parallel this rank's parallel context
+     * @return the layer
+     */
+    public static TransformerLayer of(TransformerConfig config, ParallelContext parallel) {
+        return new TransformerLayer(config, parallel);
+    }
+
+    /**
+     * @param activation the configuration's activation
+     * @return the matching GELU variant
+     */
+    public static Gelu gelu(Activation activation) {
+        return activation == Activation.GELU ? Gelu.EXACT : Gelu.TANH;
+    }
+
+    /** @return the attention block */
+    public ParallelSelfAttention attention() {
+        return attention;
+    }
+
+    /** @return the MLP block */
+    public ParallelMLP mlp() {
+        return mlp;
+    }
+
+    /**
+     * Parameters not stored as Hugging Face stores them: GPT-2's rank-major {@code c_attn}.
+     *
+     * @param degree the tensor-parallel degree
+     * @return parameter to checkpoint layout
+     */
+    public Map<Parameter, HfLayout> hfLayouts(int degree) {
+        if (attention.fusedQkv() == null) {
+            return Map.of();
+        }
+        return Map.of(attention.fusedQkv().weight(), HfLayout.fusedQkv(1, degree),
+                attention.fusedQkv().bias(), HfLayout.fusedQkv(0, degree));
+    }
+
+    /**
+     * Records the layer.
+     *
+     * @param tape the step's tape
+     * @param prefix node-name prefix, e.g. {@code transformer.h.3}
+     * @param x {@code [B, T, C]}, replicated
+     * @param attentionMask {@code [B, T]} 0/1, or null
+     * @return {@code [B, T, C]}, replicated
+     */
+    public Var forward(Tape tape, String prefix, Var x, Var attentionMask) {
+        Parameter attnBias = attention.output().bias();
+        Parameter mlpBias = mlp.proj().bias();
+        if (preLayerNorm) {
+            Var normed = ln1.forward(tape, prefix + names.ln1(), x);
+            Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), normed, attentionMask);
+            List<Var> rn = tape.apply(prefix + names.attentionResidual(), (ctx, in) -> {
+                NDArray r = residual.apply(ctx, in.get(0), attnBias, in.get(1), 0);
+                return new NDList(r, ln2.apply(ctx, r));
+            }, a, x);
+            Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), rn.get(1));
+            return tape.apply1(prefix + names.mlpResidual(), false,
+                    (ctx, in) -> new NDList(residual.apply(ctx, in.get(0), mlpBias, in.get(1), 0)), m, rn.get(0));
+        }
+        Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), x, attentionMask);
+        Var h = tape.apply1(prefix + names.attentionResidual(), false,
+                (ctx, in) -> new NDList(ln1.apply(ctx, residual.apply(ctx, in.get(0), attnBias, in.get(1), 0))), a, x);
+        Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), h);
+        return tape.apply1(prefix + names.mlpResidual(), false,
+                (ctx, in) -> new NDList(ln2.apply(ctx, residual.apply(ctx, in.get(0), mlpBias, in.get(1), 0))), m, h);
+    }
+}

@@ -1,0 +1,214 @@
+package io.tessera.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import io.tessera.core.nn.Module;
+import io.tessera.core.nn.Parameter;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.models.config.Architecture;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.tensor.GatherFromTensorParallelRegion;
+import io.tessera.parallel.tensor.TensorParallelRng;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A BERT or GPT-2 model built from the tensor-parallel layers, so that the same code runs at any
+ * tensor-parallel degree. The model is the root {@link Module}: its parameter names are the Hugging
+ * Face checkpoint names, and {@link io.tessera.core.nn.ParameterBuffer#allocate} binds its storage.
+ *
+ * <p>Construction only declares: it checks the configuration against the degree
+ * ({@link TransformerConfig#validateFor}) before any layer exists, and allocates no memory.
+ *
+ * <pre>{@code
+ * Gpt2LmHeadModel model = new Gpt2LmHeadModel(Presets.get("gpt2-tiny"), parallel);  // checks, declares
+ * try (ParameterBuffer params = ParameterBuffer.allocate(model, seed, manager);
+ *      Tape tape = new Tape(manager, stepSeed, true)) {
+ *     Var loss = model.loss(tape, batch);
+ *     tape.backward(loss);                                                             // params.grads()
+ * }
+ * }</pre>
+ *
+ * <p>Thread safety: not thread-safe; a model belongs to one rank.
+ */
+public abstract class TransformerModel extends Module {
+
+    private final TransformerConfig config;
+    private final ParallelContext parallel;
+    private final int paddedVocabSize;
+    private final TensorParallelRng rng;
+    private final Map<Parameter, HfLayout> layouts = new IdentityHashMap<>();
+
+    /**
+     * @param config the configuration
+     * @param parallel this rank's parallel context
+     * @param architecture the family the subclass builds
+     * @throws IllegalArgumentException if the configuration is of another family or does not split over
+     *     the tensor-parallel degree; nothing has been allocated
+     */
+    protected TransformerModel(TransformerConfig config, ParallelContext parallel, Architecture architecture) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.parallel = Objects.requireNonNull(parallel, "parallel");
+        if (config.architecture() != architecture) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " builds " + architecture + " models, got a "
+                    + config.architecture() + " configuration; use the model class of that family");
+        }
+        config.validateFor(parallel.tensorSize());
+        this.paddedVocabSize = config.paddedVocabSize(parallel.tensorSize());
+        this.rng = new TensorParallelRng(parallel.tensorRank());
+    }
+
+    /** @return the configuration */
+    public final TransformerConfig config() {
+        return config;
+    }
+
+    /** @return this rank's parallel context */
+    public final ParallelContext parallel() {
+        return parallel;
+    }
+
+    /** @return V', the vocabulary padded for this tensor-parallel degree */
+    public final int paddedVocabSize() {
+        return paddedVocabSize;
+    }
+
+    /** @return this rank's dropout RNG tracker */
+    protected final TensorParallelRng rng() {
+        return rng;
+    }
+
+    /**
+     * Records the forward pass and the pre-training loss.
+     *
+     * @param tape the step's tape
+     * @param batch the batch, with labels
+     * @return the scalar loss, the same on every rank of the tensor-parallel group
+     */
+    public abstract Var loss(Tape tape, TokenBatch batch);
+
+    /**
+     * The prefix of the base model's names ({@code bert}, {@code transformer}); checkpoints saved from
+     * the base model class omit it.
+     *
+     * @return the prefix, without the dot
+     */
+    public abstract String basePrefix();
+
+    /**
+     * Names a Hugging Face checkpoint may hold that are not parameters here: tied copies
+     * ({@code lm_head.weight}, {@code cls.predictions.decoder.*}) and non-persistent buffers.
+     *
+     * @param name a checkpoint name
+     * @return whether loading may skip it
+     */
+    public abstract boolean isTiedOrBuffer(String name);
+
+    /**
+     * Every parameter with its checkpoint name and layout, in checkpoint order.
+     *
+     * @return the tensors of a Hugging Face checkpoint of this model
+     */
+    public final List<HfTensor> hfTensors() {
+        List<HfTensor> out = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
+            out.add(new HfTensor(e.getKey(), e.getValue(), layouts.getOrDefault(e.getValue(), HfLayout.IDENTITY)));
+        }
+        return out;
+    }
+
+    /**
+     * Records that a parameter is not stored as Hugging Face stores it.
+     *
+     * @param p the parameter
+     * @param layout its mapping to the checkpoint tensor
+     */
+    protected final void hfLayout(Parameter p, HfLayout layout) {
+        layouts.put(p, layout);
+    }
+
+    /**
+     * Gathers vocabulary-parallel logits into whole, unpadded logits (for evaluation and tests; the loss
+     * never needs them).
+     *
+     * @param tape the step's tape
+     * @param name node name
+     * @param localLogits this rank's logits {@code [..., V'/p]}
+     * @return {@code [..., V]}, the same on every rank
+     */
+    public final Var gatherVocabLogits(Tape tape, String name, Var localLogits) {
+        Var full = GatherFromTensorParallelRegion.apply(tape, parallel.tensor(), name + ".gather", localLogits);
+        if (paddedVocabSize == config.vocabSize()) {
+            return full;
+        }
+        return tape.apply1(name + ".unpad", false, (ctx, in) -> new NDList(in.get(0).get(new NDIndex("..., 0:" + config.vocabSize()))), full);
+    }
+
+    /**
+     * Checks a batch against the configuration before anything is recorded: length, id ranges and
+     * label values. Costs one small reduction per field.
+     *
+     * @param tape the step's tape (temporaries live in a scope of it, freed at once)
+     * @param batch the batch
+     * @throws IllegalArgumentException naming the offending field and value
+     */
+    protected final void checkBatch(Tape tape, TokenBatch batch) {
+        int t = batch.seqLength();
+        if (t > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence length " + t + " exceeds maxPositions = " + config.maxPositions()
+                    + "; truncate the batch or use a configuration with more positions");
+        }
+        try (NDManager scratch = tape.manager().newSubManager()) {
+            checkRange(scratch, "inputIds", batch.inputIds(), 0, config.vocabSize(), Set.of(),
+                    "check the tokenizer's vocabulary against the configuration's vocabSize");
+            if (batch.labels() != null) {
+                checkRange(scratch, "labels", batch.labels(), 0, config.vocabSize(), Set.of(-100L),
+                        "use -100 for positions without loss");
+            }
+            checkFamilyFields(scratch, batch);
+        }
+    }
+
+    /**
+     * Checks the batch fields only one family reads (token types, next-sentence labels).
+     *
+     * @param scratch owner of temporaries
+     * @param batch the batch
+     */
+    protected void checkFamilyFields(NDManager scratch, TokenBatch batch) {}
+
+    /**
+     * Fails if {@code a} holds a value outside {@code [from, to)} that is not in {@code allowed}.
+     *
+     * @param scratch owner of temporaries
+     * @param field the batch field, for the message
+     * @param a an integer tensor (not modified, not re-owned)
+     * @param from smallest valid value
+     * @param to one past the largest valid value
+     * @param allowed special values also accepted (the ignore index)
+     * @param hint how to fix it
+     */
+    protected static void checkRange(NDManager scratch, String field, NDArray a, long from, long to, Set<Long> allowed,
+                                     String hint) {
+        a = a.stopGradient();
+        a.attach(scratch);
+        NDArray bad = a.lt(from).logicalOr(a.gte(to));
+        for (long ok : allowed) {
+            bad = bad.logicalAnd(a.neq(ok));
+        }
+        if (bad.any().getBoolean()) {
+            long value = a.get(bad).get(0).toType(DataType.INT64, false).getLong();
+            throw new IllegalArgumentException(field + " holds " + value + ", outside [" + from + ", " + to + ")"
+                    + (allowed.isEmpty() ? "" : " and not one of " + allowed) + "; " + hint);
+        }
+    }
+}

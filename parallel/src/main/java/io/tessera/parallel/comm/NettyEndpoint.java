@@ -1,0 +1,332 @@
+package io.tessera.parallel.comm;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One rank's network presence for the Netty backend: an event loop, a listening socket, and the
+ * groups it belongs to. Groups are registered before the endpoint's address is published (so a peer
+ * that dials in always finds its group), then {@link #connect} dials the lower-ranked member of every
+ * pair, accepts the higher-ranked ones, and returns a {@link RingCommunicator} per group.
+ *
+ * <pre>{@code
+ * NettyEndpoint ep = new NettyEndpoint(worldRank, token, InetAddress.getLoopbackAddress(), 1);
+ * ep.register("world", allRanks);  ep.register("tp", myTensorGroup);
+ * store.set("addr/" + worldRank, ...ep.port()...);                 // publish, then read the others'
+ * Map<String, RingCommunicator> comms = ep.connect(r -> addressOf(r), CommOptions.defaults());
+ * }</pre>
+ *
+ * <p>Every connection opens with {@code HELLO(token, group, group rank)}; a wrong or missing token, or
+ * an unknown group, is refused with a reason, logged, and closed, and the endpoint carries on.
+ *
+ * <p>Thread safety: thread-safe. Close the communicators before the endpoint.
+ */
+public final class NettyEndpoint implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NettyEndpoint.class);
+
+    static final byte HELLO = 10;
+    static final byte OK = 11;
+    static final byte REFUSED = 12;
+    /** Largest frame: a chunk plus its header; chunks are at most 1 GiB. */
+    private static final int MAX_FRAME = (1 << 30) + 64;
+    private static final int SOCKET_BUFFER = 4 << 20;
+
+    private final int worldRank;
+    private final String token;
+    private final EventLoopGroup loop;
+    private final Channel server;
+    private final Map<String, NettyTransport> groups = new ConcurrentHashMap<>();
+    private final Map<String, NettyTransport> unconnected = new LinkedHashMap<>();
+    private final AtomicInteger refused = new AtomicInteger();
+
+    /**
+     * Starts listening on an ephemeral port.
+     *
+     * @param worldRank this rank, for messages and thread names
+     * @param token the job token peers must present (empty: none)
+     * @param bindHost the interface to listen on
+     * @param ioThreads Netty event-loop threads
+     */
+    public NettyEndpoint(int worldRank, String token, InetAddress bindHost, int ioThreads) {
+        this.worldRank = worldRank;
+        this.token = Objects.requireNonNull(token, "token");
+        if (ioThreads < 1) {
+            throw new IllegalArgumentException("netty endpoint of rank " + worldRank + ": ioThreads = " + ioThreads
+                    + " must be at least 1");
+        }
+        this.loop = new NioEventLoopGroup(ioThreads, new DefaultThreadFactory("tessera-io-r" + worldRank, true));
+        try {
+            this.server = new ServerBootstrap().group(loop).channel(NioServerSocketChannel.class)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
+                    .childOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 4), new Accepting());
+                        }
+                    }).bind(new InetSocketAddress(bindHost, 0)).syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw new IllegalStateException("netty endpoint of rank " + worldRank + ": cannot listen on " + bindHost + ": " + e, e);
+        }
+    }
+
+    /** @return the port this endpoint listens on */
+    public int port() {
+        return ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** @return how many incoming connections were refused (wrong token, unknown group) */
+    public int refusedConnections() {
+        return refused.get();
+    }
+
+    /**
+     * Registers a group this rank belongs to. Call for every group before publishing the address.
+     *
+     * @param kind the group's kind, e.g. {@code world}, {@code tp}
+     * @param worldRanks the members, in group-rank order; must include this rank
+     * @return the group's name
+     */
+    public synchronized String register(String kind, int[] worldRanks) {
+        int me = -1;
+        for (int i = 0; i < worldRanks.length; i++) {
+            if (worldRanks[i] == worldRank) {
+                me = i;
+            }
+        }
+        String name = RingCommunicator.groupName(kind, worldRanks);
+        if (me < 0) {
+            throw new IllegalArgumentException("netty endpoint: rank " + worldRank + " is not a member of group " + name);
+        }
+        NettyTransport t = new NettyTransport(name, me, worldRanks);
+        if (groups.putIfAbsent(name, t) != null) {
+            throw new IllegalArgumentException("netty endpoint of rank " + worldRank + ": group " + name + " is already registered");
+        }
+        unconnected.put(name, t);
+        return name;
+    }
+
+    /**
+     * Connects every registered group: dials the lower-ranked members, waits for the higher-ranked ones.
+     *
+     * @param addressOf the listening address of a world rank
+     * @param options timeout (bounds the whole connection phase) and chunk size
+     * @return a communicator per group name, in registration order
+     * @throws CommunicationException naming the group and the ranks that did not connect in time
+     */
+    public synchronized Map<String, RingCommunicator> connect(IntFunction<InetSocketAddress> addressOf, CommOptions options) {
+        long deadline = System.nanoTime() + options.timeout().toNanos();
+        List<CompletableFuture<String>> dials = new ArrayList<>();
+        for (NettyTransport t : unconnected.values()) {
+            int[] members = t.worldRanks();
+            for (int peer = 0; peer < t.rank(); peer++) {
+                dials.add(dial(t, peer, addressOf.apply(members[peer]), options));
+            }
+        }
+        for (CompletableFuture<String> d : dials) {
+            String problem;
+            try {
+                problem = d.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                problem = "a peer did not answer the handshake within " + options.timeout().toSeconds() + " s";
+            } catch (ExecutionException e) {
+                problem = e.getCause().toString();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problem = "interrupted";
+            }
+            if (problem != null) {
+                throw new CommunicationException("rank " + worldRank + " could not connect: " + problem
+                        + "; hint: check that every rank uses the same TESSERA_JOB_TOKEN and that the hosts can reach each other");
+            }
+        }
+        Map<String, RingCommunicator> out = new LinkedHashMap<>();
+        for (NettyTransport t : unconnected.values()) {
+            try {
+                if (!t.awaitConnected(Math.max(0, deadline - System.nanoTime()))) {
+                    throw new CommunicationException("connecting group " + t.group() + " at rank " + t.rank() + " (world rank "
+                            + worldRank + "): no connection within " + options.timeout().toSeconds() + " s from rank(s) "
+                            + t.unconnected() + "; hint: those ranks have not started, failed, or cannot reach this host");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CommunicationException("connecting group " + t.group() + " at world rank " + worldRank + ": interrupted", e);
+            }
+            out.put(t.group(), new RingCommunicator(t.group(), t.worldRanks(), t.rank(), t, options));
+        }
+        unconnected.clear();
+        return out;
+    }
+
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** Dials one lower-ranked peer; completes with null when accepted, or with the reason it was not. */
+    private CompletableFuture<String> dial(NettyTransport t, int peer, InetSocketAddress address, CommOptions options) {
+        CompletableFuture<String> result = new CompletableFuture<>();
+        Bootstrap b = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
+                .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.timeout().toMillis()))
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 4), new Dialing(t, peer, result));
+                    }
+                });
+        b.connect(address).addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                result.complete("group " + t.group() + ": cannot reach rank " + peer + " at " + address + ": " + f.cause());
+                return;
+            }
+            byte[] tok = token.getBytes(StandardCharsets.UTF_8);
+            byte[] grp = t.group().getBytes(StandardCharsets.UTF_8);
+            ByteBuf hello = f.channel().alloc().buffer().writeInt(1 + 4 + tok.length + 4 + grp.length + 4).writeByte(HELLO)
+                    .writeInt(tok.length).writeBytes(tok).writeInt(grp.length).writeBytes(grp).writeInt(t.rank());
+            f.channel().writeAndFlush(hello);
+        });
+        return result;
+    }
+
+    /** The dialing side of a handshake. */
+    private final class Dialing extends ChannelInboundHandlerAdapter {
+        private final NettyTransport transport;
+        private final int peer;
+        private final CompletableFuture<String> result;
+
+        Dialing(NettyTransport transport, int peer, CompletableFuture<String> result) {
+            this.transport = transport;
+            this.peer = peer;
+            this.result = result;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf in = (ByteBuf) msg;
+            try {
+                byte type = in.readByte();
+                if (type == OK) {
+                    ctx.pipeline().remove(this);
+                    String problem = transport.attach(peer, ctx.channel());
+                    if (problem != null) {
+                        ctx.close();
+                    }
+                    result.complete(problem);
+                } else {
+                    String reason = type == REFUSED ? readString(in) : "unexpected handshake frame " + type;
+                    result.complete("group " + transport.group() + ": rank " + peer + " refused the connection: " + reason);
+                    ctx.close();
+                }
+            } finally {
+                in.release();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            result.complete("group " + transport.group() + ": rank " + peer + " closed the connection during the handshake");
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            result.complete("group " + transport.group() + ": connection to rank " + peer + " failed: " + cause);
+            ctx.close();
+        }
+    }
+
+    /** The accepting side of a handshake. */
+    private final class Accepting extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf in = (ByteBuf) msg;
+            try {
+                String problem;
+                if (in.readByte() != HELLO) {
+                    problem = "it did not open with a handshake";
+                } else {
+                    String presented = readString(in);
+                    String group = readString(in);
+                    int from = in.readInt();
+                    NettyTransport t = groups.get(group);
+                    if (!MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), presented.getBytes(StandardCharsets.UTF_8))) {
+                        problem = presented.isEmpty() ? "it presented no job token" : "it presented a wrong job token";
+                    } else if (t == null) {
+                        problem = "this rank is not in group " + group;
+                    } else if (from <= t.rank()) {
+                        problem = "in group " + group + " rank " + from + " must be dialed by rank " + t.rank() + ", not dial it";
+                    } else {
+                        ctx.pipeline().remove(this);
+                        problem = t.attach(from, ctx.channel());
+                        if (problem == null) {
+                            ctx.writeAndFlush(ctx.alloc().buffer(5).writeInt(1).writeByte(OK));
+                            return;
+                        }
+                    }
+                }
+                refused.incrementAndGet();
+                LOG.warn("rank {} refused a connection from {}: {}; hint: every rank needs the same TESSERA_JOB_TOKEN",
+                        worldRank, ctx.channel().remoteAddress(), problem);
+                byte[] text = problem.getBytes(StandardCharsets.UTF_8);
+                ctx.writeAndFlush(ctx.alloc().buffer().writeInt(5 + text.length).writeByte(REFUSED).writeInt(text.length)
+                        .writeBytes(text)).addListener(ChannelFutureListener.CLOSE);
+            } catch (IndexOutOfBoundsException e) {
+                refused.incrementAndGet();
+                LOG.warn("rank {} refused a connection from {}: malformed handshake", worldRank, ctx.channel().remoteAddress());
+                ctx.close();
+            } finally {
+                in.release();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    private static String readString(ByteBuf in) {
+        byte[] b = new byte[in.readInt()];
+        in.readBytes(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

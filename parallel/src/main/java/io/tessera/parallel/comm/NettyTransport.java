@@ -1,0 +1,215 @@
+package io.tessera.parallel.comm;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A group's transport over TCP: one Netty channel per peer (the higher group rank dials the lower),
+ * carrying length-prefixed frames.
+ *
+ * <pre>
+ *   [int length][byte type][...]        length counts everything after itself
+ *   DATA     seq:long opcode:byte payload   payload written straight from the sender's buffer
+ *   ARRIVE   seq:long                       the sender has started collective #seq
+ *   ABORT    reason:string                  the sender gave up on the group
+ *   GOODBYE                                 orderly close follows
+ * </pre>
+ *
+ * A received DATA frame is handed to the communication thread as a view of Netty's (pooled, direct)
+ * receive buffer and released after use, so the reduction reads the bytes where the socket put them.
+ * A channel that closes without GOODBYE means the peer's process died: every waiting operation fails
+ * at once, naming that peer.
+ *
+ * <p>Thread safety: see {@link Transport}; channel callbacks run on Netty's event loop.
+ */
+final class NettyTransport extends Transport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+
+    static final byte DATA = 20;
+    static final byte ARRIVE = 21;
+    static final byte ABORT = 22;
+    static final byte GOODBYE = 23;
+    private static final int DATA_HEADER = 1 + 8 + 1;
+
+    private final String group;
+    private final int[] worldRanks;
+    private final Channel[] channels;
+    private final CountDownLatch connected;
+    private volatile boolean closing;
+
+    NettyTransport(String group, int rank, int[] worldRanks) {
+        super(rank, worldRanks.length);
+        this.group = group;
+        this.worldRanks = worldRanks.clone();
+        this.channels = new Channel[worldRanks.length];
+        this.connected = new CountDownLatch(worldRanks.length - 1);
+    }
+
+    String group() {
+        return group;
+    }
+
+    int[] worldRanks() {
+        return worldRanks.clone();
+    }
+
+    /**
+     * Binds a handshaken channel to a peer and starts reading its frames.
+     *
+     * @return null on success, else why the channel cannot be bound
+     */
+    synchronized String attach(int peer, Channel channel) {
+        if (peer < 0 || peer >= size() || peer == rank()) {
+            return "group " + group + " has no peer rank " + peer + " for rank " + rank();
+        }
+        if (channels[peer] != null) {
+            return "rank " + peer + " of group " + group + " is already connected to rank " + rank();
+        }
+        channels[peer] = channel;
+        channel.pipeline().addLast(new Frames(peer));
+        connected.countDown();
+        return null;
+    }
+
+    /** Waits until every peer is connected. */
+    boolean awaitConnected(long timeoutNanos) throws InterruptedException {
+        return connected.await(timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** @return the group ranks not yet connected, for messages */
+    synchronized String unconnected() {
+        StringBuilder b = new StringBuilder();
+        for (int p = 0; p < size(); p++) {
+            if (p != rank() && channels[p] == null) {
+                b.append(b.length() == 0 ? "" : ", ").append(p).append(" (world rank ").append(worldRanks[p]).append(')');
+            }
+        }
+        return b.toString();
+    }
+
+    @Override
+    CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
+        Channel ch = channels[peer];
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ByteBuf header = ch.alloc().buffer(4 + DATA_HEADER).writeInt(DATA_HEADER + payload.remaining())
+                .writeByte(DATA).writeLong(seq).writeByte(opcode);
+        ByteBuf frame = payload.hasRemaining() ? Unpooled.wrappedBuffer(header, Unpooled.wrappedBuffer(payload.slice())) : header;
+        ch.writeAndFlush(frame).addListener(f -> {
+            if (f.isSuccess()) {
+                done.complete(null);
+            } else {
+                done.completeExceptionally(f.cause());
+            }
+        });
+        return done;
+    }
+
+    @Override
+    void announce(long seq) {
+        for (Channel ch : channels) {
+            if (ch != null) {
+                ch.writeAndFlush(ch.alloc().buffer(13).writeInt(9).writeByte(ARRIVE).writeLong(seq));
+            }
+        }
+    }
+
+    @Override
+    void abortPeers(String reason) {
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        for (Channel ch : channels) {
+            if (ch != null && ch.isActive()) {
+                ch.writeAndFlush(ch.alloc().buffer(9 + text.length).writeInt(5 + text.length).writeByte(ABORT)
+                        .writeInt(text.length).writeBytes(text));
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        for (Channel ch : channels) {
+            if (ch != null && ch.isActive()) {
+                ch.writeAndFlush(ch.alloc().buffer(5).writeInt(1).writeByte(GOODBYE)).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+    }
+
+    /** Decodes one peer's frames into the transport's signals. */
+    private final class Frames extends ChannelInboundHandlerAdapter {
+        private final int peer;
+        private boolean goodbye;
+
+        Frames(int peer) {
+            this.peer = peer;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf in = (ByteBuf) msg;
+            byte type = in.readByte();
+            switch (type) {
+                case DATA: {
+                    long seq = in.readLong();
+                    byte opcode = in.readByte();
+                    ByteBuf body = in;
+                    if (in.nioBufferCount() != 1 || !in.isDirect()) {
+                        body = ctx.alloc().directBuffer(in.readableBytes()).writeBytes(in);
+                        in.release();
+                    }
+                    ByteBuf owned = body;
+                    deliver(peer, new Inbound(seq, opcode, owned.nioBuffer(), owned::release));
+                    return;
+                }
+                case ARRIVE:
+                    arrived(peer, in.readLong());
+                    break;
+                case ABORT: {
+                    byte[] text = new byte[in.readInt()];
+                    in.readBytes(text);
+                    failed(peer, "aborted the group: " + new String(text, StandardCharsets.UTF_8));
+                    break;
+                }
+                case GOODBYE:
+                    goodbye = true;
+                    break;
+                default:
+                    LOG.warn("group {} rank {}: unknown frame type {} from rank {}; closing the connection", group, rank(), type, peer);
+                    ctx.close();
+            }
+            in.release();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (closing) {
+                return;
+            }
+            if (goodbye) {
+                departed(peer, "closed its communicator");
+            } else {
+                failed(peer, "lost its connection (its process died or the network failed)");
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("group {} rank {}: connection to rank {} failed", group, rank(), peer, cause);
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package io.tessera.parallel.tensor;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * The two GELU variants of BERT and GPT-2, applied element-wise.
+ *
+ * <p>Thread safety: immutable enum.
+ */
+public enum Gelu {
+    /** {@code 0.5·x·(1 + erf(x/√2))}: exact, BERT's {@code "gelu"}. */
+    EXACT {
+        @Override
+        public NDArray apply(NDArray x) {
+            return x.mul(x.mul(INV_SQRT2).erf().add(1)).mul(0.5);
+        }
+    },
+    /** {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}: GPT-2's {@code "gelu_new"}. */
+    TANH {
+        @Override
+        public NDArray apply(NDArray x) {
+            NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
+            return x.mul(inner.tanh().add(1)).mul(0.5);
+        }
+    };
+
+    private static final double INV_SQRT2 = 1 / Math.sqrt(2);
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+    /**
+     * @param x any floating-point tensor
+     * @return GELU of {@code x}, differentiable by autograd
+     */
+    public abstract NDArray apply(NDArray x);
+}

@@ -1,0 +1,179 @@
+package io.tessera.parallel.tensor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import io.tessera.core.nn.Initializer;
+import io.tessera.core.tape.NodeContext;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.comm.Communicator;
+import java.util.Objects;
+
+/**
+ * The Transformer's feed-forward block: {@code Y = GELU(X·W_1ᵀ + b_1)·W_2ᵀ + b_2}, {@code X, Y [B, T, C]},
+ * inner width I.
+ *
+ * <p>Split: {@code W_1} is {@link ColumnParallelLinear column-parallel} (rank {@code r} computes inner
+ * features {@code [r·I/p, (r+1)·I/p)}), GELU is element-wise so it applies to each slice, and
+ * {@code W_2} is {@link RowParallelLinear row-parallel} over the same inner features. No communication
+ * between the two products.
+ *
+ * <p>Collectives: forward {@code f} on {@code X} and {@code g} (all-reduce) on the output; backward one
+ * all-reduce of {@code dX}.
+ *
+ * <p>Nodes: {@code f}, one node for both products and the activation, {@code g}. The second bias is left
+ * to the caller ({@link #forwardWithoutOutputBias}, with {@link BiasDropoutAdd}) or added in one more
+ * node ({@link #forward}).
+ *
+ * <p>Thread safety: not thread-safe; belongs to one rank.
+ */
+public final class ParallelMLP {
+
+    private final Communicator group;
+    private final ColumnParallelLinear fc;
+    private final RowParallelLinear proj;
+    private final Gelu activation;
+
+    private ParallelMLP(Builder b) {
+        this.group = b.parallel.tensor();
+        this.fc = ColumnParallelLinear.builder(b.parallel, b.hidden, b.intermediate).optLayout(b.layout)
+                .optWeightInitializer(b.init).build();
+        this.proj = RowParallelLinear.builder(b.parallel, b.intermediate, b.hidden).optLayout(b.layout)
+                .optWeightInitializer(b.outputInit).build();
+        this.activation = b.activation;
+    }
+
+    /**
+     * @param parallel this rank's parallel context
+     * @param hidden C
+     * @param intermediate I, divisible by the tensor-parallel degree
+     * @return a builder: exact GELU, {@link WeightLayout#OUT_IN}, N(0, 0.02²) weights
+     */
+    public static Builder builder(ParallelContext parallel, int hidden, int intermediate) {
+        return new Builder(parallel, hidden, intermediate);
+    }
+
+    /** @return the column-parallel first layer (BERT {@code intermediate.dense}, GPT-2 {@code mlp.c_fc}) */
+    public ColumnParallelLinear fc() {
+        return fc;
+    }
+
+    /** @return the row-parallel second layer (BERT {@code output.dense}, GPT-2 {@code mlp.c_proj}) */
+    public RowParallelLinear proj() {
+        return proj;
+    }
+
+    /** @return the activation */
+    public Gelu activation() {
+        return activation;
+    }
+
+    /**
+     * This rank's slice of the block inside an op (no second bias, not reduced).
+     *
+     * @param ctx the node's context
+     * @param x {@code [B, T, C]}, after {@code f}
+     * @return {@code [B, T, C]}, this rank's partial sum
+     */
+    public NDArray applyLocal(NodeContext ctx, NDArray x) {
+        return proj.applyPartial(ctx, activation.apply(fc.apply(ctx, x)));   // via [B, T, I/p]
+    }
+
+    /**
+     * Records {@code f}, the MLP node and {@code g}; the caller adds {@link #proj()}'s bias.
+     *
+     * @param tape the step's tape
+     * @param name node name
+     * @param x {@code [B, T, C]}, replicated
+     * @return {@code [B, T, C]} without the second bias, replicated
+     */
+    public Var forwardWithoutOutputBias(Tape tape, String name, Var x) {
+        Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
+        Var partial = tape.apply1(name, false, (ctx, l) -> new NDList(applyLocal(ctx, l.singletonOrThrow())), in);
+        return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+    }
+
+    /**
+     * Records the whole block, second bias included.
+     *
+     * @param tape the step's tape
+     * @param name node name
+     * @param x {@code [B, T, C]}, replicated
+     * @return {@code [B, T, C]}, replicated
+     */
+    public Var forward(Tape tape, String name, Var x) {
+        Var y = forwardWithoutOutputBias(tape, name, x);
+        if (proj.bias() == null) {
+            return y;
+        }
+        return tape.apply1(name + ".bias", false, (ctx, l) -> new NDList(l.get(0).add(ctx.param(proj.bias()))), y);
+    }
+
+    /**
+     * Options of a {@link ParallelMLP}.
+     *
+     * <p>Thread safety: not thread-safe.
+     */
+    public static final class Builder {
+        private final ParallelContext parallel;
+        private final int hidden;
+        private final int intermediate;
+        private Gelu activation = Gelu.EXACT;
+        private WeightLayout layout = WeightLayout.OUT_IN;
+        private Initializer init = Initializer.normal(0.02f);
+        private Initializer outputInit = Initializer.normal(0.02f);
+
+        private Builder(ParallelContext parallel, int hidden, int intermediate) {
+            this.parallel = Objects.requireNonNull(parallel, "parallel");
+            this.hidden = hidden;
+            this.intermediate = intermediate;
+        }
+
+        /**
+         * @param activation {@link Gelu#EXACT} (BERT) or {@link Gelu#TANH} (GPT-2)
+         * @return this builder
+         */
+        public Builder optActivation(Gelu activation) {
+            this.activation = Objects.requireNonNull(activation, "activation");
+            return this;
+        }
+
+        /**
+         * @param layout weight layout of both layers
+         * @return this builder
+         */
+        public Builder optLayout(WeightLayout layout) {
+            this.layout = Objects.requireNonNull(layout, "layout");
+            return this;
+        }
+
+        /**
+         * @param init initialiser of the first weight
+         * @return this builder
+         */
+        public Builder optInitializer(Initializer init) {
+            this.init = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /**
+         * @param init initialiser of the second weight
+         * @return this builder
+         */
+        public Builder optOutputInitializer(Initializer init) {
+            this.outputInit = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /**
+         * Declares the block; allocates nothing.
+         *
+         * @return the block
+         * @throws IllegalArgumentException if the degree does not divide I or C
+         */
+        public ParallelMLP build() {
+            return new ParallelMLP(this);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.tessera.parallel.tensor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.core.tape.FunctionContext;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.TapeFunction;
+import io.tessera.core.tape.Var;
+import io.tessera.parallel.comm.Communicator;
+import io.tessera.parallel.comm.ReduceOp;
+import java.util.Objects;
+
+/**
+ * Cross-entropy over logits split along the vocabulary, without ever gathering them:
+ * <pre>
+ *   loss = (1/N) Σ_{i: t_i ≠ −100} [ log Σ_v exp(z_iv − m_i) − (z_{i,t_i} − m_i) ],   m_i = max_v z_iv
+ * </pre>
+ * with {@code N} the number of targets that are not {@value #IGNORE_INDEX}, as
+ * {@code torch.nn.CrossEntropyLoss(ignore_index=-100)} with mean reduction. Padded vocabulary entries
+ * (ids {@code ≥ V}) are set to {@code −∞} before anything else, so they take no probability and the
+ * loss equals that of the unpadded model.
+ *
+ * <p>Split: rank {@code r} holds logits {@code z[:, r·V'/p : (r+1)·V'/p]}. Collectives, forward: the
+ * row maximum (all-reduce MAX), the target logit (each rank picks it where it holds the target, zero
+ * elsewhere; all-reduce SUM) and the sum of exponentials (all-reduce SUM), each {@code [N]} floats.
+ * Backward: none; {@code dz = (softmax(z) − onehot(t)) · dLoss / N} on the local columns.
+ *
+ * <p>With no target to score ({@code N = 0}) the loss and its gradient are zero (PyTorch would return
+ * NaN). Targets must be {@value #IGNORE_INDEX} or in {@code [0, V)}; others fail with a message naming
+ * the value.
+ *
+ * <p>Thread safety: not thread-safe; one instance serves one tape node (it remembers the logits'
+ * shape between forward and backward), as {@link #apply} arranges.
+ */
+public final class VocabParallelCrossEntropy implements TapeFunction {
+
+    /** Targets with this value are not scored (PyTorch's default {@code ignore_index}). */
+    public static final int IGNORE_INDEX = -100;
+
+    private final Communicator group;
+    private final int vocabSize;
+    private Shape logitsShape;
+    private DataType logitsType;
+
+    /**
+     * @param group the tensor-parallel group the logits are split over
+     * @param vocabSize V, the real (unpadded) vocabulary
+     */
+    public VocabParallelCrossEntropy(Communicator group, int vocabSize) {
+        this.group = Objects.requireNonNull(group, "group");
+        if (vocabSize < 1) {
+            throw new IllegalArgumentException("vocabSize = " + vocabSize + " must be >= 1");
+        }
+        this.vocabSize = vocabSize;
+    }
+
+    /**
+     * Records the loss on the tape.
+     *
+     * @param tape the step's tape
+     * @param group the tensor-parallel group the logits are split over
+     * @param name node name
+     * @param logits this rank's logits {@code [..., V'/p]}
+     * @param targets {@code [...]} integer targets in {@code [0, V)} or {@value #IGNORE_INDEX}
+     * @param vocabSize V, the real vocabulary; columns from V to V' are padding
+     * @return the mean loss, a scalar, the same on every rank
+     */
+    public static Var apply(Tape tape, Communicator group, String name, Var logits, Var targets, int vocabSize) {
+        return tape.call1(name, new VocabParallelCrossEntropy(group, vocabSize), logits, targets);
+    }
+
+    @Override
+    public NDList forward(FunctionContext ctx, NDList inputs) {
+        NDManager m = ctx.manager();
+        NDArray logits = inputs.get(0);
+        NDArray targets = inputs.get(1);
+        Shape shape = logits.getShape();
+        logitsShape = shape;
+        logitsType = logits.getDataType();
+        long local = shape.get(shape.dimension() - 1);
+        long n = shape.size() / local;
+        if (targets.getShape().size() != n) {
+            throw new IllegalArgumentException("vocab-parallel cross-entropy: targets " + targets.getShape()
+                    + " do not match logits " + shape + " (expected " + n + " targets, one per row)");
+        }
+        long start = group.rank() * local;
+        long real = Math.max(0, Math.min(local, vocabSize - start));
+        NDArray t = targets.reshape(n).toType(DataType.INT64, false);
+        checkTargets(t);
+
+        // [N, V'/p] in fp32; padded columns take no probability.
+        NDArray z = logits.reshape(n, local).toType(DataType.FLOAT32, false);
+        if (real < local) {
+            Shape row = new Shape(local);
+            z = z.add(NDArrays.where(m.arange(local).gte(real), m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
+        }
+        NDArray max = RegionTensors.allReduce(group, m, z.max(new int[] {1}), ReduceOp.MAX);      // [N]
+        NDArray shifted = z.sub(max.expandDims(1));                                             // [N, V'/p]
+
+        NDArray mine = t.gte(start).logicalAnd(t.lt(start + local));                            // [N]
+        NDArray localTarget = t.sub(start).mul(mine.toType(DataType.INT64, false));             // [N]
+        NDArray picked = shifted.gather(localTarget.reshape(n, 1), 1).reshape(n);
+        picked = NDArrays.where(mine, picked, m.zeros(new Shape(n), DataType.FLOAT32));
+        NDArray target = RegionTensors.allReduce(group, m, picked, ReduceOp.SUM);                // [N]
+
+        NDArray exp = shifted.exp();
+        NDArray sumExp = RegionTensors.allReduce(group, m, exp.sum(new int[] {1}), ReduceOp.SUM); // [N]
+
+        NDArray scored = t.neq(IGNORE_INDEX).toType(DataType.FLOAT32, false);                   // [N]
+        NDArray count = scored.sum().maximum(1f);
+        NDArray loss = sumExp.log().sub(target).mul(scored).sum().div(count);                   // []
+
+        ctx.save(exp.div(sumExp.expandDims(1)), localTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
+        return new NDList(loss.toType(logits.getDataType(), false));
+    }
+
+    @Override
+    public NDList backward(FunctionContext ctx, NDList outputCotangents) {
+        NDList saved = ctx.saved();
+        NDArray softmax = saved.get(0);
+        NDArray localTarget = saved.get(1);
+        NDArray mine = saved.get(2);
+        NDArray weight = saved.get(3);
+        NDArray cot = outputCotangents.singletonOrThrow().toType(DataType.FLOAT32, false);
+        int local = (int) softmax.getShape().get(1);
+        NDArray onehot = localTarget.oneHot(local, DataType.FLOAT32).mul(mine.expandDims(1));
+        NDArray grad = softmax.sub(onehot).mul(weight.mul(cot).expandDims(1));
+        return new NDList(grad.reshape(logitsShape).toType(logitsType, false), null);
+    }
+
+    private void checkTargets(NDArray t) {
+        NDArray bad = t.neq(IGNORE_INDEX).logicalAnd(t.lt(0).logicalOr(t.gte(vocabSize)));
+        if (bad.any().getBoolean()) {
+            long value = t.get(bad).get(0).getLong();
+            throw new IllegalArgumentException("vocab-parallel cross-entropy: target " + value + " is outside [0, "
+                    + vocabSize + ") and is not the ignore index " + IGNORE_INDEX
+                    + "; check the labels against the tokenizer's vocabulary size");
+        }
+    }
+}
