@@ -198,8 +198,8 @@ class HfCheckpointTest {
             try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(model, 1, m)) {
                 HfCheckpoint.load(model, bare);
                 return 0;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            } catch (IOException io) {
+                throw new UncheckedIOException(io);
             }
         }));
         assertTrue(c.getMessage().contains("numLayers 3 in the checkpoint vs 2 in the model"), c.getMessage());

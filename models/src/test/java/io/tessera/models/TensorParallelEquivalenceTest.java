@@ -1,13 +1,21 @@
 package io.tessera.models;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import io.tessera.core.nn.ParameterBuffer;
+import io.tessera.core.tape.Tape;
 
 import io.tessera.models.ModelTesting.Kind;
 import io.tessera.models.ModelTesting.Result;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.tensor.TpTesting;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -35,6 +43,47 @@ class TensorParallelEquivalenceTest {
                 TpTesting.assertClose(reference.logits(), got.logits(), 1e-5, where + " logits");
                 TpTesting.assertGradientsClose(reference.grads(), got.grads(), 1e-4, where);
             }
+        }
+    }
+
+    /**
+     * With dropout on, replicated activations draw the same masks on every rank, so the replicated
+     * parameters' local gradients are identical across the group, and the same step seed repeats the
+     * same loss.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"BERT", "GPT2"})
+    void dropoutKeepsReplicasIdentical(Kind kind) {
+        TransformerConfig config = kind.config().toBuilder().optHiddenDropout(0.1).optAttentionDropout(0.1).build();
+        List<Map<String, float[]>> ranks = TpTesting.run(2, pc -> {
+            TransformerModel model = kind.model(config, pc);
+            try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(model, 5, m)) {
+                ModelTesting.perturb(model, m, 0.15f);
+                TokenBatch batch = kind.batch(m);
+                Map<String, float[]> out = new LinkedHashMap<>();
+                float[] losses = new float[3];
+                for (int i = 0; i < 3; i++) {
+                    buf.zeroGrad();
+                    try (Tape tape = new Tape(m, i < 2 ? 42 : 43, i < 3)) {
+                        var loss = model.loss(tape, batch);
+                        tape.backward(loss);
+                        losses[i] = loss.value().getFloat();
+                    }
+                }
+                out.put("losses", losses);
+                buf.parameters().forEach((name, p) -> {
+                    if (p.partition().replicated()) {
+                        out.put(name, p.grad().toFloatArray());
+                    }
+                });
+                return out;
+            }
+        });
+        float[] losses = ranks.get(0).get("losses");
+        assertEquals(losses[0], losses[1], "same step seed, same dropout masks, same loss");
+        assertNotEquals(losses[0], losses[2], "another step seed draws other masks");
+        for (String name : ranks.get(0).keySet()) {
+            assertArrayEquals(ranks.get(0).get(name), ranks.get(1).get(name), kind + ": " + name + " differs between tp ranks");
         }
     }
 }

@@ -65,6 +65,20 @@ public final class OptimizerState implements AutoCloseable {
     }
 
     /**
+     * Sets the step count when resuming from a checkpoint (the moments are restored by copying into
+     * {@link #firstMoment()} and {@link #secondMoment()}).
+     *
+     * @param t steps taken by the saved run, at least 0
+     */
+    public void restoreSteps(long t) {
+        checkOpen();
+        if (t < 0) {
+            throw new IllegalArgumentException("restoreSteps(" + t + "): the step count cannot be negative");
+        }
+        steps = t;
+    }
+
+    /**
      * Counts one more step.
      *
      * @return the new step number {@code t}, starting at 1

@@ -1,5 +1,8 @@
 package io.tessera.benchmarks.report;
 
+import io.tessera.benchmarks.ceiling.Ceiling;
+import io.tessera.benchmarks.flops.ModelShape;
+import io.tessera.benchmarks.flops.TransformerFlops;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -57,6 +60,37 @@ public record ResultRow(String system, String benchmark, String model, int layer
             throw new IllegalArgumentException("result row " + system + " " + model + ": stepSeconds = " + stepSeconds
                     + ", tokensPerSecond = " + tokensPerSecond + "; both must be positive measurements");
         }
+    }
+
+    /**
+     * A row from a measured step time: rates follow from the shape and the data-parallel degree.
+     *
+     * <pre>
+     *   global batch  B_g = perRank.batch · dp
+     *   tokens/s      B_g · s / stepSeconds
+     *   TFLOP/s       TransformerFlops.trainingStep(perRank with B_g) / stepSeconds / 10¹²
+     *   MFU           TFLOP/s · 1000 / ceiling GFLOP/s        (NaN without a ceiling)
+     * </pre>
+     *
+     * @param system {@link #TESSERA} or {@link #PYTORCH}
+     * @param benchmark {@code step}, {@code weak} or {@code strong}
+     * @param model label
+     * @param perRank the model with the per-rank batch
+     * @param tp tensor-parallel degree
+     * @param dp data-parallel degree
+     * @param threadsPerRank threads of each process
+     * @param stepSeconds median seconds per step
+     * @param ceiling the measured ceiling, or null
+     * @param detail free text
+     * @return the row, efficiency NaN
+     */
+    public static ResultRow measured(String system, String benchmark, String model, ModelShape perRank, int tp, int dp,
+                                     int threadsPerRank, double stepSeconds, Ceiling ceiling, String detail) {
+        ModelShape global = perRank.withBatch(perRank.batch() * dp);
+        double tflops = TransformerFlops.teraflopsPerSecond(global, stepSeconds);
+        return new ResultRow(system, benchmark, model, perRank.layers(), perRank.hidden(), perRank.seq(), perRank.batch(),
+                tp * dp, tp, dp, threadsPerRank, stepSeconds, global.tokensPerStep() / stepSeconds, tflops,
+                ceiling == null ? Double.NaN : ceiling.mfu(tflops), Double.NaN, detail);
     }
 
     /** @return the global batch, {@code batchPerRank · dp} */

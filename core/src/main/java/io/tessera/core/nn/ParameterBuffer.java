@@ -177,6 +177,20 @@ public final class ParameterBuffer implements AutoCloseable {
         }
     }
 
+    /**
+     * Allocates the full parameter buffer again after {@link #releaseParameters()} (zero-filled) and binds
+     * the parameters to it, so that the caller can gather the shards into it (checkpoint export).
+     */
+    public void restoreParameters() {
+        if (params == null) {
+            params = manager.zeros(new Shape(total), DataType.FLOAT32);
+            for (Map.Entry<String, Parameter> e : byName.entrySet()) {
+                Parameter p = e.getValue();
+                p.bind(e.getKey(), view(params, offsets.get(p), p), grads == null ? null : p.grad());
+            }
+        }
+    }
+
     /** @return bytes of the flat buffers actually held (parameters and gradients) */
     public long bytesHeld() {
         return (params == null ? 0 : params.size() * 4) + (grads == null ? 0 : grads.size() * 4);

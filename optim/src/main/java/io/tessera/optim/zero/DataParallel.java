@@ -58,6 +58,16 @@ public final class DataParallel extends DataParallelOptimizer {
     }
 
     @Override
+    protected NDArray parameterState() {
+        return buffer.params();
+    }
+
+    @Override
+    protected List<Optimizer> optimizers() {
+        return List.of(optimizer);
+    }
+
+    @Override
     public void close() {
         optimizer.close();
         super.close();

@@ -9,11 +9,14 @@ import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.ParameterAccess;
 import io.tessera.core.tape.Tape;
 import io.tessera.optim.FlatRange;
+import io.tessera.optim.Optimizer;
+import io.tessera.optim.OptimizerState;
 import io.tessera.optim.Sharding;
 import io.tessera.optim.TensorNorms;
 import io.tessera.optim.clip.GradientNorm;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -203,6 +206,84 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     /** @return bytes of parameters, gradients and optimizer states held on this rank, measured */
     public abstract ModelStateMemory memory();
 
+    /** Work that needs every parameter's full value, e.g. writing a checkpoint. */
+    @FunctionalInterface
+    public interface WithParameters {
+        /**
+         * @throws IOException on failure
+         */
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs {@code work} while every {@link Parameter#data()} holds its full value. Stage 3 gathers the
+     * shards first and frees them again after (collective: every data-parallel rank calls it).
+     *
+     * @param work the work
+     * @throws IOException if the work fails
+     */
+    public void withFullParameters(WithParameters work) throws IOException {
+        work.run();
+    }
+
+    /**
+     * The tensors that restore this rank's training state exactly: parameters (the full local buffer, or
+     * this rank's shard under stage 3) and every optimizer's moments and step count.
+     *
+     * @return name to tensor; views of live state, valid until the next step
+     */
+    public final Map<String, NDArray> stateDict() {
+        Map<String, NDArray> out = new java.util.LinkedHashMap<>();
+        out.put("params", parameterState());
+        List<Optimizer> opts = optimizers();
+        for (int i = 0; i < opts.size(); i++) {
+            OptimizerState st = opts.get(i).state();
+            out.put("opt." + i + ".m", st.firstMoment());
+            out.put("opt." + i + ".v", st.secondMoment());
+            out.put("opt." + i + ".t", manager.create(new long[] {st.steps()}));
+        }
+        return out;
+    }
+
+    /**
+     * Restores what {@link #stateDict()} saved, on the same layout.
+     *
+     * @param state the saved tensors
+     * @throws IllegalArgumentException naming the first tensor that is missing or has another shape
+     */
+    public final void loadStateDict(Map<String, NDArray> state) {
+        Map<String, NDArray> mine = stateDict();
+        if (!state.keySet().equals(mine.keySet())) {
+            throw new IllegalArgumentException("checkpoint holds " + state.size() + " tensors " + state.keySet()
+                    + " but this rank's ZeRO-" + stage + " state has " + mine.keySet()
+                    + "; resume with the same --tp, --dp, --zero and --optimizer as the saved run");
+        }
+        try (Torch.GradMode g = Torch.gradMode(false)) {
+            for (Map.Entry<String, NDArray> e : mine.entrySet()) {
+                NDArray saved = state.get(e.getKey());
+                if (!saved.getShape().equals(e.getValue().getShape())) {
+                    throw new IllegalArgumentException("checkpoint tensor " + e.getKey() + " has shape " + saved.getShape()
+                            + ", this run expects " + e.getValue().getShape() + "; resume with the same layout and model");
+                }
+            }
+            List<Optimizer> opts = optimizers();
+            for (Map.Entry<String, NDArray> e : mine.entrySet()) {
+                if (e.getKey().endsWith(".t")) {
+                    int i = Integer.parseInt(e.getKey().split("\\.")[1]);
+                    opts.get(i).state().restoreSteps(state.get(e.getKey()).getLong());
+                } else {
+                    io.tessera.core.Tensors.copyInto(e.getValue(), state.get(e.getKey()));
+                }
+            }
+        }
+    }
+
+    /** @return the array holding this rank's parameters (full local buffer, or the stage-3 shard) */
+    protected abstract NDArray parameterState();
+
+    /** @return this rank's optimizers, in a fixed order */
+    protected abstract List<Optimizer> optimizers();
+
     /** @return how the tape reaches parameters and where gradients go */
     protected ParameterAccess access() {
         return ParameterAccess.DIRECT;
@@ -273,6 +354,22 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
             cached[b.index()] = slice(flat, b.from(), b.length());
         }
         return cached[b.index()];
+    }
+
+    /**
+     * Closes the cached bucket views of an array about to be freed.
+     *
+     * @param flat the array
+     */
+    protected final void forgetBucketViews(NDArray flat) {
+        NDArray[] cached = bucketViews.remove(flat);
+        if (cached != null) {
+            for (NDArray v : cached) {
+                if (v != null) {
+                    v.close();
+                }
+            }
+        }
     }
 
     /**

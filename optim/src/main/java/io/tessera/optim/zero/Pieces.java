@@ -63,6 +63,10 @@ final class Pieces implements AutoCloseable {
         return ranges.get(b.index());
     }
 
+    List<Optimizer> optimizers() {
+        return optimizers;
+    }
+
     Optimizer optimizer(Bucket b) {
         return optimizers.get(b.index());
     }

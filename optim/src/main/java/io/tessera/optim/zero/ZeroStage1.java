@@ -61,6 +61,16 @@ public final class ZeroStage1 extends DataParallelOptimizer {
     }
 
     @Override
+    protected NDArray parameterState() {
+        return buffer.params();
+    }
+
+    @Override
+    protected List<io.tessera.optim.Optimizer> optimizers() {
+        return pieces.optimizers();
+    }
+
+    @Override
     public void close() {
         pieces.close();
         super.close();

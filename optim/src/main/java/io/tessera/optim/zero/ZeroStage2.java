@@ -86,6 +86,16 @@ public final class ZeroStage2 extends DataParallelOptimizer {
     }
 
     @Override
+    protected NDArray parameterState() {
+        return buffer.params();
+    }
+
+    @Override
+    protected List<io.tessera.optim.Optimizer> optimizers() {
+        return pieces.optimizers();
+    }
+
+    @Override
     public void close() {
         grads.close();
         pieces.close();

@@ -111,6 +111,26 @@ public final class ZeroStage3 extends DataParallelOptimizer {
     }
 
     @Override
+    public void withFullParameters(WithParameters work) throws java.io.IOException {
+        buffer.restoreParameters();
+        try {
+            try (Torch.GradMode g = Torch.gradMode(false); NDManager scratch = manager.newSubManager()) {
+                List<io.tessera.parallel.comm.Work> works = new ArrayList<>();
+                for (Bucket b : buckets) {
+                    NDArray mine = pieces.compact(shardParams, b).duplicate();
+                    mine.attach(scratch);
+                    works.add(dp.allGatherAsync(mine, bucketView(buffer.params(), b)));
+                }
+                works.forEach(io.tessera.parallel.comm.Work::await);
+            }
+            work.run();
+        } finally {
+            forgetBucketViews(buffer.params());
+            buffer.releaseParameters();
+        }
+    }
+
+    @Override
     protected boolean reducesEveryMicroBatch() {
         return true;
     }
@@ -151,6 +171,16 @@ public final class ZeroStage3 extends DataParallelOptimizer {
     @Override
     public ModelStateMemory memory() {
         return new ModelStateMemory(3, buffer.numel(), dp.size(), shardParams.size() * 4, grads.bytes(), pieces.optimizerBytes());
+    }
+
+    @Override
+    protected NDArray parameterState() {
+        return shardParams;
+    }
+
+    @Override
+    protected List<io.tessera.optim.Optimizer> optimizers() {
+        return pieces.optimizers();
     }
 
     @Override

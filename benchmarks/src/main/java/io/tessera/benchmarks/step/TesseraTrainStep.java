@@ -1,0 +1,153 @@
+package io.tessera.benchmarks.step;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import io.tessera.core.Torch;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.models.TokenBatch;
+import io.tessera.models.TransformerModel;
+import io.tessera.models.bert.BertForPreTraining;
+import io.tessera.models.config.Architecture;
+import io.tessera.models.gpt2.Gpt2LmHeadModel;
+import io.tessera.optim.AdamW;
+import io.tessera.optim.Lamb;
+import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.OptimizerFactory;
+import io.tessera.parallel.ParallelContext;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * A Tessera training step of a BERT ({@link BertForPreTraining}) or GPT-2 ({@link Gpt2LmHeadModel})
+ * model: what the trainer does per step, without data loading, logging or schedules.
+ *
+ * <pre>
+ *   tape  = new Tape(step seed)              one tape (memory scope) per step
+ *   dp.beginBackward(tape)                   gradient buckets start reducing as backward finishes them
+ *   loss  = model.loss(tape, batch)          MLM loss (BERT) or LM loss (GPT-2)
+ *   tape.backward(loss); dp.endBackward()
+ *   dp.step(lr, maxGradNorm)                 await reductions, global-norm clip, AdamW/LAMB update
+ * </pre>
+ *
+ * <p>The data-parallel optimizer is ZeRO stage 0 ({@code DataParallelOptimizer.create(0, ..)}): plain data
+ * parallelism as PyTorch DDP, a no-op communicator at one rank. The batch is made once from the seed, so
+ * that the timing holds the model's work only, as in the PyTorch reference:
+ * BERT gets random ids, two segments, an all-ones attention mask and 15% of positions labelled (no
+ * next-sentence labels); GPT-2 gets random ids with labels equal to the ids. Data-parallel rank r draws
+ * with {@code seed + r}.
+ *
+ * <p>Thread safety: not thread-safe; one instance per rank, used by one thread.
+ */
+public final class TesseraTrainStep implements TrainStep {
+
+    /** Gradient bucket size, PyTorch DDP's default (25 MiB). */
+    public static final long BUCKET_BYTES = 25L * 1024 * 1024;
+
+    private static final double MASK_PROBABILITY = 0.15;
+
+    private final StepSpec spec;
+    private final NDManager manager;
+    private final TransformerModel model;
+    private final DataParallelOptimizer optimizer;
+    private final TokenBatch batch;
+    private long step;
+    private float lastLoss = Float.NaN;
+
+    private TesseraTrainStep(StepSpec spec, ParallelContext context) {
+        this.spec = spec;
+        this.manager = NDManager.newBaseManager(Device.cpu());
+        try {
+            this.model = spec.config().architecture() == Architecture.BERT
+                    ? new BertForPreTraining(spec.config(), context)
+                    : new Gpt2LmHeadModel(spec.config(), context);
+            this.optimizer = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(model, spec.seed(), context,
+                    optimizerFactory(spec), BUCKET_BYTES, manager));
+            this.batch = randomBatch(spec, manager, spec.seed() + context.dataRank());
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Builds a step: declares the model, allocates its parameters, gradients and optimizer state, and
+     * makes the batch.
+     *
+     * @param spec the model, batch and optimizer
+     * @param context this rank's parallel context ({@link ParallelContext#single()} for one process)
+     * @return the step; close it to free everything
+     */
+    public static TesseraTrainStep create(StepSpec spec, ParallelContext context) {
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(context, "context");
+        return new TesseraTrainStep(spec, context);
+    }
+
+    @Override
+    public void run() {
+        try (Tape tape = new Tape(manager, spec.seed() * 1_000_003L + step, true)) {
+            optimizer.beginBackward(tape, true);
+            Var loss = model.loss(tape, batch);
+            tape.backward(loss);
+            optimizer.endBackward();
+            lastLoss = loss.value().getFloat();
+        }
+        optimizer.step(spec.learningRate(), spec.maxGradNorm());
+        step++;
+    }
+
+    @Override
+    public long tokensPerStep() {
+        return spec.tokensPerStep();
+    }
+
+    /** @return the loss of the last step, NaN before the first */
+    public float lastLoss() {
+        return lastLoss;
+    }
+
+    @Override
+    public String describe() {
+        return model.getClass().getSimpleName() + " " + spec.label() + ", " + spec.optimizer() + ", ZeRO 0, libtorch "
+                + Torch.version() + " (" + Torch.threads() + " threads)";
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        manager.close();
+    }
+
+    private static OptimizerFactory optimizerFactory(StepSpec spec) {
+        if (spec.optimizer().equals("lamb")) {
+            Lamb.Config c = Lamb.Config.builder().build();
+            return (range, norms, m) -> new Lamb(c, range, m, norms);
+        }
+        AdamW.Config c = AdamW.Config.builder().build();
+        return (range, norms, m) -> new AdamW(c, range, m);
+    }
+
+    private static TokenBatch randomBatch(StepSpec spec, NDManager manager, long seed) {
+        int b = spec.batch();
+        int t = spec.seq();
+        int v = spec.config().vocabSize();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] ids = new int[b * t];
+        int[] labels = new int[b * t];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = rnd.nextInt(v);
+        }
+        if (spec.config().architecture() != Architecture.BERT) {
+            return TokenBatch.of(manager, b, t, ids, null, null, ids.clone(), null);
+        }
+        int[] types = new int[b * t];
+        int[] mask = new int[b * t];
+        for (int i = 0; i < ids.length; i++) {
+            types[i] = (i % t) >= t / 2 ? 1 : 0;
+            mask[i] = 1;
+            labels[i] = rnd.nextDouble() < MASK_PROBABILITY ? ids[i] : -100;
+        }
+        return TokenBatch.of(manager, b, t, ids, types, mask, labels, null);
+    }
+}

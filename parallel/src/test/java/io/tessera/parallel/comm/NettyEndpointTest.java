@@ -1,0 +1,49 @@
+package io.tessera.parallel.comm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class NettyEndpointTest {
+
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+    @Test
+    void aPeerWithAWrongTokenIsRefusedAndTheGroupStillForms() throws Exception {
+        CommOptions options = CommOptions.defaults().withTimeout(Duration.ofSeconds(10));
+        try (NettyEndpoint rank0 = new NettyEndpoint(0, "right", LOOPBACK, 1);
+                NettyEndpoint intruder = new NettyEndpoint(1, "wrong", LOOPBACK, 1);
+                NettyEndpoint rank1 = new NettyEndpoint(1, "right", LOOPBACK, 1)) {
+            int[] members = {0, 1};
+            rank0.register("world", members);
+            intruder.register("world", members);
+            rank1.register("world", members);
+            InetSocketAddress at0 = new InetSocketAddress(LOOPBACK, rank0.port());
+
+            CommunicationException e = assertThrows(CommunicationException.class, () -> intruder.connect(r -> at0, options));
+            assertTrue(e.getMessage().contains("refused the connection: it presented a wrong job token"), e.getMessage());
+            assertEquals(1, rank0.refusedConnections());
+
+            CompletableFuture<Map<String, RingCommunicator>> first = CompletableFuture.supplyAsync(() -> rank0.connect(r -> at0, options));
+            Map<String, RingCommunicator> second = rank1.connect(r -> at0, options);
+            try (RingCommunicator c0 = first.get().get("world[0,1]"); RingCommunicator c1 = second.get("world[0,1]")) {
+                ByteBuffer a = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 40);
+                ByteBuffer b = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 2);
+                Work w = c0.allReduceAsync(a, ElementType.INT64, ReduceOp.SUM);
+                c1.allReduce(b, ElementType.INT64, ReduceOp.SUM);
+                w.await();
+                assertEquals(42, a.getLong(0));
+                assertEquals(42, b.getLong(0));
+            }
+        }
+    }
+}
