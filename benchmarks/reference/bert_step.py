@@ -5,7 +5,8 @@ A BERT-shaped masked-LM model written directly in PyTorch: embeddings (word, pos
 LayerNorm, dropout), L post-LN encoder layers (fused QKV projection, softmax attention, output
 projection, GELU MLP, residual + LayerNorm after each sub-layer) and the masked-LM head (dense h x h,
 GELU, LayerNorm, decoder tied to the word embeddings, over every position). AdamW with weight decay
-on matrices only. A full training step (zero_grad, forward, loss, backward, optimizer step) is timed
+on matrices only, global gradient-norm clipping at --clip (1.0, as BERT pre-training; the norm is
+computed even when clipping is off, as Tessera's data-parallel step does). A full training step (zero_grad, forward, loss, backward, optimizer step) is timed
 after warm-up; the batch is built once, so data loading is not timed.
 
 Prints one JSON line: tokens_per_s, step_s_median/mean/min, flops_per_step and tflops, with FLOPs
@@ -41,10 +42,12 @@ DEFAULTS = {
     "max_positions": 512,
     "type_vocab": 2,
     "dropout": 0.1,
+    "attention_dropout": None,  # same as dropout
     "layer_norm_eps": 1e-12,
     "mask_prob": 0.15,
     "lr": 1e-4,
     "weight_decay": 0.01,
+    "clip": 1.0,  # global gradient-norm clipping threshold; 0 disables it
     "seed": 1234,
     "steps": 10,
     "warmup": 3,
@@ -67,7 +70,7 @@ def parse_config(argv=None, extra=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", help="JSON object or path to a JSON file with any of: " + ", ".join(DEFAULTS))
     for key, value in DEFAULTS.items():
-        kind = float if isinstance(value, float) else int
+        kind = float if isinstance(value, float) or key == "attention_dropout" else int
         ap.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=None)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: all cores)")
     ap.add_argument("--interop-threads", type=int, default=1, help="torch.set_num_interop_threads")
@@ -92,6 +95,8 @@ def parse_config(argv=None, extra=None):
             cfg[key] = value
     if cfg["ffn"] is None:
         cfg["ffn"] = 4 * cfg["hidden"]
+    if cfg["attention_dropout"] is None:
+        cfg["attention_dropout"] = cfg["dropout"]
     problems = []
     for key in ("hidden", "layers", "heads", "ffn", "seq", "vocab", "batch", "steps"):
         if cfg[key] < 1:
@@ -145,13 +150,14 @@ def build_model(cfg):
             self.fc2 = nn.Linear(f, h)
             self.norm2 = nn.LayerNorm(h, eps=eps)
             self.drop = nn.Dropout(p)
+            self.attn_drop = nn.Dropout(cfg["attention_dropout"])
 
         def forward(self, x, mask_add):
             B, S, _ = x.shape
             d = h // A
             q, k, v = self.qkv(x).view(B, S, 3, A, d).permute(2, 0, 3, 1, 4)  # each [B, A, S, d]
             scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + mask_add  # [B, A, S, S]
-            probs = self.drop(torch.softmax(scores, dim=-1))
+            probs = self.attn_drop(torch.softmax(scores, dim=-1))
             ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, S, h)
             x = self.norm1(x + self.drop(self.attn_out(ctx)))
             return self.norm2(x + self.drop(self.fc2(F.gelu(self.fc1(x)))))
@@ -228,10 +234,14 @@ def blas_info():
     return info + (" (" + ", ".join(libs) + ")" if libs else "")
 
 
-def train_step(model, opt, batch):
+def train_step(model, opt, batch, clip=0.0):
+    """zero_grad, forward, backward, global-norm clipping (computed even when clip <= 0), AdamW step."""
+    import torch
+
     opt.zero_grad(set_to_none=True)
     loss = model(*batch)
     loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip > 0 else float("inf"))
     opt.step()
     return loss
 
@@ -254,11 +264,11 @@ def main(argv=None):
     batch = make_batch(cfg, cfg["batch"], cfg["seed"])
     losses = []
     for _ in range(cfg["warmup"]):
-        losses.append(train_step(model, opt, batch).item())
+        losses.append(train_step(model, opt, batch, cfg["clip"]).item())
     times = []
     for _ in range(cfg["steps"]):
         t0 = time.perf_counter()
-        loss = train_step(model, opt, batch)
+        loss = train_step(model, opt, batch, cfg["clip"])
         times.append(time.perf_counter() - t0)
         losses.append(loss.item())
     median = statistics.median(times)

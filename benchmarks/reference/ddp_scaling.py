@@ -60,12 +60,12 @@ def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s,
         opt = bert_step.make_optimizer(cfg, model)
         batch = bert_step.make_batch(cfg, batch_per_rank, cfg["seed"] + rank)  # each rank its own data
         for _ in range(cfg["warmup"]):
-            bert_step.train_step(model, opt, batch)
+            bert_step.train_step(model, opt, batch, cfg["clip"])
         dist.barrier()
         times = []
         for _ in range(cfg["steps"]):
             t0 = time.perf_counter()
-            bert_step.train_step(model, opt, batch)
+            bert_step.train_step(model, opt, batch, cfg["clip"])
             times.append(time.perf_counter() - t0)
         slowest = torch.tensor(times, dtype=torch.float64)
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)

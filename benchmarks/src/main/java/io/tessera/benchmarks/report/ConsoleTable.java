@@ -103,8 +103,9 @@ public final class ConsoleTable {
         for (int j = 0; j < t.size(); j++) {
             String[] r = t.get(j);
             for (int i = 0; i < cols; i++) {
-                sb.append(i == 0 ? "" : "  ").append(pad(r[i], w[i], i >= 3 && j > 0 && looksNumeric(r[i])));
+                sb.append(i == 0 ? "" : "  ").append(pad(r[i], w[i], i > 0 && j > 0 && looksNumeric(r[i])));
             }
+            trimTrailing(sb);
             sb.append('\n');
             if (j == 0) {
                 for (int i = 0; i < cols; i++) {
@@ -114,6 +115,14 @@ public final class ConsoleTable {
             }
         }
         return sb.toString();
+    }
+
+    private static void trimTrailing(StringBuilder sb) {
+        int end = sb.length();
+        while (end > 0 && sb.charAt(end - 1) == ' ') {
+            end--;
+        }
+        sb.setLength(end);
     }
 
     private static boolean looksNumeric(String s) {

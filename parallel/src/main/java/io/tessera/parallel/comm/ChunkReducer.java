@@ -21,6 +21,14 @@ import java.nio.ShortBuffer;
  */
 final class ChunkReducer implements AutoCloseable {
 
+    /**
+     * Elements reduced per libtorch call: libtorch's grain size, below which an element-wise kernel
+     * runs on the calling thread. Larger calls would wake libtorch's OpenMP pool, whose spinning
+     * workers compete with the socket threads for the cores; the communication thread's own pace is
+     * what the pipeline needs.
+     */
+    static final int PIECE_ELEMENTS = 32768;
+
     private final NDManager manager = Torch.engine().newBaseManager(Device.cpu());
     private NDArray scratchArray;
     private ByteBuffer scratch;
@@ -59,23 +67,34 @@ final class ChunkReducer implements AutoCloseable {
             return;
         }
         DataType dt = type.toDataType("reduce");
-        Shape shape = new Shape(dst.remaining() / type.bytes());
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray acc = TensorMemory.wrap(scope, dst, shape, dt);
-            NDArray in = TensorMemory.wrap(scope, src, shape, dt);
-            switch (op) {
-                case SUM:
-                case AVG:
-                    acc.addi(in);
-                    break;
-                case MAX:
-                    Tensors.copyInto(acc, acc.maximum(in));
-                    break;
-                case MIN:
-                    Tensors.copyInto(acc, acc.minimum(in));
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown reduction " + op);
+        int step = PIECE_ELEMENTS * type.bytes();
+        for (int off = 0; off < dst.remaining(); off += step) {
+            int len = Math.min(step, dst.remaining() - off);
+            Shape shape = new Shape(len / type.bytes());
+            NDArray acc = TensorMemory.wrap(manager, dst.slice(dst.position() + off, len), shape, dt);
+            NDArray in = TensorMemory.wrap(manager, src.slice(src.position() + off, len), shape, dt);
+            try {
+                switch (op) {
+                    case SUM:
+                    case AVG:
+                        acc.addi(in);
+                        break;
+                    case MAX:
+                        try (NDArray r = acc.maximum(in)) {
+                            Tensors.copyInto(acc, r);
+                        }
+                        break;
+                    case MIN:
+                        try (NDArray r = acc.minimum(in)) {
+                            Tensors.copyInto(acc, r);
+                        }
+                        break;
+                    default:
+                        throw new IllegalArgumentException("unknown reduction " + op);
+                }
+            } finally {
+                acc.close();
+                in.close();
             }
         }
     }

@@ -1,0 +1,135 @@
+package io.tessera.benchmarks.scaling;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.tessera.benchmarks.report.Flags;
+import io.tessera.benchmarks.step.StepSpec;
+import io.tessera.benchmarks.step.TesseraTrainStep;
+import io.tessera.core.Torch;
+import io.tessera.models.config.Presets;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelLayout;
+import io.tessera.parallel.comm.CommOptions;
+import io.tessera.parallel.launch.DistributedJob;
+import io.tessera.parallel.launch.JobEnvironment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The program each rank of a scaling run executes (spawned by a {@link RankLauncher}): join the job
+ * from torchrun's environment ({@link DistributedJob}, Netty backend), build a {@link TesseraTrainStep}
+ * on this rank's parallel context, run the warm-up steps, meet at a barrier, time each step, and print
+ * one line
+ *
+ * <pre>
+ *   TESSERA_RANK_RESULT {"rank": r, "world": N, "tp": t, "dp": d, "threads": T, "step_s": [...], "loss": x}
+ * </pre>
+ *
+ * <p>Every step ends with the data-parallel gradient all-reduce (and, under tensor parallelism, holds the
+ * per-layer all-reduces), so the ranks' step times agree; the driver takes the slowest rank per step.
+ *
+ * <p>Thread safety: a process entry point.
+ */
+public final class ScalingRank {
+
+    /** Prefix of the result line the driver looks for. */
+    public static final String RESULT_MARKER = "TESSERA_RANK_RESULT ";
+
+    private ScalingRank() {}
+
+    /**
+     * The rank's options, passed on its command line by {@link ScalingBenchmark}.
+     *
+     * <p>Thread safety: immutable.
+     *
+     * @param spec model, per-rank batch, optimizer
+     * @param tensorParallel tensor-parallel degree
+     * @param threads intra-op threads of this process
+     * @param steps timed steps
+     * @param warmup untimed steps
+     * @param timeout bound of joining and of every collective
+     */
+    public record Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout) {
+
+        private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "tp",
+                "threads", "optimizer", "lr", "clip", "seed", "timeout");
+
+        /**
+         * @throws IllegalArgumentException naming the option that breaks its rule
+         */
+        public Options {
+            if (tensorParallel < 1 || threads < 1 || steps < 1 || warmup < 0) {
+                throw new IllegalArgumentException("rank options: tp = " + tensorParallel + ", threads = " + threads
+                        + ", steps = " + steps + ", warmup = " + warmup + "; need tp, threads, steps >= 1 and warmup >= 0");
+            }
+        }
+
+        /**
+         * @param args the rank's command line
+         * @return the options
+         */
+        public static Options parse(String[] args) {
+            Flags f = Flags.parse(args, VALUED, Set.of());
+            TransformerConfig c = Presets.get(f.string("model", "bert-base"));
+            int layers = f.integer("layers", 0);
+            if (layers > 0) {
+                c = c.toBuilder().setNumLayers(layers).build();
+            }
+            String label = f.string("model", "bert-base") + "/L" + c.numLayers();
+            StepSpec spec = new StepSpec(c, label, f.integer("batch", 8), f.integer("seq", 128), f.string("optimizer", "adamw"),
+                    f.number("lr", 1e-4), f.number("clip", 1.0), f.longValue("seed", 1234));
+            return new Options(spec, f.integer("tp", 1), f.integer("threads", 1), f.integer("steps", 10),
+                    f.integer("warmup", 3), f.seconds("timeout", Duration.ofSeconds(600)));
+        }
+
+        /** @return the command-line form, for the launcher */
+        public List<String> toArgs() {
+            return List.of("--model", spec.label().substring(0, spec.label().lastIndexOf('/')),
+                    "--layers", Integer.toString(spec.config().numLayers()), "--batch", Integer.toString(spec.batch()),
+                    "--seq", Integer.toString(spec.seq()), "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup),
+                    "--tp", Integer.toString(tensorParallel), "--threads", Integer.toString(threads),
+                    "--optimizer", spec.optimizer(), "--lr", Double.toString(spec.learningRate()),
+                    "--clip", Double.toString(spec.maxGradNorm()), "--seed", Long.toString(spec.seed()),
+                    "--timeout", Long.toString(timeout.toSeconds()));
+        }
+    }
+
+    /**
+     * @param args see {@link Options#toArgs()}
+     */
+    public static void main(String[] args) {
+        Options o = Options.parse(args);
+        Torch.setThreads(o.threads());
+        JobEnvironment env = JobEnvironment.fromEnv();
+        ParallelLayout layout = ParallelLayout.of(env.worldSize(), o.tensorParallel(), 1);
+        DistributedJob.run(env, layout, CommOptions.defaults().withTimeout(o.timeout()), ctx -> {
+            try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx)) {
+                for (int i = 0; i < o.warmup(); i++) {
+                    step.run();
+                }
+                ctx.world().barrier();
+                List<Double> times = new ArrayList<>();
+                for (int i = 0; i < o.steps(); i++) {
+                    long t0 = System.nanoTime();
+                    step.run();
+                    times.add((System.nanoTime() - t0) / 1e9);
+                }
+                JsonObject j = new JsonObject();
+                j.addProperty("rank", ctx.rank());
+                j.addProperty("world", layout.world());
+                j.addProperty("tp", layout.tensor());
+                j.addProperty("dp", layout.data());
+                j.addProperty("threads", Torch.threads());
+                JsonArray a = new JsonArray();
+                times.forEach(a::add);
+                j.add("step_s", a);
+                j.addProperty("loss", step.lastLoss());
+                j.addProperty("detail", step.describe());
+                System.out.println(RESULT_MARKER + j);
+                System.out.flush();
+            }
+        });
+    }
+}

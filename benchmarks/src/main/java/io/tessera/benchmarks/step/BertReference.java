@@ -1,0 +1,124 @@
+package io.tessera.benchmarks.step;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import io.tessera.benchmarks.report.PyTorchReference;
+import io.tessera.benchmarks.report.Samples;
+import io.tessera.models.config.Architecture;
+import io.tessera.models.config.TransformerConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The PyTorch side of a step comparison: the configuration handed to {@code bert_step.py} and
+ * {@code ddp_scaling.py}, and the reading of their output.
+ *
+ * <p>The reference implements post-LN BERT with its masked-LM head only. It is given Tessera's
+ * <em>padded</em> vocabulary ({@link TransformerConfig#paddedVocabSize(int)} at tensor-parallel degree 1),
+ * so that both systems compute the same products; both rows' FLOPs are then counted from the same
+ * {@link io.tessera.benchmarks.flops.ModelShape} with the unpadded vocabulary. Dropout, LayerNorm epsilon,
+ * AdamW's weight decay (0.01, matrices only), the learning rate and gradient clipping are passed through.
+ *
+ * <p>Thread safety: stateless.
+ */
+public final class BertReference {
+
+    private BertReference() {}
+
+    /**
+     * Why the reference cannot run this model, if it cannot.
+     *
+     * @param config the model
+     * @return empty when supported, else the reason
+     */
+    public static Optional<String> unsupported(TransformerConfig config) {
+        if (config.architecture() != Architecture.BERT) {
+            return Optional.of("the PyTorch reference implements BERT only, not " + config.architecture());
+        }
+        if (config.preLayerNorm()) {
+            return Optional.of("the PyTorch reference implements post-LN BERT only, not pre-LN (Megatron-BERT)");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The {@code --config} JSON of the reference scripts.
+     *
+     * @param spec the step (its batch is the reference's {@code batch})
+     * @param steps timed steps
+     * @param warmup untimed steps
+     * @return the configuration object
+     */
+    public static JsonObject config(StepSpec spec, int steps, int warmup) {
+        TransformerConfig c = spec.config();
+        JsonObject j = new JsonObject();
+        j.addProperty("hidden", c.hiddenSize());
+        j.addProperty("layers", c.numLayers());
+        j.addProperty("heads", c.numHeads());
+        j.addProperty("ffn", c.intermediateSize());
+        j.addProperty("seq", spec.seq());
+        j.addProperty("vocab", c.paddedVocabSize(1));
+        j.addProperty("batch", spec.batch());
+        j.addProperty("max_positions", c.maxPositions());
+        j.addProperty("type_vocab", c.typeVocabSize());
+        j.addProperty("dropout", c.hiddenDropout());
+        j.addProperty("attention_dropout", c.attentionDropout());
+        j.addProperty("layer_norm_eps", c.layerNormEps());
+        j.addProperty("lr", spec.learningRate());
+        j.addProperty("weight_decay", 0.01);
+        j.addProperty("clip", spec.maxGradNorm() > 0 ? spec.maxGradNorm() : 0.0);
+        j.addProperty("seed", spec.seed());
+        j.addProperty("steps", steps);
+        j.addProperty("warmup", warmup);
+        return j;
+    }
+
+    /**
+     * Runs {@code bert_step.py}.
+     *
+     * @param ref the runner
+     * @param spec the step
+     * @param steps timed steps
+     * @param warmup untimed steps
+     * @param threads threads
+     * @return the measured step times and the script's JSON line
+     */
+    public static Result step(PyTorchReference ref, StepSpec spec, int steps, int warmup, int threads) {
+        List<JsonObject> lines = ref.run("bert_step.py", List.of("--config", config(spec, steps, warmup).toString()), threads);
+        JsonObject j = lines.get(lines.size() - 1);
+        return new Result(samples(j), j);
+    }
+
+    /**
+     * Reads the per-step durations a reference script printed under {@code step_s}.
+     *
+     * @param j one JSON line
+     * @return the durations
+     */
+    public static Samples samples(JsonObject j) {
+        List<Double> secs = new ArrayList<>();
+        for (JsonElement e : j.getAsJsonArray("step_s")) {
+            secs.add(e.getAsDouble());
+        }
+        return new Samples(secs);
+    }
+
+    /**
+     * @param j one JSON line of a reference script
+     * @return {@code PyTorch <version>, BLAS <info>, <n> threads}
+     */
+    public static String describe(JsonObject j) {
+        String threads = j.has("threads") ? j.get("threads").getAsString()
+                : j.has("threads_per_rank") ? j.get("threads_per_rank").getAsString() : "?";
+        return "PyTorch " + j.get("torch").getAsString() + " eager, BLAS " + j.get("blas").getAsString() + ", " + threads
+                + " threads" + (j.has("loss_last") ? String.format(java.util.Locale.ROOT, ", last loss %.3f",
+                j.get("loss_last").getAsDouble()) : "");
+    }
+
+    /**
+     * @param samples step durations
+     * @param json the script's line
+     */
+    public record Result(Samples samples, JsonObject json) {}
+}
