@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = Tessera.Version.class,
         description = "Distributed Transformer training on the JVM.",
-        subcommands = {DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PretrainCommand.class, PretrainCommand.Gpt2.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Tessera implements Runnable {
 
     @CommandLine.Spec
@@ -29,6 +29,7 @@ public final class Tessera implements Runnable {
     /** @return the configured command line, for tests and embedding */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Tessera());
+        cl.setOverwrittenOptionsAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println(cmd.getColorScheme().errorText("error: " + ex.getMessage()));
             if (System.getenv("TESSERA_DEBUG") != null) {

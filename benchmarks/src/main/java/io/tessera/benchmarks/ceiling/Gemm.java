@@ -182,7 +182,7 @@ public interface Gemm {
     }
 
     private static Shape replaceLast(Shape s, long last) {
-        long[] dims = s.getShape();
+        long[] dims = s.getShape().clone(); // Shape.getShape() is the shape's own array
         dims[dims.length - 1] = last;
         return new Shape(dims);
     }

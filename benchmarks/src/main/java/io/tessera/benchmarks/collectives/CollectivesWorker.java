@@ -19,7 +19,8 @@ import java.util.List;
  * prints one line per measurement: {@code RESULT <op> <bytes> <seconds per op>}, the slowest rank's
  * mean over the timed iterations.
  *
- * <p>Arguments: {@code ops sizes iterations warmup chunkBytes ioThreads}, lists comma-separated.
+ * <p>Arguments: {@code ops sizes iterations warmup chunkBytes ioThreads sharedMemory}, lists
+ * comma-separated.
  *
  * <p>Thread safety: a program; not for use as a library.
  */
@@ -28,7 +29,8 @@ public final class CollectivesWorker {
     private CollectivesWorker() {}
 
     /**
-     * @param args ops, sizes in bytes, iterations, warm-up iterations, chunk bytes, I/O threads
+     * @param args ops, sizes in bytes, iterations, warm-up iterations, chunk bytes, I/O threads, whether
+     *     same-host data goes through shared memory
      */
     public static void main(String[] args) {
         List<CollectiveOp> ops = new ArrayList<>();
@@ -41,7 +43,8 @@ public final class CollectivesWorker {
         }
         int iterations = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
-        CommOptions options = CommOptions.defaults().withTimeout(Duration.ofSeconds(120)).withChunkBytes(Integer.parseInt(args[4]));
+        CommOptions options = CommOptions.defaults().withTimeout(Duration.ofSeconds(120)).withChunkBytes(Integer.parseInt(args[4]))
+                .withSharedMemory(Boolean.parseBoolean(args[6]));
         int ioThreads = Integer.parseInt(args[5]);
         JobEnvironment env = JobEnvironment.fromEnv();
         try (DistributedJob job = DistributedJob.join(env,

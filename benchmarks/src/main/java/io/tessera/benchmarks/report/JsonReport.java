@@ -36,7 +36,7 @@ import java.util.Map;
  */
 public final class JsonReport {
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls().create();
 
     private JsonReport() {}
 

@@ -74,7 +74,7 @@ public final class Plots {
     private static XYChart lines(List<ResultRow> rows, String title, String yTitle, ToDoubleFunction<ResultRow> y) {
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("ranks (processes)")
                 .yAxisTitle(yTitle).build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setMarkerSize(8);
         Map<String, List<ResultRow>> series = new LinkedHashMap<>();
         boolean anyTp = rows.stream().anyMatch(r -> r.tp() > 1);

@@ -52,6 +52,7 @@ public final class TesseraTrainStep implements TrainStep {
     private final DataParallelOptimizer optimizer;
     private final TokenBatch batch;
     private long step;
+    private long skipped;
     private float lastLoss = Float.NaN;
 
     private TesseraTrainStep(StepSpec spec, ParallelContext context) {
@@ -93,13 +94,25 @@ public final class TesseraTrainStep implements TrainStep {
             optimizer.endBackward();
             lastLoss = loss.value().getFloat();
         }
-        optimizer.step(spec.learningRate(), spec.maxGradNorm());
+        if (optimizer.step(spec.learningRate(), spec.maxGradNorm()).skipped()) {
+            skipped++;
+        }
         step++;
     }
 
     @Override
     public long tokensPerStep() {
         return spec.tokensPerStep();
+    }
+
+    /**
+     * Steps whose update was skipped because the gradient norm was not finite. A skipped update is
+     * cheaper than a real one, so benchmarks report the count next to the timing.
+     *
+     * @return the number of skipped updates so far
+     */
+    public long skippedUpdates() {
+        return skipped;
     }
 
     /** @return the loss of the last step, NaN before the first */
@@ -110,7 +123,8 @@ public final class TesseraTrainStep implements TrainStep {
     @Override
     public String describe() {
         return model.getClass().getSimpleName() + " " + spec.label() + ", " + spec.optimizer() + ", ZeRO 0, libtorch "
-                + Torch.version() + " (" + Torch.threads() + " threads)";
+                + Torch.version() + " (" + Torch.threads() + " threads)"
+                + (skipped > 0 ? ", " + skipped + " of " + step + " updates skipped (non-finite gradient norm)" : "");
     }
 
     @Override

@@ -71,6 +71,7 @@ public final class LocalLauncher {
         cmd.add(java);
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda=error");
+        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         cmd.addAll(jvmFlags);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

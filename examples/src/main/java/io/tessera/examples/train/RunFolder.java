@@ -37,9 +37,10 @@ public final class RunFolder {
                     + " run, --overwrite to replace it, or choose another folder");
         }
         Path probeDir = exists ? out : firstExistingParent(out);
-        if (probeDir == null || !Files.isWritable(probeDir)) {
+        if (probeDir == null || !Files.isDirectory(probeDir) || !Files.isWritable(probeDir)) {
             throw new IllegalArgumentException("--out " + out + " is not writable (" + (probeDir == null ? "no existing parent"
-                    : probeDir + " refuses writes") + "); choose a folder you can write to");
+                    : !Files.isDirectory(probeDir) ? probeDir + " is a file, not a folder" : probeDir + " refuses writes")
+                    + "); choose a folder you can write to");
         }
         if (!create) {
             return;

@@ -40,12 +40,13 @@ import java.util.Objects;
  * @param overwrite replace an existing {@code out}
  * @param bucketBytes data-parallel gradient bucket size
  * @param progress show a progress bar on rank 0
+ * @param vocabFile an existing {@code vocab.txt} to use instead of building one, or null
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
                           int zero, String optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
-                          boolean overwrite, long bucketBytes, boolean progress) {
+                          boolean overwrite, long bucketBytes, boolean progress, Path vocabFile) {
 
     /** @return world size */
     public int world() {
@@ -92,6 +93,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.overwrite = overwrite;
         b.bucketBytes = bucketBytes;
         b.progress = progress;
+        b.vocabFile = vocabFile;
         return b;
     }
 
@@ -124,6 +126,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         private boolean overwrite;
         private long bucketBytes = io.tessera.optim.zero.Bucket.DEFAULT_BYTES;
         private boolean progress = true;
+        private Path vocabFile;
 
         private Builder() {}
 
@@ -153,6 +156,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         public Builder optOverwrite(boolean v) { overwrite = v; return this; }
         public Builder optBucketBytes(long v) { bucketBytes = v; return this; }
         public Builder optProgress(boolean v) { progress = v; return this; }
+        public Builder optVocabFile(Path v) { vocabFile = v; return this; }
 
         /**
          * @return the configuration
@@ -193,6 +197,10 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                 errors.add("--warmup, --eval-every and --checkpoint-every must be >= 0 (got " + warmupSteps + ", " + evalEvery
                         + ", " + checkpointEvery + ")");
             }
+            if (steps > 0 && warmupSteps >= steps) {
+                errors.add("--warmup " + warmupSteps + " must be smaller than --steps " + steps + " (warm-up, then linear decay to"
+                        + " zero over the remaining steps); shorten the warm-up or train longer");
+            }
             if (dropout != null && !(dropout >= 0 && dropout < 1)) {
                 errors.add("--dropout " + dropout + ": must be in [0, 1)");
             }
@@ -221,7 +229,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
             }
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
                     tensorParallel, dataParallel, zero, optimizer, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
-                    evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress);
+                    evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile);
         }
 
         private static void positive(List<String> errors, String flag, long v) {

@@ -72,7 +72,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  */
 public final class Trainer {
 
-    private static final Gson GSON = new Gson();
+    private static final Gson GSON = new com.google.gson.GsonBuilder().serializeSpecialFloatingPointValues().create();
 
     /** Held-out metrics. */
     public record Evaluation(int step, double loss, double mlmLoss, double mlmAccuracy, double nspLoss, double perplexity) {}
@@ -420,7 +420,8 @@ public final class Trainer {
             Corpus train = Corpus.loadWikiText(WikiText2.trainFile(cfg.dataDir()));
             Corpus heldOut = Corpus.loadWikiText(WikiText2.heldOutFile(cfg.dataDir()));
             Path saved = cfg.out().resolve("vocab.txt");
-            Vocabulary vocab = cfg.resume() && Files.isRegularFile(saved) ? Vocabulary.load(saved)
+            Vocabulary vocab = cfg.vocabFile() != null ? Vocabulary.load(cfg.vocabFile())
+                    : cfg.resume() && Files.isRegularFile(saved) ? Vocabulary.load(saved)
                     : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).build().train(train);
             WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, true);
             if (cfg.task() == Task.BERT) {

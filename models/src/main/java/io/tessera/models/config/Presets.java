@@ -26,6 +26,8 @@ import java.util.OptionalLong;
  *   <tr><td>turing-nlg-17b</td><td>78</td><td>4256</td><td>28</td><td>17024</td><td>50257</td><td>1024</td><td>pre</td><td>17B</td></tr>
  *   <tr><td>bert-tiny</td><td>2</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>64</td><td>post</td><td>test</td></tr>
  *   <tr><td>gpt2-tiny</td><td>2</td><td>32</td><td>4</td><td>128</td><td>1000</td><td>64</td><td>pre</td><td>test</td></tr>
+ *   <tr><td>bert-mini</td><td>2</td><td>128</td><td>2</td><td>512</td><td>4096</td><td>128</td><td>post</td><td>example</td></tr>
+ *   <tr><td>gpt2-mini</td><td>2</td><td>128</td><td>2</td><td>512</td><td>4096</td><td>128</td><td>pre</td><td>example</td></tr>
  * </table>
  *
  * <p>Sources (also in each {@link Preset#source()}):
@@ -84,8 +86,14 @@ public final class Presets {
         add(m, "turing-nlg-17b", gpt2(50257, 4256, 78, 28, 1024).build(), 17_000_000_000L, TNLG_SOURCE);
         add(m, "bert-tiny", bert(1000, 32, 2, 4, 64).optIntermediateSize(64).build(), -1, TEST_SOURCE);
         add(m, "gpt2-tiny", gpt2(1000, 32, 2, 4, 64).build(), -1, TEST_SOURCE);
+        add(m, "bert-mini", bert(4096, 128, 2, 2, 128).optIntermediateSize(512).build(), -1, EXAMPLE_SOURCE);
+        add(m, "gpt2-mini", gpt2(4096, 128, 2, 2, 128).build(), -1, EXAMPLE_SOURCE);
         return Collections.unmodifiableMap(m);
     }
+
+    /** Source note of the small presets that the example commands train on CPUs in minutes. */
+    static final String EXAMPLE_SOURCE = "Tessera example size (the shape of Turc et al.'s BERT-mini, arXiv:1908.08962:"
+            + " 2 layers, hidden 128, 2 heads, FFN 512); sized for CPU pretraining runs of a few minutes";
 
     private static void add(Map<String, Preset> m, String name, TransformerConfig c, long published, String source) {
         m.put(name, new Preset(name, c, published < 0 ? OptionalLong.empty() : OptionalLong.of(published), source));

@@ -11,8 +11,11 @@ import java.util.Objects;
  * @param timeout how long one operation (or store call) may wait for its peers before failing
  * @param chunkBytes the largest message the ring algorithms send at once; smaller chunks pipeline
  *     better, larger ones cost fewer messages. Must be the same on every rank of a group.
+ * @param sharedMemory whether the Netty backend moves collective data between ranks on the same host
+ *     through shared memory ({@code /dev/shm}) rather than loopback TCP; the TCP connection still
+ *     carries the signals
  */
-public record CommOptions(Duration timeout, int chunkBytes) {
+public record CommOptions(Duration timeout, int chunkBytes, boolean sharedMemory) {
 
     /** Default timeout of every operation, as in PyTorch's process groups. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
@@ -31,9 +34,9 @@ public record CommOptions(Duration timeout, int chunkBytes) {
         }
     }
 
-    /** @return the defaults: 300 s timeout, 512 KiB chunks */
+    /** @return the defaults: 300 s timeout, 512 KiB chunks, shared memory between same-host ranks */
     public static CommOptions defaults() {
-        return new CommOptions(DEFAULT_TIMEOUT, DEFAULT_CHUNK_BYTES);
+        return new CommOptions(DEFAULT_TIMEOUT, DEFAULT_CHUNK_BYTES, true);
     }
 
     /**
@@ -41,7 +44,7 @@ public record CommOptions(Duration timeout, int chunkBytes) {
      * @return a copy with that timeout
      */
     public CommOptions withTimeout(Duration newTimeout) {
-        return new CommOptions(newTimeout, chunkBytes);
+        return new CommOptions(newTimeout, chunkBytes, sharedMemory);
     }
 
     /**
@@ -49,7 +52,15 @@ public record CommOptions(Duration timeout, int chunkBytes) {
      * @return a copy with that chunk size
      */
     public CommOptions withChunkBytes(int newChunkBytes) {
-        return new CommOptions(timeout, newChunkBytes);
+        return new CommOptions(timeout, newChunkBytes, sharedMemory);
+    }
+
+    /**
+     * @param enabled whether same-host ranks exchange data through shared memory
+     * @return a copy with that setting
+     */
+    public CommOptions withSharedMemory(boolean enabled) {
+        return new CommOptions(timeout, chunkBytes, enabled);
     }
 
     /** @return the timeout as a short human string, e.g. {@code 5 s} */

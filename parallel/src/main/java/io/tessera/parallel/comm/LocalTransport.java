@@ -59,6 +59,12 @@ final class LocalTransport extends Transport {
         }
     }
 
+    /** Nothing to free: messages are views of the senders' own buffers or heap-managed copies. */
+    @Override
+    void release() {
+        // the receivers' inboxes die with the group
+    }
+
     @Override
     public void close() {
         if (closed) {

@@ -20,6 +20,8 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,8 +51,13 @@ import org.slf4j.LoggerFactory;
  * Map<String, RingCommunicator> comms = ep.connect(r -> addressOf(r), CommOptions.defaults());
  * }</pre>
  *
- * <p>Every connection opens with {@code HELLO(token, group, group rank)}; a wrong or missing token, or
- * an unknown group, is refused with a reason, logged, and closed, and the endpoint carries on.
+ * <p>Every connection opens with {@code HELLO(token, group, group rank, host, ring)}; a wrong or missing
+ * token, or an unknown group, is refused with a reason, logged, and closed, and the endpoint carries
+ * on. When both ends run on the same host (same boot id and host name) and shared memory is enabled,
+ * each end creates a {@link ShmRing} for the data it will receive and the other maps it: the dialer
+ * offers its ring in {@code HELLO}, the acceptor maps it and answers {@code OK(mapped, ring)}, the
+ * dialer maps that and confirms with {@code SHM_MAPPED}; each file is unlinked as soon as its peer has
+ * mapped it. A direction whose ring cannot be set up falls back to TCP.
  *
  * <p>Thread safety: thread-safe. Close the communicators before the endpoint.
  */
@@ -64,9 +71,13 @@ public final class NettyEndpoint implements AutoCloseable {
     /** Largest frame: a chunk plus its header; chunks are at most 1 GiB. */
     private static final int MAX_FRAME = (1 << 30) + 64;
     private static final int SOCKET_BUFFER = 4 << 20;
+    /** Slots per shared-memory ring: enough to keep a pipelined ring step busy. */
+    static final int RING_SLOTS = 8;
 
     private final int worldRank;
     private final String token;
+    private final CommOptions options;
+    private final String host;
     private final EventLoopGroup loop;
     private final Channel server;
     private final Map<String, NettyTransport> groups = new ConcurrentHashMap<>();
@@ -80,10 +91,14 @@ public final class NettyEndpoint implements AutoCloseable {
      * @param token the job token peers must present (empty: none)
      * @param bindHost the interface to listen on
      * @param ioThreads Netty event-loop threads
+     * @param options timeout, chunk size and shared-memory use of every group of this endpoint; the
+     *     same on every rank
      */
-    public NettyEndpoint(int worldRank, String token, InetAddress bindHost, int ioThreads) {
+    public NettyEndpoint(int worldRank, String token, InetAddress bindHost, int ioThreads, CommOptions options) {
         this.worldRank = worldRank;
         this.token = Objects.requireNonNull(token, "token");
+        this.options = Objects.requireNonNull(options, "options");
+        this.host = hostIdentity();
         if (ioThreads < 1) {
             throw new IllegalArgumentException("netty endpoint of rank " + worldRank + ": ioThreads = " + ioThreads
                     + " must be at least 1");
@@ -146,17 +161,17 @@ public final class NettyEndpoint implements AutoCloseable {
      * Connects every registered group: dials the lower-ranked members, waits for the higher-ranked ones.
      *
      * @param addressOf the listening address of a world rank
-     * @param options timeout (bounds the whole connection phase) and chunk size
-     * @return a communicator per group name, in registration order
+     * @return a communicator per group name, in registration order; the options' timeout bounds the
+     *     whole connection phase
      * @throws CommunicationException naming the group and the ranks that did not connect in time
      */
-    public synchronized Map<String, RingCommunicator> connect(IntFunction<InetSocketAddress> addressOf, CommOptions options) {
+    public synchronized Map<String, RingCommunicator> connect(IntFunction<InetSocketAddress> addressOf) {
         long deadline = System.nanoTime() + options.timeout().toNanos();
         List<CompletableFuture<String>> dials = new ArrayList<>();
         for (NettyTransport t : unconnected.values()) {
             int[] members = t.worldRanks();
             for (int peer = 0; peer < t.rank(); peer++) {
-                dials.add(dial(t, peer, addressOf.apply(members[peer]), options));
+                dials.add(dial(t, peer, addressOf.apply(members[peer])));
             }
         }
         for (CompletableFuture<String> d : dials) {
@@ -189,6 +204,8 @@ public final class NettyEndpoint implements AutoCloseable {
                 throw new CommunicationException("connecting group " + t.group() + " at world rank " + worldRank + ": interrupted", e);
             }
             out.put(t.group(), new RingCommunicator(t.group(), t.worldRanks(), t.rank(), t, options));
+            LOG.debug("rank {}: group {} connected, {} of {} peers through shared memory", worldRank, t.group(),
+                    t.sharedMemoryPeers(), t.size() - 1);
         }
         unconnected.clear();
         return out;
@@ -201,8 +218,15 @@ public final class NettyEndpoint implements AutoCloseable {
     }
 
     /** Dials one lower-ranked peer; completes with null when accepted, or with the reason it was not. */
-    private CompletableFuture<String> dial(NettyTransport t, int peer, InetSocketAddress address, CommOptions options) {
+    private CompletableFuture<String> dial(NettyTransport t, int peer, InetSocketAddress address) {
         CompletableFuture<String> result = new CompletableFuture<>();
+        ShmRing ring = options.sharedMemory() ? createRing() : null;
+        result.whenComplete((problem, e) -> {
+            if (ring != null && (problem != null || e != null)) {
+                ring.unlink();
+                ring.unmap();
+            }
+        });
         Bootstrap b = new Bootstrap().group(loop).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
@@ -211,7 +235,8 @@ public final class NettyEndpoint implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 4), new Dialing(t, peer, result));
+                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 4),
+                                new Dialing(t, peer, ring, result));
                     }
                 });
         b.connect(address).addListener((ChannelFuture f) -> {
@@ -219,10 +244,14 @@ public final class NettyEndpoint implements AutoCloseable {
                 result.complete("group " + t.group() + ": cannot reach rank " + peer + " at " + address + ": " + f.cause());
                 return;
             }
-            byte[] tok = token.getBytes(StandardCharsets.UTF_8);
-            byte[] grp = t.group().getBytes(StandardCharsets.UTF_8);
-            ByteBuf hello = f.channel().alloc().buffer().writeInt(1 + 4 + tok.length + 4 + grp.length + 4).writeByte(HELLO)
-                    .writeInt(tok.length).writeBytes(tok).writeInt(grp.length).writeBytes(grp).writeInt(t.rank());
+            ByteBuf hello = f.channel().alloc().buffer().writeInt(0).writeByte(HELLO);
+            writeString(hello, token);
+            writeString(hello, t.group());
+            hello.writeInt(t.rank());
+            writeString(hello, host);
+            writeString(hello, ring == null ? "" : ring.path());
+            hello.writeInt(RING_SLOTS).writeInt(options.chunkBytes());
+            hello.setInt(0, hello.readableBytes() - 4);
             f.channel().writeAndFlush(hello);
         });
         return result;
@@ -232,11 +261,13 @@ public final class NettyEndpoint implements AutoCloseable {
     private final class Dialing extends ChannelInboundHandlerAdapter {
         private final NettyTransport transport;
         private final int peer;
+        private final ShmRing ring;
         private final CompletableFuture<String> result;
 
-        Dialing(NettyTransport transport, int peer, CompletableFuture<String> result) {
+        Dialing(NettyTransport transport, int peer, ShmRing ring, CompletableFuture<String> result) {
             this.transport = transport;
             this.peer = peer;
+            this.ring = ring;
             this.result = result;
         }
 
@@ -246,10 +277,24 @@ public final class NettyEndpoint implements AutoCloseable {
             try {
                 byte type = in.readByte();
                 if (type == OK) {
+                    boolean ringMapped = in.readBoolean();
+                    String theirs = readString(in);
+                    ShmRing out = theirs.isEmpty() ? null : openRing(theirs);
+                    ShmRing mine = ring;
+                    if (mine != null) {
+                        mine.unlink();
+                        if (!ringMapped) {
+                            mine.unmap();
+                            mine = null;
+                        }
+                    }
                     ctx.pipeline().remove(this);
-                    String problem = transport.attach(peer, ctx.channel());
+                    String problem = transport.attach(peer, ctx.channel(), out, mine);
                     if (problem != null) {
                         ctx.close();
+                    } else if (!theirs.isEmpty()) {
+                        ctx.writeAndFlush(ctx.alloc().buffer(6).writeInt(2).writeByte(NettyTransport.SHM_MAPPED)
+                                .writeBoolean(out != null));
                     }
                     result.complete(problem);
                 } else {
@@ -287,6 +332,10 @@ public final class NettyEndpoint implements AutoCloseable {
                     String presented = readString(in);
                     String group = readString(in);
                     int from = in.readInt();
+                    String peerHost = readString(in);
+                    String offered = readString(in);
+                    int slots = in.readInt();
+                    int slotBytes = in.readInt();
                     NettyTransport t = groups.get(group);
                     if (!MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), presented.getBytes(StandardCharsets.UTF_8))) {
                         problem = presented.isEmpty() ? "it presented no job token" : "it presented a wrong job token";
@@ -295,11 +344,22 @@ public final class NettyEndpoint implements AutoCloseable {
                     } else if (from <= t.rank()) {
                         problem = "in group " + group + " rank " + from + " must be dialed by rank " + t.rank() + ", not dial it";
                     } else {
+                        boolean local = options.sharedMemory() && host.equals(peerHost);
+                        ShmRing out = local && !offered.isEmpty() && slots == RING_SLOTS && slotBytes == options.chunkBytes()
+                                ? openRing(offered) : null;
+                        ShmRing mine = local ? createRing() : null;
                         ctx.pipeline().remove(this);
-                        problem = t.attach(from, ctx.channel());
+                        problem = t.attach(from, ctx.channel(), out, mine);
                         if (problem == null) {
-                            ctx.writeAndFlush(ctx.alloc().buffer(5).writeInt(1).writeByte(OK));
+                            ByteBuf ok = ctx.alloc().buffer().writeInt(0).writeByte(OK).writeBoolean(out != null);
+                            writeString(ok, mine == null ? "" : mine.path());
+                            ok.setInt(0, ok.readableBytes() - 4);
+                            ctx.writeAndFlush(ok);
                             return;
+                        }
+                        if (mine != null) {
+                            mine.unlink();
+                            mine.unmap();
                         }
                     }
                 }
@@ -322,6 +382,49 @@ public final class NettyEndpoint implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
         }
+    }
+
+    private ShmRing createRing() {
+        if (!ShmRing.available()) {
+            return null;
+        }
+        try {
+            return ShmRing.create("tessera-r" + worldRank + "-", RING_SLOTS, options.chunkBytes());
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.debug("rank {}: no shared-memory ring ({}); using TCP", worldRank, e.toString());
+            return null;
+        }
+    }
+
+    private ShmRing openRing(String path) {
+        try {
+            return ShmRing.open(path, RING_SLOTS, options.chunkBytes());
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.debug("rank {}: cannot map the peer's ring {} ({}); using TCP", worldRank, path, e.toString());
+            return null;
+        }
+    }
+
+    /** @return what identifies this host: the kernel's boot id and the host name */
+    private static String hostIdentity() {
+        String boot;
+        try {
+            boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
+        } catch (java.io.IOException e) {
+            boot = "no-boot-id";
+        }
+        String name;
+        try {
+            name = InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            name = "unknown-host";
+        }
+        return boot + "/" + name;
+    }
+
+    private static void writeString(ByteBuf out, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length).writeBytes(b);
     }
 
     private static String readString(ByteBuf in) {

@@ -24,10 +24,15 @@ import org.slf4j.LoggerFactory;
  *   ARRIVE   seq:long                       the sender has started collective #seq
  *   ABORT    reason:string                  the sender gave up on the group
  *   GOODBYE                                 orderly close follows
+ *   DATA_SHM slot:int seq:long opcode:byte length:int   payload is in the receiver's shared-memory ring
+ *   FREE     slot:int                       the receiver is done with a slot of the sender's ring
+ *   SHM_MAPPED mapped:byte                  the dialer has mapped (or declined) the acceptor's ring
  * </pre>
  *
  * A received DATA frame is handed to the communication thread as a view of Netty's (pooled, direct)
  * receive buffer and released after use, so the reduction reads the bytes where the socket put them.
+ * Between ranks on one host, collective payloads travel through {@link ShmRing}s instead (see
+ * {@link ShmSender}): one copy into the ring, and the reduction reads the ring in place.
  * A channel that closes without GOODBYE means the peer's process died: every waiting operation fails
  * at once, naming that peer.
  *
@@ -41,11 +46,16 @@ final class NettyTransport extends Transport {
     static final byte ARRIVE = 21;
     static final byte ABORT = 22;
     static final byte GOODBYE = 23;
+    static final byte DATA_SHM = 24;
+    static final byte FREE = 25;
+    static final byte SHM_MAPPED = 26;
     private static final int DATA_HEADER = 1 + 8 + 1;
 
     private final String group;
     private final int[] worldRanks;
     private final Channel[] channels;
+    private final ShmSender[] senders;
+    private final ShmRing[] rings;
     private final CountDownLatch connected;
     private volatile boolean closing;
 
@@ -54,6 +64,8 @@ final class NettyTransport extends Transport {
         this.group = group;
         this.worldRanks = worldRanks.clone();
         this.channels = new Channel[worldRanks.length];
+        this.senders = new ShmSender[worldRanks.length];
+        this.rings = new ShmRing[worldRanks.length];
         this.connected = new CountDownLatch(worldRanks.length - 1);
     }
 
@@ -68,9 +80,11 @@ final class NettyTransport extends Transport {
     /**
      * Binds a handshaken channel to a peer and starts reading its frames.
      *
+     * @param out the peer's ring this rank writes into, or null to send data over TCP
+     * @param in this rank's ring the peer writes into, or null if the peer sends over TCP
      * @return null on success, else why the channel cannot be bound
      */
-    synchronized String attach(int peer, Channel channel) {
+    synchronized String attach(int peer, Channel channel, ShmRing out, ShmRing in) {
         if (peer < 0 || peer >= size() || peer == rank()) {
             return "group " + group + " has no peer rank " + peer + " for rank " + rank();
         }
@@ -78,6 +92,8 @@ final class NettyTransport extends Transport {
             return "rank " + peer + " of group " + group + " is already connected to rank " + rank();
         }
         channels[peer] = channel;
+        senders[peer] = out == null ? null : new ShmSender(out, channel);
+        rings[peer] = in;
         channel.pipeline().addLast(new Frames(peer));
         connected.countDown();
         return null;
@@ -99,8 +115,27 @@ final class NettyTransport extends Transport {
         return b.toString();
     }
 
+    /** @return how many peers this rank sends to through shared memory */
+    synchronized int sharedMemoryPeers() {
+        int n = 0;
+        for (ShmSender s : senders) {
+            n += s == null ? 0 : 1;
+        }
+        return n;
+    }
+
+    /**
+     * Sends over the peer's shared-memory ring when there is one, else over TCP. Point-to-point messages
+     * always take TCP: the receiver may hold them long past the collectives that follow, and they must
+     * not pin ring slots those collectives need (they have their own queue, so their order relative to
+     * collectives does not matter).
+     */
     @Override
     CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
+        ShmSender shm = senders[peer];
+        if (shm != null && opcode != OpKind.SEND.wire()) {
+            return shm.send(seq, opcode, payload);
+        }
         Channel ch = channels[peer];
         CompletableFuture<Void> done = new CompletableFuture<>();
         ByteBuf header = ch.alloc().buffer(4 + DATA_HEADER).writeInt(DATA_HEADER + payload.remaining())
@@ -142,11 +177,35 @@ final class NettyTransport extends Transport {
             return;
         }
         closing = true;
+        for (ShmSender shm : senders) {
+            if (shm != null) {
+                shm.close();
+            }
+        }
         for (Channel ch : channels) {
             if (ch != null && ch.isActive()) {
                 ch.writeAndFlush(ch.alloc().buffer(5).writeInt(1).writeByte(GOODBYE)).addListener(ChannelFutureListener.CLOSE);
             }
         }
+    }
+
+    @Override
+    synchronized void release() {
+        for (int p = 0; p < size(); p++) {
+            if (senders[p] != null) {
+                senders[p].unmap();
+                senders[p] = null;
+            }
+            if (rings[p] != null) {
+                rings[p].unlink();
+                rings[p].unmap();
+                rings[p] = null;
+            }
+        }
+    }
+
+    private synchronized ShmRing ring(int peer) {
+        return rings[peer];
     }
 
     /** Decodes one peer's frames into the transport's signals. */
@@ -174,6 +233,43 @@ final class NettyTransport extends Transport {
                     ByteBuf owned = body;
                     deliver(peer, new Inbound(seq, opcode, owned.nioBuffer(), owned::release));
                     return;
+                }
+                case DATA_SHM: {
+                    int slot = in.readInt();
+                    long seq = in.readLong();
+                    byte opcode = in.readByte();
+                    int length = in.readInt();
+                    ShmRing ring = ring(peer);
+                    if (ring == null) {
+                        LOG.warn("group {} rank {}: rank {} sent shared-memory data without a ring; closing the connection",
+                                group, rank(), peer);
+                        ctx.close();
+                        break;
+                    }
+                    deliver(peer, new Inbound(seq, opcode, ring.slot(slot, length), () -> ctx.channel().writeAndFlush(
+                            ctx.alloc().buffer(9).writeInt(5).writeByte(FREE).writeInt(slot))));
+                    break;
+                }
+                case FREE: {
+                    ShmSender shm = senders[peer];
+                    if (shm != null) {
+                        shm.freed(in.readInt());
+                    }
+                    break;
+                }
+                case SHM_MAPPED: {
+                    boolean mapped = in.readBoolean();
+                    synchronized (NettyTransport.this) {
+                        ShmRing ring = rings[peer];
+                        if (ring != null) {
+                            ring.unlink();
+                            if (!mapped) {
+                                ring.unmap();
+                                rings[peer] = null;
+                            }
+                        }
+                    }
+                    break;
                 }
                 case ARRIVE:
                     arrived(peer, in.readLong());

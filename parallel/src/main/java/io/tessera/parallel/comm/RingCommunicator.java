@@ -317,8 +317,10 @@ public final class RingCommunicator implements Communicator {
         try {
             if (thread.awaitTermination(10, TimeUnit.SECONDS)) {
                 reducer.close();
+                transport.release();
             } else {
-                LOG.warn("communication thread of {} rank {} did not stop within 10 s; leaving its scratch memory",
+                LOG.warn("communication thread of {} rank {} did not stop within 10 s; leaving its scratch and shared memory"
+                        + " to the garbage collector",
                         name, rank);
             }
         } catch (InterruptedException e) {

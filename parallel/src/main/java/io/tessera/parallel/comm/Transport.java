@@ -74,6 +74,12 @@ abstract class Transport implements AutoCloseable {
     public abstract void close();
 
     /**
+     * Frees memory that messages may still point into. Called after {@link #close()}, once the
+     * communication thread has stopped and no message can be read any more.
+     */
+    abstract void release();
+
+    /**
      * Called by the backend when a message arrives. Point-to-point messages wait in their own queue,
      * so that a send matched later does not stand in the way of a collective.
      */

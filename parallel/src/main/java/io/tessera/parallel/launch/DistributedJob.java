@@ -78,7 +78,7 @@ public final class DistributedJob implements AutoCloseable {
             }
             st = TcpStore.connect(master, env.token(), env.rank(), options.timeout());
             InetAddress host = st.localAddress().getAddress();
-            ep = new NettyEndpoint(env.rank(), env.token(), host, ioThreads);
+            ep = new NettyEndpoint(env.rank(), env.token(), host, ioThreads, options);
             int rank = env.rank();
             int[] all = new int[layout.world()];
             Arrays.setAll(all, i -> i);
@@ -100,7 +100,7 @@ public final class DistributedJob implements AutoCloseable {
                 int colon = a.lastIndexOf(':');
                 addresses[r] = new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1)));
             }
-            Map<String, RingCommunicator> connected = ep.connect(r -> addresses[r], options);
+            Map<String, RingCommunicator> connected = ep.connect(r -> addresses[r]);
             comms.addAll(connected.values());
             Communicator w = pick(connected, worldName, "world", all);
             Communicator t = pick(connected, tensorName, "tp", tensor);

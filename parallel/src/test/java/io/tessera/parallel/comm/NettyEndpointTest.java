@@ -20,21 +20,21 @@ class NettyEndpointTest {
     @Test
     void aPeerWithAWrongTokenIsRefusedAndTheGroupStillForms() throws Exception {
         CommOptions options = CommOptions.defaults().withTimeout(Duration.ofSeconds(10));
-        try (NettyEndpoint rank0 = new NettyEndpoint(0, "right", LOOPBACK, 1);
-                NettyEndpoint intruder = new NettyEndpoint(1, "wrong", LOOPBACK, 1);
-                NettyEndpoint rank1 = new NettyEndpoint(1, "right", LOOPBACK, 1)) {
+        try (NettyEndpoint rank0 = new NettyEndpoint(0, "right", LOOPBACK, 1, options);
+                NettyEndpoint intruder = new NettyEndpoint(1, "wrong", LOOPBACK, 1, options);
+                NettyEndpoint rank1 = new NettyEndpoint(1, "right", LOOPBACK, 1, options)) {
             int[] members = {0, 1};
             rank0.register("world", members);
             intruder.register("world", members);
             rank1.register("world", members);
             InetSocketAddress at0 = new InetSocketAddress(LOOPBACK, rank0.port());
 
-            CommunicationException e = assertThrows(CommunicationException.class, () -> intruder.connect(r -> at0, options));
+            CommunicationException e = assertThrows(CommunicationException.class, () -> intruder.connect(r -> at0));
             assertTrue(e.getMessage().contains("refused the connection: it presented a wrong job token"), e.getMessage());
             assertEquals(1, rank0.refusedConnections());
 
-            CompletableFuture<Map<String, RingCommunicator>> first = CompletableFuture.supplyAsync(() -> rank0.connect(r -> at0, options));
-            Map<String, RingCommunicator> second = rank1.connect(r -> at0, options);
+            CompletableFuture<Map<String, RingCommunicator>> first = CompletableFuture.supplyAsync(() -> rank0.connect(r -> at0));
+            Map<String, RingCommunicator> second = rank1.connect(r -> at0);
             try (RingCommunicator c0 = first.get().get("world[0,1]"); RingCommunicator c1 = second.get("world[0,1]")) {
                 ByteBuffer a = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 40);
                 ByteBuffer b = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 2);

@@ -1,0 +1,289 @@
+package io.tessera.benchmarks.scaling;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.tessera.benchmarks.ceiling.Ceiling;
+import io.tessera.benchmarks.report.Comparison;
+import io.tessera.benchmarks.report.ConsoleTable;
+import io.tessera.benchmarks.report.Environment;
+import io.tessera.benchmarks.report.PyTorchReference;
+import io.tessera.benchmarks.report.Report;
+import io.tessera.benchmarks.report.ResultRow;
+import io.tessera.benchmarks.report.Samples;
+import io.tessera.benchmarks.step.BertReference;
+import io.tessera.benchmarks.step.StepBenchmark;
+import io.tessera.benchmarks.step.StepSpec;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code tessera bench scaling}: Tessera's weak and strong scaling over data- and tensor-parallel degrees
+ * beside PyTorch DDP + Gloo, on this machine, in one run.
+ *
+ * <pre>
+ *   ceiling      fp32 GEMM rate with all --cores threads (for MFU of the whole machine)
+ *   per mode (weak: --batch per data-parallel rank; strong: --batch global) and per point (dp, tp),
+ *   world = dp·tp ≤ cores (unless --oversubscribe):
+ *     tessera    world processes of ScalingRank via the RankLauncher, cores/world threads each;
+ *                step time = slowest rank's, median over --steps
+ *     pytorch    ddp_scaling.py --worlds (the tp = 1 points) with the same threads per rank
+ *   efficiency   throughput(N) / (N · throughput(1)) per system (ScalingEfficiency)
+ * </pre>
+ *
+ * <p>Issue 7's goal printed at the end: Tessera's data-parallel weak-scaling efficiency at 2 processes is at
+ * least PyTorch DDP + Gloo's.
+ *
+ * <p>Thread safety: a process entry point.
+ */
+public final class ScalingBenchmark {
+
+    private ScalingBenchmark() {}
+
+    /**
+     * @param args see {@link ScalingOptions#usage()}
+     */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out));
+    }
+
+    /**
+     * Parses, runs with the {@link LocalRankLauncher}, prints and writes the report.
+     *
+     * @param args command-line arguments
+     * @param out console
+     * @return 0 on success, 2 for bad options
+     */
+    public static int run(String[] args, PrintStream out) {
+        if (List.of(args).contains("--help")) {
+            out.print(ScalingOptions.usage());
+            return 0;
+        }
+        ScalingOptions o;
+        try {
+            o = ScalingOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            out.println("error: " + e.getMessage());
+            out.print(ScalingOptions.usage());
+            return 2;
+        }
+        RankLauncher launcher = new LocalRankLauncher(out, line -> !line.contains(ScalingRank.RESULT_MARKER),
+                Duration.ofSeconds(10));
+        Report r = run(o, launcher, out);
+        out.println();
+        out.print(ConsoleTable.render(r));
+        goals(r).forEach(out::println);
+        StepBenchmark.write(r, o.json(), o.csv(), o.plots(), "scaling", out);
+        return 0;
+    }
+
+    /**
+     * A point of the sweep.
+     *
+     * @param mode weak or strong
+     * @param dp data-parallel degree
+     * @param tp tensor-parallel degree
+     */
+    public record Point(String mode, int dp, int tp) {
+        /** @return processes, {@code dp · tp} */
+        public int world() {
+            return dp * tp;
+        }
+    }
+
+    /**
+     * The points the options ask for, in run order, and notes on those left out.
+     *
+     * @param o options
+     * @param notes receives one line per point left out, with the reason
+     * @return the points: per mode, the single-process point first
+     */
+    public static List<Point> points(ScalingOptions o, List<String> notes) {
+        List<Point> out = new ArrayList<>();
+        for (String mode : o.modes()) {
+            List<Point> m = new ArrayList<>();
+            m.add(new Point(mode, 1, 1));
+            for (int tp : o.tensorParallel()) {
+                for (int dp : o.dataParallel()) {
+                    Point p = new Point(mode, dp, tp);
+                    if (p.world() == 1 || m.contains(p)) {
+                        continue;
+                    }
+                    if (p.world() > o.cores() && !o.oversubscribe()) {
+                        notes.add(String.format(Locale.ROOT, "%s dp=%d tp=%d skipped: %d processes do not fit %d cores"
+                                + " (--oversubscribe runs it anyway)", mode, dp, tp, p.world(), o.cores()));
+                        continue;
+                    }
+                    if (mode.equals("strong") && o.batch() % dp != 0) {
+                        notes.add(String.format(Locale.ROOT, "strong dp=%d tp=%d skipped: global batch %d is not divisible"
+                                + " by dp=%d", dp, tp, o.batch(), dp));
+                        continue;
+                    }
+                    try {
+                        o.config().validateFor(tp);
+                    } catch (IllegalArgumentException e) {
+                        notes.add(mode + " dp=" + dp + " tp=" + tp + " skipped: " + e.getMessage().replace('\n', ' '));
+                        continue;
+                    }
+                    m.add(p);
+                }
+            }
+            out.addAll(m);
+        }
+        return out;
+    }
+
+    /**
+     * Runs every point of both systems.
+     *
+     * @param o options
+     * @param launcher starts the Tessera ranks
+     * @param out progress lines
+     * @return the report: ceiling, rows with efficiencies, notes
+     */
+    public static Report run(ScalingOptions o, RankLauncher launcher, PrintStream out) {
+        Map<String, String> env = Environment.describe();
+        List<String> notes = new ArrayList<>();
+        List<Point> points = points(o, notes);
+        PyTorchReference ref = null;
+        if (o.reference()) {
+            Optional<String> why = BertReference.unsupported(o.config());
+            PyTorchReference candidate = new PyTorchReference(o.python(), o.referenceDir(), o.timeout());
+            PyTorchReference.Availability a = candidate.probe();
+            if (why.isPresent()) {
+                notes.add("PyTorch DDP reference skipped: " + why.get());
+            } else if (!a.available()) {
+                notes.add("PyTorch DDP reference skipped: " + a.reason());
+            } else {
+                env.put("pytorch", a.version());
+                ref = candidate;
+            }
+        }
+        out.printf(Locale.ROOT, "scaling benchmark: %s, seq %d, batch %d (%s), %d cores, points %s%n", o.label(), o.seq(),
+                o.batch(), String.join("/", o.modes()), o.cores(), points);
+        Ceiling ceiling = StepBenchmark.measureCeiling(o.cores(), o.ceilingReps(), ref, out);
+        List<ResultRow> rows = new ArrayList<>();
+        for (Point p : points) {
+            rows.add(tessera(o, p, ceiling, launcher, out));
+        }
+        if (ref != null) {
+            for (String mode : o.modes()) {
+                List<Integer> worlds = new ArrayList<>();
+                for (Point p : points) {
+                    if (p.mode().equals(mode) && p.tp() == 1) {
+                        worlds.add(p.dp());
+                    }
+                }
+                rows.addAll(pytorch(o, mode, worlds, ceiling, ref, out));
+            }
+        }
+        if (points.stream().anyMatch(p -> p.world() > o.cores())) {
+            notes.add("some points ran more processes than cores (--oversubscribe): their efficiency measures contention");
+        }
+        return new Report("scaling", env, ceiling, ScalingEfficiency.apply(rows), notes);
+    }
+
+    private static ResultRow tessera(ScalingOptions o, Point p, Ceiling ceiling, RankLauncher launcher, PrintStream out) {
+        int threads = Math.max(1, o.cores() / p.world());
+        StepSpec spec = o.spec(p.mode(), p.dp());
+        ScalingRank.Options rank = new ScalingRank.Options(spec, p.tp(), threads, o.steps(), o.warmup(), o.timeout());
+        List<String> cmd = launcher.rankCommand(ScalingRank.class.getName(),
+                List.of("-Xms256m", "-Xmx" + o.rankHeap(), "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"), rank.toArgs());
+        out.printf(Locale.ROOT, "tessera %s dp=%d tp=%d: %d processes x %d threads, batch %d per data-parallel rank%n",
+                p.mode(), p.dp(), p.tp(), p.world(), threads, spec.batch());
+        List<String> lines;
+        try {
+            lines = launcher.launch(p.world(), cmd, Map.of("OMP_NUM_THREADS", Integer.toString(threads)));
+        } catch (IOException e) {
+            throw new IllegalStateException("could not start the ranks of " + p + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + p, e);
+        }
+        List<JsonObject> results = new ArrayList<>();
+        for (String line : lines) {
+            int i = line.indexOf(ScalingRank.RESULT_MARKER);
+            if (i >= 0) {
+                results.add(JsonParser.parseString(line.substring(i + ScalingRank.RESULT_MARKER.length())).getAsJsonObject());
+            }
+        }
+        if (results.size() != p.world()) {
+            throw new IllegalStateException(p + ": expected a result line from each of " + p.world() + " ranks, got "
+                    + results.size() + "; see the rank output above");
+        }
+        Samples slowest = slowestPerStep(results);
+        out.printf(Locale.ROOT, "  median %.4f s/step (slowest rank per step)%n", slowest.median());
+        return ResultRow.measured(ResultRow.TESSERA, p.mode(), o.label(), spec.shape(), p.tp(), p.dp(), threads,
+                slowest.median(), ceiling, results.get(0).get("detail").getAsString());
+    }
+
+    /**
+     * The per-step maximum over ranks.
+     *
+     * @param ranks each rank's result line, with {@code step_s}
+     * @return one duration per step: the slowest rank's
+     */
+    static Samples slowestPerStep(List<JsonObject> ranks) {
+        List<Double> max = new ArrayList<>();
+        for (JsonObject r : ranks) {
+            int i = 0;
+            for (JsonElement e : r.getAsJsonArray("step_s")) {
+                if (max.size() <= i) {
+                    max.add(e.getAsDouble());
+                } else {
+                    max.set(i, Math.max(max.get(i), e.getAsDouble()));
+                }
+                i++;
+            }
+        }
+        return new Samples(max);
+    }
+
+    private static List<ResultRow> pytorch(ScalingOptions o, String mode, List<Integer> worlds, Ceiling ceiling,
+                                           PyTorchReference ref, PrintStream out) {
+        if (worlds.isEmpty()) {
+            return List.of();
+        }
+        List<String> w = new ArrayList<>();
+        worlds.forEach(x -> w.add(Integer.toString(x)));
+        StepSpec global = new StepSpec(o.config(), o.label(), o.batch(), o.seq(), "adamw", o.learningRate(), o.maxGradNorm(),
+                o.seed());
+        out.printf(Locale.ROOT, "pytorch DDP+Gloo %s: worlds %s%n", mode, w);
+        List<JsonObject> lines = ref.run("ddp_scaling.py", List.of("--config", BertReference.config(global, o.steps(),
+                o.warmup()).toString(), "--worlds", String.join(",", w), "--mode", mode), o.cores());
+        List<ResultRow> rows = new ArrayList<>();
+        for (JsonObject j : lines) {
+            int world = j.get("world").getAsInt();
+            Samples s = BertReference.samples(j);
+            out.printf(Locale.ROOT, "  world %d: median %.4f s/step%n", world, s.median());
+            rows.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
+                    j.get("threads_per_rank").getAsInt(), s.median(), ceiling, BertReference.describe(j) + ", DDP + Gloo"));
+        }
+        return rows;
+    }
+
+    /**
+     * Issue 7's scaling goal, evaluated on the report's rows.
+     *
+     * @param r a scaling report
+     * @return one line per weak-scaling data-parallel pair at 2 processes
+     */
+    public static List<String> goals(Report r) {
+        List<String> lines = new ArrayList<>();
+        for (Comparison c : r.comparisons()) {
+            ResultRow t = c.tessera();
+            if (t.benchmark().equals("weak") && t.world() == 2 && t.dp() == 2) {
+                lines.add(String.format(Locale.ROOT, "goal DP weak-scaling efficiency at 2 processes >= PyTorch DDP+Gloo:"
+                        + " tessera %.1f%% vs pytorch %.1f%% (%s)", 100 * t.efficiency(), 100 * c.pytorch().efficiency(),
+                        t.efficiency() >= c.pytorch().efficiency() ? "met" : "not met"));
+            }
+        }
+        return lines;
+    }
+}

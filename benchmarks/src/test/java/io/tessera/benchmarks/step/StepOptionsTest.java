@@ -1,0 +1,59 @@
+package io.tessera.benchmarks.step;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import io.tessera.models.config.Presets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class StepOptionsTest {
+
+    @Test
+    void defaultsAreBertBaseTwoLayersBatch8Seq128() {
+        StepOptions o = StepOptions.parse(new String[0]);
+        assertEquals("bert-base/L2", o.label());
+        StepSpec s = o.spec();
+        assertEquals(2, s.config().numLayers());
+        assertEquals(768, s.config().hiddenSize());
+        assertEquals(8, s.batch());
+        assertEquals(128, s.seq());
+        assertEquals(1024, s.tokensPerStep());
+        assertEquals("adamw", s.optimizer());
+        assertTrue(o.reference());
+    }
+
+    @Test
+    void everyProblemIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StepOptions.parse(
+                new String[] {"--model", "bert-huge", "--batch", "0", "--optimizer", "sgd", "--warmup", "-1"}));
+        for (String s : List.of("--model bert-huge", "--batch 0", "--optimizer sgd", "--warmup -1")) {
+            assertTrue(e.getMessage().contains(s), s + " missing from: " + e.getMessage());
+        }
+    }
+
+    @Test
+    void sequenceLongerThanPositionsIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StepOptions.parse(new String[] {"--model", "bert-tiny", "--seq", "65"}).spec());
+        assertTrue(e.getMessage().contains("seq = 65 must lie in [1, 64]"), e.getMessage());
+    }
+
+    @Test
+    void referenceGetsThePaddedVocabularyAndTheSameHyperParameters() {
+        StepSpec s = StepOptions.parse(new String[] {"--lr", "2e-4", "--clip", "0"}).spec();
+        JsonObject j = BertReference.config(s, 7, 2);
+        assertEquals(30592, j.get("vocab").getAsInt());
+        assertEquals(3072, j.get("ffn").getAsInt());
+        assertEquals(2e-4, j.get("lr").getAsDouble());
+        assertEquals(0.0, j.get("clip").getAsDouble());
+        assertEquals(7, j.get("steps").getAsInt());
+        assertEquals(0.1, j.get("attention_dropout").getAsDouble());
+        assertFalse(BertReference.unsupported(s.config()).isPresent());
+        assertTrue(BertReference.unsupported(Presets.get("gpt2")).isPresent());
+        assertTrue(BertReference.unsupported(Presets.get("megatron-bert-336m")).get().contains("post-LN"));
+    }
+}

@@ -1,0 +1,222 @@
+package io.tessera.cli;
+
+import io.tessera.core.Torch;
+import io.tessera.examples.launch.LocalLauncher;
+import io.tessera.examples.train.Preflight;
+import io.tessera.examples.train.Task;
+import io.tessera.examples.train.TrainConfig;
+import io.tessera.examples.train.Trainer;
+import io.tessera.models.config.HfConfigJson;
+import io.tessera.models.config.Presets;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelLayout;
+import io.tessera.parallel.comm.CommOptions;
+import io.tessera.parallel.launch.DistributedJob;
+import io.tessera.parallel.launch.JobEnvironment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tessera pretrain} and {@code tessera pretrain-gpt2}: pretrain on the shipped corpus, on N
+ * local ranks ({@code --nproc}) or as one rank of a job a scheduler started (torchrun's or Slurm's
+ * variables).
+ *
+ * <p>Thread safety: a command; runs once.
+ */
+@Command(name = "pretrain", description = "Pretrain BERT (MLM + NSP) on local ranks or as one rank of a scheduled job.",
+        mixinStandardHelpOptions = true)
+class PretrainCommand implements Callable<Integer> {
+
+    /** The GPT-2 variant: same flags, causal LM objective. */
+    @Command(name = "pretrain-gpt2", description = "Pretrain GPT-2 (next-token prediction) on local ranks or as one rank of a job.",
+            mixinStandardHelpOptions = true)
+    static final class Gpt2 extends PretrainCommand {
+        Gpt2() {
+            task = Task.GPT2;
+            model = "gpt2-mini";
+            out = Path.of("runs/gpt2");
+        }
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    Task task = Task.BERT;
+
+    @Option(names = "--nproc", description = "Spawn this many local ranks (omit to join a job from torchrun/Slurm variables,"
+            + " or to run one process).")
+    Integer nproc;
+
+    @Option(names = "--model", description = "Preset name (see README) or a"
+            + " Hugging Face config.json path. Default: ${DEFAULT-VALUE}.")
+    String model = "bert-mini";
+
+    @Option(names = "--data", description = "Folder with valid.txt (training) and test.txt (held out). Default: ${DEFAULT-VALUE}.")
+    Path data = Path.of("data/wikitext-2");
+
+    @Option(names = "--out", description = "Output folder (checkpoints, metrics.jsonl, vocab.txt, model/). Default: ${DEFAULT-VALUE}.")
+    Path out = Path.of("runs/bert");
+
+    @Option(names = "--steps", description = "Optimizer steps. Default: ${DEFAULT-VALUE}.")
+    int steps = 200;
+
+    @Option(names = "--seed", description = "Seed of initialisation, data order, masking and dropout. Default: ${DEFAULT-VALUE}.")
+    long seed = 1234;
+
+    @Option(names = "--resume", description = "Continue from the latest checkpoint in --out.")
+    boolean resume;
+
+    @Option(names = "--overwrite", description = "Replace an existing --out.")
+    boolean overwrite;
+
+    @Option(names = "--dropout", description = "Override hidden and attention dropout (0 for exactness checks).")
+    Double dropout;
+
+    @Option(names = "--tp", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
+    int tp = 2;
+
+    @Option(names = "--dp", description = "Data-parallel degree (default: world / tp).")
+    Integer dp;
+
+    @Option(names = "--zero", description = "ZeRO stage 0-3. Default: ${DEFAULT-VALUE}.")
+    int zero;
+
+    @Option(names = "--optimizer", description = "adamw or lamb. Default: ${DEFAULT-VALUE}.")
+    String optimizer = "adamw";
+
+    @Option(names = "--micro-batch", description = "Examples per forward/backward per rank. Default: ${DEFAULT-VALUE}.")
+    int microBatch = 16;
+
+    @Option(names = "--global-batch", description = "Examples per step over all data-parallel ranks. Default: ${DEFAULT-VALUE}.")
+    int globalBatch = 32;
+
+    @Option(names = "--seq-length", description = "Tokens per example. Default: ${DEFAULT-VALUE}.")
+    int seqLength = 64;
+
+    @Option(names = "--vocab", description = "Use this vocab.txt instead of building a vocabulary from the corpus.")
+    Path vocab;
+
+    @Option(names = "--vocab-size", description = "WordPiece vocabulary built from the corpus. Default: ${DEFAULT-VALUE}.")
+    int vocabSize = 4096;
+
+    @Option(names = "--lr", description = "Peak learning rate. Default: ${DEFAULT-VALUE}.")
+    double lr = 2e-3;
+
+    @Option(names = "--warmup", description = "Linear warm-up steps (then linear decay to 0). Default: ${DEFAULT-VALUE}.")
+    int warmup = 20;
+
+    @Option(names = "--weight-decay", description = "Decoupled weight decay. Default: ${DEFAULT-VALUE}.")
+    double weightDecay = 0.01;
+
+    @Option(names = "--clip", description = "Gradient clipping by global norm (0: off). Default: ${DEFAULT-VALUE}.")
+    double clip = 1.0;
+
+    @Option(names = "--eval-every", description = "Evaluate on held-out text every K steps (0: before and after only).")
+    int evalEvery;
+
+    @Option(names = "--eval-batches", description = "Held-out global batches per evaluation. Default: ${DEFAULT-VALUE}.")
+    int evalBatches = 8;
+
+    @Option(names = "--checkpoint-every", description = "Checkpoint every K steps (0: at the end only).")
+    int checkpointEvery;
+
+    @Option(names = "--threads", description = "libtorch threads per rank (default: cores / ranks on this host).")
+    Integer threads;
+
+    @Option(names = "--timeout", description = "Seconds a collective may wait for a peer before the job fails. Default: ${DEFAULT-VALUE}.")
+    int timeout = 300;
+
+    @Override
+    public Integer call() throws Exception {
+        JobEnvironment env = System.getenv("WORLD_SIZE") != null || System.getenv("SLURM_NTASKS") != null
+                ? JobEnvironment.fromEnv() : null;
+        int world = nproc != null ? nproc : env != null ? env.worldSize() : 1;
+        TrainConfig cfg = config(world);
+        if (env == null || env.rank() == 0) {
+            Preflight.check(cfg);
+        }
+        if (nproc != null) {
+            return launch(world);
+        }
+        int localRanks = env == null ? 1 : Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", "1"));
+        Torch.setThreads(threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / localRanks));
+        ParallelLayout layout = ParallelLayout.of(world, cfg.tensorParallel(), 1);
+        if (env == null) {
+            if (world != 1 || cfg.tensorParallel() != 1) {
+                throw new IllegalArgumentException("--tp " + tp + " needs " + tp + " ranks; pass --nproc " + tp
+                        + " to spawn them locally, or launch with torchrun/srun");
+            }
+            new Trainer(cfg, io.tessera.parallel.ParallelContext.single(), System.out).run();
+            return 0;
+        }
+        DistributedJob.run(env, layout, CommOptions.defaults().withTimeout(Duration.ofSeconds(timeout)), ctx -> {
+            try {
+                new Trainer(cfg, ctx, System.out).run();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        return 0;
+    }
+
+    private TrainConfig config(int world) throws IOException {
+        if (world % tp != 0) {
+            throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
+        }
+        int dataParallel = dp != null ? dp : world / tp;
+        if (dataParallel * tp != world) {
+            throw new IllegalArgumentException("--tp " + tp + " × --dp " + dataParallel + " = " + (tp * dataParallel) + " but the job has "
+                    + world + " ranks; omit --dp to derive it");
+        }
+        TransformerConfig mc = loadModel(model);
+        return TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
+                .optResume(resume).optOverwrite(overwrite).optDropout(dropout).optTensorParallel(tp).optDataParallel(dataParallel)
+                .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
+                .optVocabSize(vocabSize).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
+                .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery).build();
+    }
+
+    static TransformerConfig loadModel(String model) throws IOException {
+        Path p = Path.of(model);
+        if (model.endsWith(".json") || Files.isRegularFile(p)) {
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalArgumentException("--model " + model + ": no such config file");
+            }
+            return HfConfigJson.read(p);
+        }
+        if (Files.isDirectory(p) && Files.isRegularFile(p.resolve(HfConfigJson.FILE_NAME))) {
+            return HfConfigJson.read(p.resolve(HfConfigJson.FILE_NAME));
+        }
+        return Presets.get(model);
+    }
+
+    private int launch(int world) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>();
+        List<String> original = spec.commandLine().getParseResult().originalArgs();
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--nproc")) {
+                i++;
+            } else if (!a.startsWith("--nproc=")) {
+                args.add(a);
+            }
+        }
+        if (threads == null) {
+            args.add("--threads");
+            args.add(String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / world)));
+        }
+        List<String> jvm = List.of("-Xmx" + Math.max(1, 12 / world) + "g", "-XX:+UseParallelGC");
+        return new LocalLauncher(world, LocalLauncher.javaCommand(Tessera.class.getName(), jvm, args),
+                Map.of("LOCAL_WORLD_SIZE", String.valueOf(world)), Duration.ofSeconds(10), System.out).run();
+    }
+}
