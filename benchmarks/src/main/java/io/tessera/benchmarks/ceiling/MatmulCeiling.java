@@ -87,10 +87,13 @@ public final class MatmulCeiling {
         }
         Gemm torch = new LibtorchGemm();
         List<MatmulMeasurement> out = new ArrayList<>();
-        try (Torch.GradMode g = Torch.gradMode(false)) {
+        Torch.GradMode noGrad = Torch.gradMode(false);
+        try {
             for (MatmulShape shape : shapes) {
                 out.addAll(measureShape(shape, torch, blas));
             }
+        } finally {
+            noGrad.close();
         }
         return out;
     }

@@ -18,8 +18,9 @@ public final class Environment {
     private Environment() {}
 
     /**
-     * @return {@code time}, {@code cpu}, {@code cores}, {@code os}, {@code java}, {@code libtorch} and
-     *     libtorch's thread count, in that order
+     * @return {@code time}, {@code cpu}, {@code cores}, {@code os}, {@code java}, {@code libtorch},
+     *     libtorch's thread count and the load average when the run started (other processes' load on a
+     *     shared machine slows every figure), in that order
      */
     public static Map<String, String> describe() {
         Map<String, String> m = new LinkedHashMap<>();
@@ -30,7 +31,18 @@ public final class Environment {
         m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         m.put("libtorch", Torch.version());
         m.put("libtorch_threads", Integer.toString(Torch.threads()));
+        m.put("loadavg", loadAverage());
         return m;
+    }
+
+    /** @return the 1, 5 and 15 minute load averages of {@code /proc/loadavg}, or {@code unknown} */
+    public static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
     }
 
     /** @return the first {@code model name} of {@code /proc/cpuinfo}, or {@code unknown} */

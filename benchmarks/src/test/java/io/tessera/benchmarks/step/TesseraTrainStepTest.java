@@ -19,7 +19,7 @@ class TesseraTrainStepTest {
                 assertEquals(16, step.tokensPerStep());
                 step.run();
                 float first = step.lastLoss();
-                for (int i = 0; i < 4; i++) {
+                for (int i = 0; i < 2; i++) {
                     step.run();
                 }
                 assertTrue(Float.isFinite(first), preset + " loss " + first);

@@ -64,7 +64,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
     }
 
     /** @return a builder holding this configuration */
-    public Builder optToBuilder() {
+    public Builder toBuilder() {
         Builder b = new Builder();
         b.task = task;
         b.model = model;

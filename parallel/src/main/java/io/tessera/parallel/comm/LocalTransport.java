@@ -22,6 +22,12 @@ final class LocalTransport extends Transport {
         this.members = members;
     }
 
+    /** Plans run on the communication thread: the sender's thread must never run the receiver's steps. */
+    @Override
+    boolean runsPlansOnArrival() {
+        return false;
+    }
+
     @Override
     CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
         CompletableFuture<Void> done = new CompletableFuture<>();

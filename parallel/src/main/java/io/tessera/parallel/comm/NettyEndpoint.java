@@ -17,6 +17,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.tessera.core.Torch;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -103,7 +104,17 @@ public final class NettyEndpoint implements AutoCloseable {
             throw new IllegalArgumentException("netty endpoint of rank " + worldRank + ": ioThreads = " + ioThreads
                     + " must be at least 1");
         }
-        this.loop = new NioEventLoopGroup(ioThreads, new DefaultThreadFactory("tessera-io-r" + worldRank, true));
+        this.loop = new NioEventLoopGroup(ioThreads, new DefaultThreadFactory("tessera-io-r" + worldRank, true) {
+            @Override
+            protected Thread newThread(Runnable r, String name) {
+                // ring plans reduce on this thread: libtorch's grad mode is per thread and starts on
+                return super.newThread(() -> {
+                    try (Torch.GradMode g = Torch.gradMode(false)) {
+                        r.run();
+                    }
+                }, name);
+            }
+        });
         try {
             this.server = new ServerBootstrap().group(loop).channel(NioServerSocketChannel.class)
                     .childOption(ChannelOption.TCP_NODELAY, true)

@@ -130,6 +130,12 @@ final class NettyTransport extends Transport {
      * not pin ring slots those collectives need (they have their own queue, so their order relative to
      * collectives does not matter).
      */
+    /** Plans run on the event loop: a chunk is reduced and forwarded as soon as it is read. */
+    @Override
+    boolean runsPlansOnArrival() {
+        return true;
+    }
+
     @Override
     CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
         ShmSender shm = senders[peer];

@@ -178,11 +178,10 @@ public final class RingCommunicator implements Communicator {
             if (size == 1) {
                 return;
             }
-            reduceScatterRing(o, b, type, op, n);
-            if (op == ReduceOp.AVG) {
-                reducer.divide(segment(b, n, type.bytes(), rank), type, size);
-            }
-            allGatherRing(o, b, n, type.bytes());
+            RingPlan plan = o.plan(type, op);
+            reduceScatterSteps(plan, b, n, type.bytes(), op, true);
+            allGatherSteps(plan, b, n, type.bytes());
+            o.run(plan);
         });
     }
 
@@ -204,12 +203,10 @@ public final class RingCommunicator implements Communicator {
             }
             ByteBuffer work = reducer.scratch(in.remaining());
             work.duplicate().put(in.duplicate());
-            reduceScatterRing(o, work, type, op, n);
-            ByteBuffer mine = segment(work, n, type.bytes(), rank);
-            if (op == ReduceOp.AVG) {
-                reducer.divide(mine, type, size);
-            }
-            out.duplicate().put(mine);
+            RingPlan plan = o.plan(type, op);
+            reduceScatterSteps(plan, work, n, type.bytes(), op, false);
+            o.run(plan);
+            out.duplicate().put(segment(work, n, type.bytes(), rank));
         });
     }
 
@@ -227,7 +224,10 @@ public final class RingCommunicator implements Communicator {
         return submit(OpKind.ALL_GATHER, -1, n + " x " + type, o -> {
             segment(out, n, type.bytes(), rank).put(in.duplicate());
             if (size > 1) {
-                allGatherRing(o, out, n, type.bytes());
+                RingPlan plan = o.plan(type, ReduceOp.SUM);
+                sendSegment(plan, out, n, type.bytes(), rank);
+                allGatherSteps(plan, out, n, type.bytes());
+                o.run(plan);
             }
         });
     }
@@ -237,20 +237,20 @@ public final class RingCommunicator implements Communicator {
         ByteBuffer b = region(buffer, null, "broadcast");
         checkPeer(root, "broadcast root", true);
         return submit(OpKind.BROADCAST, -1, b.remaining() + " bytes from rank " + root, o -> {
+            if (size == 1) {
+                return;
+            }
             int pos = Math.floorMod(rank - root, size);
-            int next = (rank + 1) % size;
-            int prev = (rank - 1 + size) % size;
+            RingPlan plan = o.plan(ElementType.INT32, ReduceOp.SUM);
             for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
                 ByteBuffer chunk = slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off));
-                if (pos > 0) {
-                    Inbound m = o.recv(prev, chunk.remaining());
-                    chunk.duplicate().put(m.data());
-                    m.release();
-                }
-                if (pos < size - 1) {
-                    o.send(next, chunk);
+                if (pos == 0) {
+                    plan.send(chunk);
+                } else {
+                    plan.expect(chunk, RingPlan.Action.COPY, pos < size - 1);
                 }
             }
+            o.run(plan);
         });
     }
 
@@ -330,49 +330,38 @@ public final class RingCommunicator implements Communicator {
 
     // ---------------------------------------------------------------- ring algorithms
 
-    /** In place: afterwards segment {@code rank} of {@code b} holds the reduction over the group. */
-    private void reduceScatterRing(Op o, ByteBuffer b, ElementType type, ReduceOp op, long n) throws TransportException {
-        int next = (rank + 1) % size;
-        int prev = (rank - 1 + size) % size;
-        int eb = type.bytes();
-        sendSegment(o, b, n, eb, Math.floorMod(rank - 1, size), next);
+    /**
+     * Ring reduce-scatter, in place: afterwards segment {@code rank} of {@code b} holds the reduction over
+     * the group (divided by the size for AVG). With {@code thenGather}, each chunk of that segment is
+     * sent on as soon as it is final: the first step of the all-gather that follows.
+     */
+    private void reduceScatterSteps(RingPlan plan, ByteBuffer b, long n, int eb, ReduceOp op, boolean thenGather) {
+        sendSegment(plan, b, n, eb, Math.floorMod(rank - 1, size));
         for (int s = 0; s < size - 1; s++) {
-            ByteBuffer seg = segment(b, n, eb, Math.floorMod(rank - s - 2, size));
-            for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
-                ByteBuffer chunk = slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off));
-                Inbound m = o.recv(prev, chunk.remaining());
-                reducer.reduce(chunk, m.data(), type, op);
-                m.release();
-                if (s < size - 2) {
-                    o.send(next, chunk);
-                }
-            }
+            boolean last = s == size - 2;
+            RingPlan.Action action = last && op == ReduceOp.AVG ? RingPlan.Action.REDUCE_AND_DIVIDE : RingPlan.Action.REDUCE;
+            expectSegment(plan, b, n, eb, Math.floorMod(rank - s - 2, size), action, !last || thenGather);
         }
     }
 
-    /** In place: segment {@code rank} of {@code b} is spread to every rank. */
-    private void allGatherRing(Op o, ByteBuffer b, long n, int eb) throws TransportException {
-        int next = (rank + 1) % size;
-        int prev = (rank - 1 + size) % size;
-        sendSegment(o, b, n, eb, rank, next);
+    /** Ring all-gather, in place, of the segments after the one this rank sends first. */
+    private void allGatherSteps(RingPlan plan, ByteBuffer b, long n, int eb) {
         for (int s = 0; s < size - 1; s++) {
-            ByteBuffer seg = segment(b, n, eb, Math.floorMod(rank - s - 1, size));
-            for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
-                ByteBuffer chunk = slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off));
-                Inbound m = o.recv(prev, chunk.remaining());
-                chunk.duplicate().put(m.data());
-                m.release();
-                if (s < size - 2) {
-                    o.send(next, chunk);
-                }
-            }
+            expectSegment(plan, b, n, eb, Math.floorMod(rank - s - 1, size), RingPlan.Action.COPY, s < size - 2);
         }
     }
 
-    private void sendSegment(Op o, ByteBuffer b, long n, int eb, int segment, int to) {
+    private void sendSegment(RingPlan plan, ByteBuffer b, long n, int eb, int segment) {
         ByteBuffer seg = segment(b, n, eb, segment);
         for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
-            o.send(to, slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off)));
+            plan.send(slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off)));
+        }
+    }
+
+    private void expectSegment(RingPlan plan, ByteBuffer b, long n, int eb, int segment, RingPlan.Action action, boolean forward) {
+        ByteBuffer seg = segment(b, n, eb, segment);
+        for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
+            plan.expect(slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off)), action, forward);
         }
     }
 
@@ -550,6 +539,24 @@ public final class RingCommunicator implements Communicator {
         void send(int peer, ByteBuffer payload) {
             sends.add(transport.send(peer, seq, task.kind.wire(), payload));
             sendPeers.add(peer);
+        }
+
+        /** A ring plan for this operation: chunks come from the previous rank and go to the next. */
+        RingPlan plan(ElementType type, ReduceOp op) {
+            return new RingPlan(transport, reducer, seq, task.kind, (rank - 1 + size) % size, (rank + 1) % size, type,
+                    op == ReduceOp.AVG ? ReduceOp.SUM : op, size);
+        }
+
+        /** Runs a plan and records what it sent, so that {@link #finishSends()} waits for it. */
+        void run(RingPlan plan) throws TransportException {
+            try {
+                transport.execute(plan, deadline);
+            } finally {
+                for (CompletableFuture<Void> f : plan.sends()) {
+                    sends.add(f);
+                    sendPeers.add(plan.to());
+                }
+            }
         }
 
         Inbound recv(int peer, int expectedBytes) throws TransportException {

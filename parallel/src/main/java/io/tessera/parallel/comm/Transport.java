@@ -29,6 +29,7 @@ abstract class Transport implements AutoCloseable {
     private final int size;
     private final BlockingQueue<Inbound>[] inbox;
     private final BlockingQueue<Inbound>[] pointToPoint;
+    private final RingPlan[] active;
     private final long[] arrived;
     private final String[] departed;
     private volatile TransportException fatal;
@@ -43,6 +44,7 @@ abstract class Transport implements AutoCloseable {
             inbox[i] = new LinkedBlockingQueue<>();
             pointToPoint[i] = new LinkedBlockingQueue<>();
         }
+        this.active = new RingPlan[size];
         this.arrived = new long[size];
         this.departed = new String[size];
     }
@@ -80,11 +82,82 @@ abstract class Transport implements AutoCloseable {
     abstract void release();
 
     /**
+     * Whether {@link RingPlan}s run on the thread that receives the messages (the backend's event loop)
+     * rather than on the communication thread.
+     */
+    abstract boolean runsPlansOnArrival();
+
+    /**
      * Called by the backend when a message arrives. Point-to-point messages wait in their own queue,
-     * so that a send matched later does not stand in the way of a collective.
+     * so that a send matched later does not stand in the way of a collective. A collective message for
+     * a plan that is running here is applied at once; otherwise it waits in the inbox.
      */
     final void deliver(int from, Inbound message) {
-        (message.opcode() == OpKind.SEND.wire() ? pointToPoint : inbox)[from].add(message);
+        if (message.opcode() == OpKind.SEND.wire()) {
+            pointToPoint[from].add(message);
+            return;
+        }
+        RingPlan plan;
+        synchronized (this) {
+            plan = active[from];
+            if (plan == null) {
+                inbox[from].add(message);
+                return;
+            }
+        }
+        plan.accept(message);
+        if (plan.settled()) {
+            synchronized (this) {
+                if (active[from] == plan) {
+                    active[from] = null;
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs a plan until every chunk it expects has been handled: on the communication thread, pulling
+     * from the inbox, or (when {@link #runsPlansOnArrival()}) by handing it to the receiving thread and
+     * waiting. On failure or timeout the plan is stopped before this returns, so the caller's buffers
+     * are no longer touched.
+     *
+     * @param deadline {@link System#nanoTime()} to give up at
+     */
+    final void execute(RingPlan plan, long deadline) throws TransportException {
+        int from = plan.from();
+        plan.start();
+        if (!runsPlansOnArrival()) {
+            while (!plan.settled()) {
+                plan.accept(recv(from, false, deadline));
+            }
+            plan.await(deadline);
+            return;
+        }
+        synchronized (this) {
+            while (!plan.settled()) {
+                Inbound m = inbox[from].poll();
+                if (m == null) {
+                    break;
+                }
+                if (m != WAKE) {
+                    plan.accept(m);
+                }
+            }
+            if (!plan.settled()) {
+                checkAlive(from);
+                active[from] = plan;
+            }
+        }
+        try {
+            plan.await(deadline);
+        } finally {
+            synchronized (this) {
+                if (active[from] == plan) {
+                    active[from] = null;
+                }
+            }
+            plan.cancel();
+        }
     }
 
     /** Called by the backend when a peer announces an operation. */
@@ -101,6 +174,9 @@ abstract class Transport implements AutoCloseable {
             if (departed[from] == null) {
                 departed[from] = reason;
             }
+            if (active[from] != null) {
+                active[from].fail(new TransportException(TransportException.Kind.DEPARTED, from, reason));
+            }
             notifyAll();
         }
         inbox[from].add(WAKE);
@@ -112,6 +188,11 @@ abstract class Transport implements AutoCloseable {
         synchronized (this) {
             if (fatal == null) {
                 fatal = new TransportException(TransportException.Kind.FAILED, from, reason);
+            }
+            for (RingPlan plan : active) {
+                if (plan != null) {
+                    plan.fail(fatal);
+                }
             }
             notifyAll();
         }

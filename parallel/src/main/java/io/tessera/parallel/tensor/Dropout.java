@@ -77,6 +77,6 @@ public final class Dropout {
         }
         NDArray u = Rng.uniform(ctx.manager(), x.getShape(), seed(ctx.seed(), stream));
         NDArray keep = u.gte(probability).toType(x.getDataType(), false);
-        return x.mul(keep).div(1 - probability);
+        return x.mul(keep).mul(Scalars.of(x, 1 / (1 - probability)));
     }
 }

@@ -19,8 +19,8 @@ public enum Gelu {
     TANH {
         @Override
         public NDArray apply(NDArray x) {
-            NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
-            return x.mul(inner.tanh().add(1)).mul(0.5);
+            NDArray inner = x.add(x.pow(Scalars.of(x, 3)).mul(Scalars.of(x, 0.044715))).mul(Scalars.of(x, SQRT_2_OVER_PI));
+            return x.mul(inner.tanh().add(Scalars.of(x, 1))).mul(Scalars.of(x, 0.5));
         }
     };
 
@@ -28,6 +28,8 @@ public enum Gelu {
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
     /**
+     * Scalar constants are {@link Scalars}, so the result is safe to differentiate.
+     *
      * @param x any floating-point tensor
      * @return GELU of {@code x}, differentiable by autograd
      */

@@ -173,7 +173,7 @@ public final class ParallelSelfAttention {
         q = splitHeads(q, b, t, h);                                        // [B, h, T, D]
         k = splitHeads(k, b, t, h);
         v = splitHeads(v, b, t, h);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(headDim)); // [B, h, T, T]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Scalars.of(q, Math.sqrt(headDim))); // [B, h, T, T]
         NDArray bias = maskBias(ctx.manager(), attentionMask, causal, b, t);
         if (bias != null) {
             scores = scores.add(bias);

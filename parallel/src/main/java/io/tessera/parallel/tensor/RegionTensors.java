@@ -28,14 +28,7 @@ final class RegionTensors {
     /** A copy of {@code x} reduced over the group; {@code x} is left unchanged. */
     static NDArray allReduce(Communicator group, NDManager manager, NDArray x, ReduceOp op) {
         NDArray out = contiguousCopy(manager, x);
-        boolean inOk = x.isInfinite().logicalOr(x.isNaN()).any().getBoolean();
-        boolean copyOk = out.isInfinite().logicalOr(out.isNaN()).any().getBoolean();
-        float[] before = out.toFloatArray();
         group.allReduce(out, op);
-        boolean outOk = out.isNaN().any().getBoolean();
-        if (inOk || copyOk || outOk) {
-            System.out.println("DEBUG allReduce " + op + " rank " + group.rank() + " shape " + x.getShape() + " inBad " + inOk + " copyBad " + copyOk + " outNaN " + outOk);
-        }
         return out;
     }
 

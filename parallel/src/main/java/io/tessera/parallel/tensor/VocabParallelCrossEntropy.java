@@ -129,10 +129,6 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         int local = (int) softmax.getShape().get(1);
         NDArray onehot = localTarget.oneHot(local, DataType.FLOAT32).mul(mine.expandDims(1));
         NDArray grad = softmax.sub(onehot).mul(weight.mul(cot).expandDims(1));
-        if (!grad.isNaN().logicalOr(grad.isInfinite()).any().getBoolean() == false || softmax.isNaN().any().getBoolean()) {
-            System.out.println("DEBUG CE backward rank " + group.rank() + " softmaxNaN " + softmax.isNaN().any().getBoolean()
-                + " weight " + java.util.Arrays.toString(weight.toFloatArray()) + " cot " + cot + " onehotNaN " + onehot.isNaN().any().getBoolean());
-        }
         return new NDList(grad.reshape(logitsShape).toType(logitsType, false), null);
     }
 

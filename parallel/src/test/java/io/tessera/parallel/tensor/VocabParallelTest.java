@@ -52,7 +52,7 @@ class VocabParallelTest {
                     count++;
                 }
             }
-            NDArray mean = total.div(count);
+            NDArray mean = total.div(m.full(new Shape(), count));  // a native scalar: see Scalars
             loss = mean.getFloat();
             JniUtils.backward((PtNDArray) mean, (PtNDArray) m.ones(new Shape()), false, false);
             NDArray grad = m.zeros(new Shape(N, PADDED));

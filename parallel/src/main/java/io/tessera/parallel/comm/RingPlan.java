@@ -1,0 +1,190 @@
+package io.tessera.parallel.comm;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The receiving side of one ring collective, as data: for each chunk that will arrive from the
+ * previous rank, in order, the region it belongs to, what to do with it (copy, or reduce into the
+ * region) and whether to pass the region on to the next rank afterwards.
+ *
+ * <p>Because the plan is data, the thread that runs it can be chosen per transport: the Netty
+ * transport runs it on the event loop as each chunk is read (a chunk is reduced and forwarded without
+ * waking the communication thread, so a ring step costs one hop between processes), the in-process
+ * transport on the communication thread, which pulls the messages from its inbox.
+ *
+ * <p>Thread safety: {@link #accept} and {@link #cancel} are serialised on the plan; the communication
+ * thread waits in {@link #await} while another thread runs the plan.
+ */
+final class RingPlan {
+
+    /** What to do with an arriving chunk. */
+    enum Action {
+        /** Copy it into the region. */
+        COPY,
+        /** Reduce it into the region. */
+        REDUCE,
+        /** Reduce it into the region, then divide the region by the group size (the end of AVG). */
+        REDUCE_AND_DIVIDE
+    }
+
+    private final Transport transport;
+    private final ChunkReducer reducer;
+    private final long seq;
+    private final OpKind kind;
+    private final int from;
+    private final int to;
+    private final ElementType type;
+    private final ReduceOp op;
+    private final int divisor;
+    private final List<ByteBuffer> regions = new ArrayList<>();
+    private final List<Action> actions = new ArrayList<>();
+    private final List<Boolean> forwards = new ArrayList<>();
+    private final List<CompletableFuture<Void>> sends = new ArrayList<>();
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private int next;
+    private boolean cancelled;
+
+    /**
+     * @param from the group rank chunks arrive from
+     * @param to the group rank forwarded chunks go to
+     * @param type element type (for reductions)
+     * @param op reduction (SUM for AVG; the division is {@link Action#REDUCE_AND_DIVIDE})
+     * @param divisor the group size, for AVG
+     */
+    RingPlan(Transport transport, ChunkReducer reducer, long seq, OpKind kind, int from, int to, ElementType type, ReduceOp op,
+            int divisor) {
+        this.transport = transport;
+        this.reducer = reducer;
+        this.seq = seq;
+        this.kind = kind;
+        this.from = from;
+        this.to = to;
+        this.type = type;
+        this.op = op;
+        this.divisor = divisor;
+    }
+
+    /** Adds the next expected chunk. */
+    void expect(ByteBuffer region, Action action, boolean forward) {
+        regions.add(region);
+        actions.add(action);
+        forwards.add(forward);
+    }
+
+    int from() {
+        return from;
+    }
+
+    long seq() {
+        return seq;
+    }
+
+    /** Sends a region of this operation to the next rank (used for the chunks sent before any arrive). */
+    synchronized void send(ByteBuffer region) {
+        sends.add(transport.send(to, seq, kind.wire(), region));
+    }
+
+    /** Marks a plan that expects nothing as done; call once all chunks are expected. */
+    synchronized void start() {
+        if (regions.isEmpty()) {
+            done.complete(null);
+        }
+    }
+
+    /** @return whether the plan has completed or failed */
+    boolean settled() {
+        return done.isDone();
+    }
+
+    /**
+     * Handles the next chunk: checks that it belongs to this operation and has the expected size,
+     * applies the action, releases the message, and forwards the region if asked.
+     */
+    synchronized void accept(Inbound m) {
+        if (cancelled || done.isDone()) {
+            m.release();
+            return;
+        }
+        ByteBuffer region = regions.get(next);
+        if (m.seq() != seq || m.opcode() != kind.wire()) {
+            m.release();
+            fail(new TransportException(TransportException.Kind.MISMATCH, from, "is running " + OpKind.labelOf(m.opcode()) + " #"
+                    + m.seq() + " while this rank runs " + kind.label() + " #" + seq));
+            return;
+        }
+        if (m.data().remaining() != region.remaining()) {
+            int got = m.data().remaining();
+            m.release();
+            fail(new TransportException(TransportException.Kind.MISMATCH, from, "sent a chunk of " + got
+                    + " bytes where this rank expects " + region.remaining()));
+            return;
+        }
+        try {
+            Action a = actions.get(next);
+            if (a == Action.COPY) {
+                region.duplicate().put(m.data());
+            } else {
+                reducer.reduce(region, m.data(), type, op);
+                if (a == Action.REDUCE_AND_DIVIDE) {
+                    reducer.divide(region, type, divisor);
+                }
+            }
+        } catch (RuntimeException e) {
+            fail(new TransportException(TransportException.Kind.MISMATCH, from, "sent a chunk this rank could not apply: " + e));
+            return;
+        } finally {
+            m.release();
+        }
+        if (forwards.get(next)) {
+            sends.add(transport.send(to, seq, kind.wire(), region));
+        }
+        next++;
+        if (next == regions.size()) {
+            done.complete(null);
+        }
+    }
+
+    /** Fails the plan (a peer is gone, or sent something wrong); later chunks are dropped. */
+    synchronized void fail(TransportException e) {
+        done.completeExceptionally(e);
+    }
+
+    /** Stops the plan: a chunk being applied finishes first, later ones are dropped. */
+    synchronized void cancel() {
+        cancelled = true;
+    }
+
+    /**
+     * Waits until every chunk has been handled.
+     *
+     * @param deadline {@link System#nanoTime()} to give up at
+     */
+    void await(long deadline) throws TransportException {
+        try {
+            done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new TransportException(TransportException.Kind.TIMEOUT, from, "sent nothing");
+        } catch (ExecutionException e) {
+            throw (TransportException) e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransportException(TransportException.Kind.INTERRUPTED, from, "interrupted while waiting");
+        }
+    }
+
+    /** @return the futures of every region sent so far (complete when the payload may be reused) */
+    synchronized List<CompletableFuture<Void>> sends() {
+        return new ArrayList<>(sends);
+    }
+
+    /** @return the group rank forwarded chunks go to */
+    int to() {
+        return to;
+    }
+}
