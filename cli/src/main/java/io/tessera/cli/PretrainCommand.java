@@ -1,7 +1,5 @@
 package io.tessera.cli;
 
-import io.tessera.core.Torch;
-import io.tessera.examples.launch.LocalLauncher;
 import io.tessera.examples.train.Preflight;
 import io.tessera.examples.train.Task;
 import io.tessera.examples.train.TrainConfig;
@@ -9,18 +7,10 @@ import io.tessera.examples.train.Trainer;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
-import io.tessera.parallel.ParallelLayout;
-import io.tessera.parallel.comm.CommOptions;
-import io.tessera.parallel.launch.DistributedJob;
 import io.tessera.parallel.launch.JobEnvironment;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -138,38 +128,17 @@ class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JobEnvironment env = System.getenv("WORLD_SIZE") != null || System.getenv("SLURM_NTASKS") != null
-                ? JobEnvironment.fromEnv() : null;
-        int world = nproc != null ? nproc : env != null ? env.worldSize() : 1;
+        int world = Ranks.world(nproc);
         TrainConfig cfg = config(world);
-        if (env == null || env.rank() == 0) {
+        JobEnvironment env = Ranks.scheduled();
+        if (nproc != null || env == null || env.rank() == 0) {
             Preflight.check(cfg);
         }
-        if (nproc != null) {
-            return launch(world);
-        }
-        int localRanks = env == null ? 1 : Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", "1"));
-        Torch.setThreads(threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / localRanks));
-        ParallelLayout layout = ParallelLayout.of(world, cfg.tensorParallel(), 1);
-        if (env == null) {
-            if (world != 1 || cfg.tensorParallel() != 1) {
-                throw new IllegalArgumentException("--tp " + tp + " needs " + tp + " ranks; pass --nproc " + tp
-                        + " to spawn them locally, or launch with torchrun/srun");
-            }
-            new Trainer(cfg, io.tessera.parallel.ParallelContext.single(), System.out).run();
-            return 0;
-        }
-        DistributedJob.run(env, layout, CommOptions.defaults().withTimeout(Duration.ofSeconds(timeout)), ctx -> {
-            try {
-                new Trainer(cfg, ctx, System.out).run();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-        return 0;
+        return Ranks.run(spec, nproc, cfg.tensorParallel(), threads, Duration.ofSeconds(timeout),
+                ctx -> new Trainer(cfg, ctx, System.out).run());
     }
 
-    private TrainConfig config(int world) throws IOException {
+    private TrainConfig config(int world) throws java.io.IOException {
         if (world % tp != 0) {
             throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
         }
@@ -186,7 +155,7 @@ class PretrainCommand implements Callable<Integer> {
                 .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery).build();
     }
 
-    static TransformerConfig loadModel(String model) throws IOException {
+    static TransformerConfig loadModel(String model) throws java.io.IOException {
         Path p = Path.of(model);
         if (model.endsWith(".json") || Files.isRegularFile(p)) {
             if (!Files.isRegularFile(p)) {
@@ -198,25 +167,5 @@ class PretrainCommand implements Callable<Integer> {
             return HfConfigJson.read(p.resolve(HfConfigJson.FILE_NAME));
         }
         return Presets.get(model);
-    }
-
-    private int launch(int world) throws IOException, InterruptedException {
-        List<String> args = new ArrayList<>();
-        List<String> original = spec.commandLine().getParseResult().originalArgs();
-        for (int i = 0; i < original.size(); i++) {
-            String a = original.get(i);
-            if (a.equals("--nproc")) {
-                i++;
-            } else if (!a.startsWith("--nproc=")) {
-                args.add(a);
-            }
-        }
-        if (threads == null) {
-            args.add("--threads");
-            args.add(String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / world)));
-        }
-        List<String> jvm = List.of("-Xmx" + Math.max(1, 12 / world) + "g", "-XX:+UseParallelGC");
-        return new LocalLauncher(world, LocalLauncher.javaCommand(Tessera.class.getName(), jvm, args),
-                Map.of("LOCAL_WORLD_SIZE", String.valueOf(world)), Duration.ofSeconds(10), System.out).run();
     }
 }

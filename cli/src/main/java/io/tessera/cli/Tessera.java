@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = Tessera.Version.class,
         description = "Distributed Transformer training on the JVM.",
-        subcommands = {PretrainCommand.class, PretrainCommand.Gpt2.class, DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PretrainCommand.class, PretrainCommand.Gpt2.class, InitCommand.class, EvalCommand.class, ExportCommand.class,
+            DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Tessera implements Runnable {
 
     @CommandLine.Spec

@@ -13,6 +13,7 @@ import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.launch.LocalCluster;
 import io.tessera.parallel.tensor.PartitionedTensors;
 import io.tessera.parallel.tensor.TpTesting;
 import java.util.LinkedHashMap;
@@ -115,9 +116,14 @@ final class ModelTesting {
         }
     }
 
-    /** Builds, perturbs and steps the model on every rank of one tensor-parallel group. */
+    /** Builds, perturbs and steps the model on every rank of one tensor-parallel group (in-process rings). */
     static List<Result> run(Kind kind, TransformerConfig config, int degree) {
-        return TpTesting.run(degree, pc -> {
+        return run(kind, config, degree, LocalCluster.Backend.IN_PROCESS);
+    }
+
+    /** Builds, perturbs and steps the model on every rank of one tensor-parallel group over {@code backend}. */
+    static List<Result> run(Kind kind, TransformerConfig config, int degree, LocalCluster.Backend backend) {
+        return TpTesting.run(degree, backend, pc -> {
             TransformerModel model = kind.model(config, pc);
             try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(model, MODEL_SEED, m)) {
                 perturb(model, m, 0.15f);

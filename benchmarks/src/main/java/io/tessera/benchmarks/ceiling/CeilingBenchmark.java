@@ -131,7 +131,7 @@ public final class CeilingBenchmark {
         List<JsonObject> lines = ref.run("matmul_ceiling.py", List.of("--shapes", String.join(",", shapeText),
                 "--dtypes", String.join(",", dtypes), "--warmup", Integer.toString(warmup), "--reps", Integer.toString(reps)),
                 threads);
-        List<MatmulMeasurement> out2 = new ArrayList<>();
+        List<MatmulMeasurement> measured = new ArrayList<>();
         for (JsonObject j : lines) {
             MatmulShape shape = MatmulShape.parse(j.get("shape").getAsString());
             String dtype = j.get("dtype").getAsString();
@@ -152,9 +152,9 @@ public final class CeilingBenchmark {
             }
             out.printf(Locale.ROOT, "  %-9s %-4s %-15s %s%n", "pytorch", dtype, shape,
                     m.measured() ? String.format(Locale.ROOT, "%8.1f GFLOP/s median", m.gflops()) : m.note());
-            out2.add(m);
+            measured.add(m);
         }
-        return out2;
+        return measured;
     }
 
     /**

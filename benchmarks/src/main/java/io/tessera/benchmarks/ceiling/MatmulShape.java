@@ -2,6 +2,7 @@ package io.tessera.benchmarks.ceiling;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The shape of one matrix product {@code C[m×n] = A[m×k] · B[k×n]}, which costs {@code 2·m·n·k} FLOPs.
@@ -41,7 +42,7 @@ public record MatmulShape(int m, int k, int n) {
      * @throws IllegalArgumentException if the text is not three positive integers joined by {@code x}
      */
     public static MatmulShape parse(String text) {
-        String[] parts = text.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+        String[] parts = text.trim().toLowerCase(Locale.ROOT).split("x");
         if (parts.length != 3) {
             throw new IllegalArgumentException("matmul shape '" + text + "': expected MxKxN, e.g. 2048x768x3072");
         }

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -137,7 +138,7 @@ public final class JsonReport {
             x.addProperty("backend", m.backend());
             x.addProperty("dtype", m.dtype());
             x.addProperty("shape", m.shape().toString());
-            x.addProperty("status", m.status().name().toLowerCase(java.util.Locale.ROOT));
+            x.addProperty("status", m.status().name().toLowerCase(Locale.ROOT));
             x.add("gflops", number(m.gflops()));
             x.add("best_gflops", number(m.bestGflops()));
             x.addProperty("runs", m.measured() ? m.samples().count() : 0);

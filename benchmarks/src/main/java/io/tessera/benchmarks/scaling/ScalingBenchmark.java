@@ -86,6 +86,8 @@ public final class ScalingBenchmark {
     /**
      * A point of the sweep.
      *
+     * <p>Thread safety: immutable.
+     *
      * @param mode weak or strong
      * @param dp data-parallel degree
      * @param tp tensor-parallel degree

@@ -8,6 +8,7 @@ import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -112,11 +113,15 @@ public final class BertReference {
         String threads = j.has("threads") ? j.get("threads").getAsString()
                 : j.has("threads_per_rank") ? j.get("threads_per_rank").getAsString() : "?";
         return "PyTorch " + j.get("torch").getAsString() + " eager, BLAS " + j.get("blas").getAsString() + ", " + threads
-                + " threads" + (j.has("loss_last") ? String.format(java.util.Locale.ROOT, ", last loss %.3f",
+                + " threads" + (j.has("loss_last") ? String.format(Locale.ROOT, ", last loss %.3f",
                 j.get("loss_last").getAsDouble()) : "");
     }
 
     /**
+     * What one reference run measured.
+     *
+     * <p>Thread safety: immutable record (the JSON object must not be modified).
+     *
      * @param samples step durations
      * @param json the script's line
      */

@@ -122,8 +122,27 @@ public final class CheckpointStore {
      * @throws IOException if there is no checkpoint or it cannot be read
      */
     public int loadLatest(TrainConfig cfg, ParallelContext ctx, DataParallelOptimizer dpo, NDManager manager) throws IOException {
-        Path dir = latest().orElseThrow(() -> new IOException("--resume: no checkpoint under " + root
+        return load(null, cfg, ctx, dpo, manager);
+    }
+
+    /**
+     * Restores this rank's state from a given checkpoint folder, or the latest when null.
+     *
+     * @param checkpoint a {@code step-*} folder, or null
+     * @param cfg the run's configuration (its layout must equal the saved one)
+     * @param ctx this rank's groups
+     * @param dpo the optimizer to restore into
+     * @param manager owner of the loaded tensors while copying
+     * @return the step the checkpoint holds
+     * @throws IOException if there is no checkpoint or it cannot be read
+     */
+    public int load(Path checkpoint, TrainConfig cfg, ParallelContext ctx, DataParallelOptimizer dpo, NDManager manager)
+            throws IOException {
+        Path dir = checkpoint != null ? checkpoint : latest().orElseThrow(() -> new IOException("no checkpoint under " + root
                 + " (no 'latest' file); run without --resume to start a new run"));
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("checkpoint " + dir + " does not exist; list " + root + " for the saved steps");
+        }
         Path metaFile = dir.resolve(String.format("rank-%05d.json", ctx.rank()));
         if (!Files.isRegularFile(metaFile)) {
             throw new IOException("--resume: " + dir + " has no state for rank " + ctx.rank() + "; it was written by a run with"

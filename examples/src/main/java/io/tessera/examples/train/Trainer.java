@@ -118,6 +118,9 @@ public final class Trainer {
             data.vocabulary.save(cfg.out().resolve("vocab.txt"));
         }
         TransformerConfig modelConfig = modelConfig(data.vocabulary.size());
+        if (lead && !cfg.resume()) {
+            RunRecord.write(cfg, modelConfig);
+        }
         try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
             TransformerModel model = cfg.task() == Task.BERT ? new BertForPreTraining(modelConfig, ctx)
                     : new Gpt2LmHeadModel(modelConfig, ctx);
@@ -201,6 +204,30 @@ public final class Trainer {
                 }
                 int ran = cfg.steps() - start;
                 return new Result(losses, before, after, exported, ran == 0 ? 0 : ran * tokensPerStep / seconds, dpo.memory());
+            }
+        }
+    }
+
+    /**
+     * Consolidates a run's checkpoint (any layout) into a Hugging Face model directory. Every rank of
+     * the saved layout calls it with the configuration from {@link RunRecord#read}.
+     *
+     * @param checkpoint the {@code step-*} folder, or null for the latest
+     * @param target the model directory to write
+     * @throws IOException if reading or writing fails
+     */
+    public void export(Path checkpoint, Path target) throws IOException {
+        TransformerConfig modelConfig = cfg.model();
+        try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+            TransformerModel model = cfg.task() == Task.BERT ? new BertForPreTraining(modelConfig, ctx)
+                    : new Gpt2LmHeadModel(modelConfig, ctx);
+            try (DataParallelOptimizer dpo = DataParallelOptimizer.create(cfg.zero(),
+                    new DataParallelOptimizer.Spec(model, cfg.seed(), ctx, optimizerFactory(), cfg.bucketBytes(), manager))) {
+                int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, ctx, dpo, manager);
+                dpo.withFullParameters(() -> HfCheckpoint.save(model, target));
+                if (ctx.rank() == 0) {
+                    log.printf("exported step %d of %s to %s%n", step, cfg.out(), target);
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
@@ -147,7 +148,7 @@ final class NettyTransport extends Transport {
         ByteBuf header = ch.alloc().buffer(4 + DATA_HEADER).writeInt(DATA_HEADER + payload.remaining())
                 .writeByte(DATA).writeLong(seq).writeByte(opcode);
         ByteBuf frame = payload.hasRemaining() ? Unpooled.wrappedBuffer(header, Unpooled.wrappedBuffer(payload.slice())) : header;
-        ch.writeAndFlush(frame).addListener(f -> {
+        write(ch, frame).addListener(f -> {
             if (f.isSuccess()) {
                 done.complete(null);
             } else {
@@ -161,9 +162,20 @@ final class NettyTransport extends Transport {
     void announce(long seq) {
         for (Channel ch : channels) {
             if (ch != null) {
-                ch.writeAndFlush(ch.alloc().buffer(13).writeInt(9).writeByte(ARRIVE).writeLong(seq));
+                write(ch, ch.alloc().buffer(13).writeInt(9).writeByte(ARRIVE).writeLong(seq));
             }
         }
+    }
+
+    /**
+     * Writes a frame through the event loop's task queue, never inline: the communication thread (first
+     * chunks, signals) and the event loop (chunks forwarded by a running plan) both write, and a write
+     * made inline on the event loop would overtake writes still queued by the other thread.
+     */
+    static ChannelPromise write(Channel ch, ByteBuf frame) {
+        ChannelPromise promise = ch.newPromise();
+        ch.eventLoop().execute(() -> ch.writeAndFlush(frame, promise));
+        return promise;
     }
 
     @Override
@@ -171,7 +183,7 @@ final class NettyTransport extends Transport {
         byte[] text = reason.getBytes(StandardCharsets.UTF_8);
         for (Channel ch : channels) {
             if (ch != null && ch.isActive()) {
-                ch.writeAndFlush(ch.alloc().buffer(9 + text.length).writeInt(5 + text.length).writeByte(ABORT)
+                write(ch, ch.alloc().buffer(9 + text.length).writeInt(5 + text.length).writeByte(ABORT)
                         .writeInt(text.length).writeBytes(text));
             }
         }
@@ -190,7 +202,7 @@ final class NettyTransport extends Transport {
         }
         for (Channel ch : channels) {
             if (ch != null && ch.isActive()) {
-                ch.writeAndFlush(ch.alloc().buffer(5).writeInt(1).writeByte(GOODBYE)).addListener(ChannelFutureListener.CLOSE);
+                write(ch, ch.alloc().buffer(5).writeInt(1).writeByte(GOODBYE)).addListener(ChannelFutureListener.CLOSE);
             }
         }
     }
@@ -252,7 +264,7 @@ final class NettyTransport extends Transport {
                         ctx.close();
                         break;
                     }
-                    deliver(peer, new Inbound(seq, opcode, ring.slot(slot, length), () -> ctx.channel().writeAndFlush(
+                    deliver(peer, new Inbound(seq, opcode, ring.slot(slot, length), () -> write(ctx.channel(),
                             ctx.alloc().buffer(9).writeInt(5).writeByte(FREE).writeInt(slot))));
                     break;
                 }

@@ -38,8 +38,14 @@ import org.slf4j.LoggerFactory;
  *
  * Every rank sends and receives {@code 2 (size-1)/size} of the data; the reduction of each chunk runs in
  * libtorch on zero-copy views. Each segment is reduced in a fixed order and then copied, so every rank
- * ends with bit-identical results. Broadcast is a pipelined chain from the root; barrier waits for every
- * peer's announcement of the operation.
+ * ends with bit-identical results. In an all-reduce the last reduce-scatter step forwards each chunk as
+ * soon as it is final, which is the first all-gather step. Broadcast is a pipelined chain from the
+ * root; barrier waits for every peer's announcement of the operation.
+ *
+ * <p>The receiving side of a ring collective is built as a {@link RingPlan} (for each arriving chunk:
+ * its region, copy or reduce, forward or not) and run by the transport: the Netty transport applies
+ * each chunk on its event loop as it is read, so a chunk crosses a rank without waking this
+ * communicator's thread; the in-process transport runs the plan on the communication thread.
  *
  * <p>Every operation runs on this communicator's single communication thread, in submission order,
  * with libtorch grad mode off. Each starts by announcing itself to the peers; when it fails (timeout,

@@ -100,7 +100,7 @@ final class ShmSender {
                     .writeLong(p.seq).writeByte(p.opcode).writeInt(length);
             // always through the event loop's task queue, never inline: doorbells queued under this lock
             // then reach the socket in the order of the messages, whichever thread drained them
-            channel.eventLoop().execute(() -> channel.writeAndFlush(bell));
+            NettyTransport.write(channel, bell);
             p.done.complete(null);
         }
     }

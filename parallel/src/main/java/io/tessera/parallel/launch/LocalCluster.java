@@ -45,7 +45,10 @@ import java.util.function.Function;
  * <p>Each rank runs on its own thread with libtorch grad mode <em>off</em> (set explicitly: libtorch
  * keeps it per thread). Its communicators (world, tensor- and data-parallel, as
  * {@link ParallelLayout} assigns them; a group of one is a {@link SingleRankCommunicator}) are created
- * by the cluster and closed after every rank has returned. {@link #run} returns the ranks' results in
+ * by the cluster and closed after every rank has returned. By default the ranks talk through the Netty
+ * backend over loopback, exactly as separate processes would (rendezvous store, job token, shared
+ * memory between the ranks); {@link Backend#IN_PROCESS} runs the same ring algorithms over memory,
+ * which starts faster and needs no sockets. {@link #run} returns the ranks' results in
  * rank order. If a rank throws, every other rank's communicators are aborted (their pending collectives
  * fail at once), their threads are interrupted, and {@code run} rethrows the first exception, with the
  * failing rank recorded as a suppressed exception. If the ranks do not finish within {@link #timeout()},

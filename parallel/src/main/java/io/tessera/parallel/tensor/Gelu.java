@@ -12,7 +12,7 @@ public enum Gelu {
     EXACT {
         @Override
         public NDArray apply(NDArray x) {
-            return x.mul(x.mul(INV_SQRT2).erf().add(1)).mul(0.5);
+            return x.mul(x.mul(Scalars.of(x, INV_SQRT2)).erf().add(Scalars.of(x, 1))).mul(Scalars.of(x, 0.5));
         }
     },
     /** {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}: GPT-2's {@code "gelu_new"}. */

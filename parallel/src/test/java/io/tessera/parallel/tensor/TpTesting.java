@@ -30,7 +30,21 @@ public final class TpTesting {
      * @return results in rank order
      */
     public static <T> List<T> run(int degree, Function<ParallelContext, T> body) {
-        return LocalCluster.of(ParallelLayout.of(degree, degree, 1)).withTimeout(Duration.ofSeconds(120)).run(body);
+        return run(degree, LocalCluster.Backend.IN_PROCESS, body);
+    }
+
+    /**
+     * Runs {@code body} on {@code degree} ranks forming one tensor-parallel group, over a chosen backend.
+     *
+     * @param degree the tensor-parallel degree (and world size)
+     * @param backend in-process rings, or Netty over loopback TCP as separate processes would use
+     * @param body what each rank does
+     * @param <T> result type
+     * @return results in rank order
+     */
+    public static <T> List<T> run(int degree, LocalCluster.Backend backend, Function<ParallelContext, T> body) {
+        return LocalCluster.of(ParallelLayout.of(degree, degree, 1)).withBackend(backend).withTimeout(Duration.ofSeconds(120))
+                .run(body);
     }
 
     /**

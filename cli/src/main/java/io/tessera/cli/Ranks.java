@@ -1,0 +1,106 @@
+package io.tessera.cli;
+
+import io.tessera.core.Torch;
+import io.tessera.examples.launch.LocalLauncher;
+import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.ParallelLayout;
+import io.tessera.parallel.comm.CommOptions;
+import io.tessera.parallel.launch.DistributedJob;
+import io.tessera.parallel.launch.JobEnvironment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+
+/**
+ * How a command runs as a job: with {@code --nproc N} it spawns N local ranks that re-run the same
+ * command line (without {@code --nproc}); under torchrun or Slurm (their variables set) it joins that
+ * job as one rank; otherwise it runs as a single process.
+ *
+ * <p>Thread safety: stateless.
+ */
+final class Ranks {
+
+    /** The work of one rank. */
+    @FunctionalInterface
+    interface Body {
+        /**
+         * @param ctx this rank's groups
+         * @throws IOException on I/O failure
+         */
+        void run(ParallelContext ctx) throws IOException;
+    }
+
+    private Ranks() {}
+
+    /** @return the scheduler's environment, or null when this process was not started by one */
+    static JobEnvironment scheduled() {
+        return System.getenv("WORLD_SIZE") != null || System.getenv("SLURM_NTASKS") != null ? JobEnvironment.fromEnv() : null;
+    }
+
+    /** @return the number of ranks the job will have */
+    static int world(Integer nproc) {
+        JobEnvironment env = scheduled();
+        return nproc != null ? nproc : env != null ? env.worldSize() : 1;
+    }
+
+    /**
+     * @param spec the running command
+     * @param nproc local ranks to spawn, or null
+     * @param tp tensor-parallel degree
+     * @param threads libtorch threads per rank, or null for cores / local ranks
+     * @param timeout how long a collective waits for a peer
+     * @param body the rank's work
+     * @return the exit code
+     * @throws Exception if the work fails
+     */
+    static int run(CommandLine.Model.CommandSpec spec, Integer nproc, int tp, Integer threads, Duration timeout, Body body)
+            throws Exception {
+        int world = world(nproc);
+        if (nproc != null) {
+            return spawn(spec, nproc, threads);
+        }
+        JobEnvironment env = scheduled();
+        int localRanks = env == null ? 1 : Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", "1"));
+        Torch.setThreads(threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / localRanks));
+        if (env == null) {
+            if (tp != 1) {
+                throw new IllegalArgumentException("--tp " + tp + " needs " + tp + " ranks; pass --nproc " + tp
+                        + " to spawn them locally, or launch with torchrun/srun");
+            }
+            body.run(ParallelContext.single());
+            return 0;
+        }
+        DistributedJob.run(env, ParallelLayout.of(world, tp, 1), CommOptions.defaults().withTimeout(timeout), ctx -> {
+            try {
+                body.run(ctx);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        return 0;
+    }
+
+    private static int spawn(CommandLine.Model.CommandSpec spec, int nproc, Integer threads) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>();
+        List<String> original = spec.commandLine().getParseResult().originalArgs();
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--nproc")) {
+                i++;
+            } else if (!a.startsWith("--nproc=")) {
+                args.add(a);
+            }
+        }
+        if (threads == null) {
+            args.add("--threads");
+            args.add(String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / nproc)));
+        }
+        List<String> jvm = List.of("-Xmx" + Math.max(1, 12 / nproc) + "g", "-XX:+UseParallelGC");
+        return new LocalLauncher(nproc, LocalLauncher.javaCommand(Tessera.class.getName(), jvm, args),
+                Map.of("LOCAL_WORLD_SIZE", String.valueOf(nproc)), Duration.ofSeconds(10), System.out).run();
+    }
+}
