@@ -62,8 +62,10 @@ public final class TransformerLayer extends Module {
     private final boolean preLayerNorm;
     private final BiasDropoutAdd residual;
     private final NodeNames names;
+    private final boolean checkpoint;
 
-    private TransformerLayer(TransformerConfig c, ParallelContext pc) {
+    private TransformerLayer(TransformerConfig c, ParallelContext pc, boolean checkpoint) {
+        this.checkpoint = checkpoint;
         boolean gpt2 = c.architecture() == Architecture.GPT2;
         int h = c.hiddenSize();
         Initializer init = Initializer.normal((float) c.initializerRange());
@@ -119,10 +121,12 @@ public final class TransformerLayer extends Module {
      *
      * @param config the model configuration (already validated for the degree)
      * @param parallel this rank's parallel context
+     * @param checkpointActivations whether the attention and MLP nodes keep only their inputs and
+     *     recompute in backward (activation checkpointing)
      * @return the layer
      */
-    public static TransformerLayer of(TransformerConfig config, ParallelContext parallel) {
-        return new TransformerLayer(config, parallel);
+    public static TransformerLayer of(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
+        return new TransformerLayer(config, parallel, checkpointActivations);
     }
 
     /**
@@ -171,19 +175,19 @@ public final class TransformerLayer extends Module {
         Parameter mlpBias = mlp.proj().bias();
         if (preLayerNorm) {
             Var normed = ln1.forward(tape, prefix + names.ln1(), x);
-            Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), normed, attentionMask);
+            Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), normed, attentionMask, checkpoint);
             List<Var> rn = tape.apply(prefix + names.attentionResidual(), (ctx, in) -> {
                 NDArray r = residual.apply(ctx, in.get(0), attnBias, in.get(1), 0);
                 return new NDList(r, ln2.apply(ctx, r));
             }, a, x);
-            Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), rn.get(1));
+            Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), rn.get(1), checkpoint);
             return tape.apply1(prefix + names.mlpResidual(), false,
                     (ctx, in) -> new NDList(residual.apply(ctx, in.get(0), mlpBias, in.get(1), 0)), m, rn.get(0));
         }
-        Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), x, attentionMask);
+        Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), x, attentionMask, checkpoint);
         Var h = tape.apply1(prefix + names.attentionResidual(), false,
                 (ctx, in) -> new NDList(ln1.apply(ctx, residual.apply(ctx, in.get(0), attnBias, in.get(1), 0))), a, x);
-        Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), h);
+        Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), h, checkpoint);
         return tape.apply1(prefix + names.mlpResidual(), false,
                 (ctx, in) -> new NDList(ln2.apply(ctx, residual.apply(ctx, in.get(0), mlpBias, in.get(1), 0))), m, h);
     }

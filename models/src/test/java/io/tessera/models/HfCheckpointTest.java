@@ -15,11 +15,14 @@ import io.tessera.models.ModelTesting.Result;
 import io.tessera.models.checkpoint.HfCheckpoint;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelLayout;
+import io.tessera.parallel.launch.LocalCluster;
 import io.tessera.parallel.tensor.TpTesting;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -156,6 +159,30 @@ class HfCheckpointTest {
         s.put("cls.seq_relationship.weight", new Shape(2, h));
         s.put("cls.seq_relationship.bias", new Shape(2));
         return s;
+    }
+
+    @Test
+    void savingWithDataParallelReplicasWritesOnceAndEveryRankReturns(@TempDir Path dir) throws IOException {
+        Kind kind = Kind.GPT2;
+        List<Float> losses = LocalCluster.of(ParallelLayout.of(4, 2, 1)).withTimeout(Duration.ofSeconds(120)).run(pc -> {
+            TransformerModel model = kind.model(kind.config(), pc);
+            try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(model, 5, m)) {
+                ModelTesting.perturb(model, m, 0.15f);
+                HfCheckpoint.save(model, dir);
+                assertTrue(Files.isRegularFile(dir.resolve(HfCheckpoint.WEIGHTS_FILE)), "rank " + pc.rank() + " returned early");
+                return ModelTesting.step(model, pc, m, kind.batch(m)).loss();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        Result loaded = load(kind, 1, dir);
+        for (float loss : losses) {
+            TpTesting.assertClose(new float[] {loss}, new float[] {loaded.loss()}, 1e-5, "loss after a tp 2 × dp 2 save");
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(HfConfigJson.FILE_NAME, HfCheckpoint.WEIGHTS_FILE),
+                    files.map(f -> f.getFileName().toString()).sorted().toList(), "no temporary files are left");
+        }
     }
 
     @Test

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.tessera.core.nn.ParameterBuffer;
@@ -107,7 +108,7 @@ class HfReferenceTest {
 
     private static JsonElement rows(NDArray a) {
         if (a == null) {
-            return com.google.gson.JsonNull.INSTANCE;
+            return JsonNull.INSTANCE;
         }
         long[] v = a.toLongArray();
         int t = (int) a.getShape().get(1);

@@ -16,6 +16,7 @@ import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.launch.LocalCluster;
 import io.tessera.parallel.tensor.PartitionedTensors;
 import io.tessera.parallel.tensor.TpTesting;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +65,7 @@ final class ModelTesting {
                 }
                 return TokenBatch.of(m, B, T, ids, null, mask, labels, null);
             }
-            java.util.Arrays.fill(labels, -100);
+            Arrays.fill(labels, -100);
             labels[1] = 0;
             labels[3] = VOCAB - 1;
             labels[6] = 517;

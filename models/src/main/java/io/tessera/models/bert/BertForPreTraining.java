@@ -81,6 +81,20 @@ public final class BertForPreTraining extends TransformerModel {
      *     tensor-parallel degree (heads, hidden or MLP size not divisible), naming the numbers
      */
     public BertForPreTraining(TransformerConfig config, ParallelContext parallel) {
+        this(config, parallel, false);
+    }
+
+    /**
+     * Declares the model; allocates nothing.
+     *
+     * @param config a BERT configuration
+     * @param parallel this rank's parallel context
+     * @param checkpointActivations whether each layer's attention and MLP nodes keep only their inputs
+     *     and recompute in backward, trading one extra forward of those nodes for their activations
+     * @throws IllegalArgumentException if the configuration is not BERT or does not split over the
+     *     tensor-parallel degree, naming the numbers
+     */
+    public BertForPreTraining(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
         super(config, parallel, Architecture.BERT);
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
@@ -96,7 +110,7 @@ public final class BertForPreTraining extends TransformerModel {
         ModuleGroup layerGroup = encoder.add("layer", new ModuleGroup());
         List<TransformerLayer> ls = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
-            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel)));
+            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
         }
         this.layers = Collections.unmodifiableList(ls);
         this.finalLayerNorm = config.preLayerNorm() ? encoder.add("ln", new LayerNorm(h, config.layerNormEps())) : null;

@@ -39,13 +39,14 @@ import java.util.TreeSet;
  * from a model at any tensor-parallel degree.
  *
  * <ul>
- *   <li>{@link #save}: every rank of each tensor-parallel group all-gathers each parameter
- *       ({@link PartitionedTensors#gather}), converts it to the checkpoint layout ({@link
+ *   <li>{@link #save}: the ranks of world rank 0's tensor-parallel group all-gather each parameter
+ *       ({@link PartitionedTensors#gather}) and convert it to the checkpoint layout ({@link
  *       io.tessera.models.HfLayout}: vocabulary padding stripped, GPT-2's {@code c_attn} back in
- *       {@code [q|k|v]} order), and world rank 0 writes both files, each atomically (temporary file,
+ *       {@code [q|k|v]} order); world rank 0 writes both files, each atomically (temporary file,
  *       fsync, rename). A world all-reduce of rank 0's outcome ends the call, so the directory is
- *       complete on every rank's return, or every rank fails. Tied copies ({@code lm_head.weight}, {@code cls.predictions.decoder.*}) are not written,
- *       as Hugging Face's {@code save_pretrained} does not write them.
+ *       complete on every rank's return, or every rank fails. Tied copies ({@code lm_head.weight},
+ *       {@code cls.predictions.decoder.*}) are not written, as Hugging Face's {@code save_pretrained}
+ *       does not write them.
  *   <li>{@link #load}: every rank reads the file, converts each tensor to Tessera's layout for its own
  *       degree (padding added as zeros), and copies its slice into the parameter. No communication.
  * </ul>
@@ -84,11 +85,14 @@ public final class HfCheckpoint {
         IOException failure = null;
         NDManager base = model.hfTensors().get(0).parameter().data().getManager();
         try (NDManager m = base.newSubManager()) {
+            // Only rank 0's tensor-parallel group (data-parallel rank 0) gathers; the other groups hold copies.
             Map<String, NDArray> tensors = new LinkedHashMap<>();
-            for (HfTensor t : model.hfTensors()) {
-                Parameter p = t.parameter();
-                NDArray full = PartitionedTensors.gather(pc.tensor(), m, p.data(), p.partition());
-                tensors.put(t.name(), t.layout().toHf(full));
+            if (pc.dataRank() == 0) {
+                for (HfTensor t : model.hfTensors()) {
+                    Parameter p = t.parameter();
+                    NDArray full = PartitionedTensors.gather(pc.tensor(), m, p.data(), p.partition());
+                    tensors.put(t.name(), t.layout().toHf(full));
+                }
             }
             if (writer) {
                 try {

@@ -65,6 +65,20 @@ public final class Gpt2LmHeadModel extends TransformerModel {
      *     tensor-parallel degree (heads, hidden or MLP size not divisible), naming the numbers
      */
     public Gpt2LmHeadModel(TransformerConfig config, ParallelContext parallel) {
+        this(config, parallel, false);
+    }
+
+    /**
+     * Declares the model; allocates nothing.
+     *
+     * @param config a GPT-2 configuration
+     * @param parallel this rank's parallel context
+     * @param checkpointActivations whether each layer's attention and MLP nodes keep only their inputs
+     *     and recompute in backward, trading one extra forward of those nodes for their activations
+     * @throws IllegalArgumentException if the configuration is not GPT-2 or does not split over the
+     *     tensor-parallel degree, naming the numbers
+     */
+    public Gpt2LmHeadModel(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
         super(config, parallel, Architecture.GPT2);
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
@@ -74,7 +88,7 @@ public final class Gpt2LmHeadModel extends TransformerModel {
         ModuleGroup hGroup = transformer.add("h", new ModuleGroup());
         List<TransformerLayer> bs = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
-            TransformerLayer block = hGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel));
+            TransformerLayer block = hGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations));
             for (Map.Entry<Parameter, HfLayout> e : block.hfLayouts(parallel.tensorSize()).entrySet()) {
                 hfLayout(e.getKey(), e.getValue());
             }

@@ -109,8 +109,11 @@ public final class NettyEndpoint implements AutoCloseable {
             protected Thread newThread(Runnable r, String name) {
                 // ring plans reduce on this thread: libtorch's grad mode is per thread and starts on
                 return super.newThread(() -> {
-                    try (Torch.GradMode g = Torch.gradMode(false)) {
+                    Torch.GradMode noGrad = Torch.gradMode(false);
+                    try {
                         r.run();
+                    } finally {
+                        noGrad.close();
                     }
                 }, name);
             }

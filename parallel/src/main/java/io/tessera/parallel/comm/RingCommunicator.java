@@ -85,8 +85,11 @@ public final class RingCommunicator implements Communicator {
         String threadName = "tessera-comm-" + name + "-r" + rank;
         this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(() -> {
-                try (Torch.GradMode g = Torch.gradMode(false)) {
+                Torch.GradMode noGrad = Torch.gradMode(false);
+                try {
                     r.run();
+                } finally {
+                    noGrad.close();
                 }
             }, threadName);
             t.setDaemon(true);

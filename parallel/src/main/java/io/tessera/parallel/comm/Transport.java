@@ -1,6 +1,8 @@
 package io.tessera.parallel.comm;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,22 +29,19 @@ abstract class Transport implements AutoCloseable {
 
     private final int rank;
     private final int size;
-    private final BlockingQueue<Inbound>[] inbox;
-    private final BlockingQueue<Inbound>[] pointToPoint;
+    private final List<BlockingQueue<Inbound>> inbox = new ArrayList<>();
+    private final List<BlockingQueue<Inbound>> pointToPoint = new ArrayList<>();
     private final RingPlan[] active;
     private final long[] arrived;
     private final String[] departed;
     private volatile TransportException fatal;
 
-    @SuppressWarnings("unchecked")
     Transport(int rank, int size) {
         this.rank = rank;
         this.size = size;
-        this.inbox = new BlockingQueue[size];
-        this.pointToPoint = new BlockingQueue[size];
         for (int i = 0; i < size; i++) {
-            inbox[i] = new LinkedBlockingQueue<>();
-            pointToPoint[i] = new LinkedBlockingQueue<>();
+            inbox.add(new LinkedBlockingQueue<>());
+            pointToPoint.add(new LinkedBlockingQueue<>());
         }
         this.active = new RingPlan[size];
         this.arrived = new long[size];
@@ -94,14 +93,14 @@ abstract class Transport implements AutoCloseable {
      */
     final void deliver(int from, Inbound message) {
         if (message.opcode() == OpKind.SEND.wire()) {
-            pointToPoint[from].add(message);
+            pointToPoint.get(from).add(message);
             return;
         }
         RingPlan plan;
         synchronized (this) {
             plan = active[from];
             if (plan == null) {
-                inbox[from].add(message);
+                inbox.get(from).add(message);
                 return;
             }
         }
@@ -135,7 +134,7 @@ abstract class Transport implements AutoCloseable {
         }
         synchronized (this) {
             while (!plan.settled()) {
-                Inbound m = inbox[from].poll();
+                Inbound m = inbox.get(from).poll();
                 if (m == null) {
                     break;
                 }
@@ -179,8 +178,8 @@ abstract class Transport implements AutoCloseable {
             }
             notifyAll();
         }
-        inbox[from].add(WAKE);
-        pointToPoint[from].add(WAKE);
+        inbox.get(from).add(WAKE);
+        pointToPoint.get(from).add(WAKE);
     }
 
     /** Called by the backend when a peer's connection breaks or a peer aborts the group. */
@@ -197,8 +196,8 @@ abstract class Transport implements AutoCloseable {
             notifyAll();
         }
         for (int p = 0; p < size; p++) {
-            inbox[p].add(WAKE);
-            pointToPoint[p].add(WAKE);
+            inbox.get(p).add(WAKE);
+            pointToPoint.get(p).add(WAKE);
         }
     }
 
@@ -220,7 +219,7 @@ abstract class Transport implements AutoCloseable {
      * @param deadline {@link System#nanoTime()} after which to give up
      */
     final Inbound recv(int from, boolean pointToPoint, long deadline) throws TransportException {
-        BlockingQueue<Inbound> q = (pointToPoint ? this.pointToPoint : inbox)[from];
+        BlockingQueue<Inbound> q = (pointToPoint ? this.pointToPoint : inbox).get(from);
         while (true) {
             Inbound m = q.poll();
             if (m == null) {

@@ -174,7 +174,8 @@ public record LocalCluster(ParallelLayout layout, Backend backend, CommOptions c
                 CompletableFuture<T> result = new CompletableFuture<>();
                 int rank = r;
                 Thread t = new Thread(() -> {
-                    try (Torch.GradMode g = Torch.gradMode(false)) {
+                    try {
+                        Torch.gradMode(false); // the thread ends with the rank: nothing to restore
                         Member m = wiring.join(rank);
                         members.add(m);
                         result.complete(body.apply(m.context()));

@@ -89,8 +89,22 @@ public final class ParallelMLP {
      * @return {@code [B, T, C]} without the second bias, replicated
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x) {
+        return forwardWithoutOutputBias(tape, name, x, false);
+    }
+
+    /**
+     * As {@link #forwardWithoutOutputBias(Tape, String, Var)}, optionally checkpointing the MLP node: it
+     * then keeps only its input (not the {@code [B, T, I/p]} inner activations) and reruns in backward.
+     *
+     * @param tape the step's tape
+     * @param name node name
+     * @param x {@code [B, T, C]}, replicated
+     * @param checkpoint whether to recompute the MLP node in backward
+     * @return {@code [B, T, C]} without the second bias, replicated
+     */
+    public Var forwardWithoutOutputBias(Tape tape, String name, Var x, boolean checkpoint) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
-        Var partial = tape.apply1(name, false, (ctx, l) -> new NDList(applyLocal(ctx, l.singletonOrThrow())), in);
+        Var partial = tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.singletonOrThrow())), in);
         return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
     }
 

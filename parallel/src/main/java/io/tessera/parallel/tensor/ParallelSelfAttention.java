@@ -193,10 +193,26 @@ public final class ParallelSelfAttention {
      * @return {@code [B, T, C]} without the output bias, replicated
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, Var attentionMask) {
+        return forwardWithoutOutputBias(tape, name, x, attentionMask, false);
+    }
+
+    /**
+     * As {@link #forwardWithoutOutputBias(Tape, String, Var, Var)}, optionally checkpointing the attention
+     * node: it then keeps only its inputs (not the {@code [B, A/p, T, T]} probabilities) and reruns in
+     * backward, with the same dropout masks.
+     *
+     * @param tape the step's tape
+     * @param name node name
+     * @param x {@code [B, T, C]}, replicated
+     * @param attentionMask {@code [B, T]} 0/1, or null
+     * @param checkpoint whether to recompute the attention node in backward
+     * @return {@code [B, T, C]} without the output bias, replicated
+     */
+    public Var forwardWithoutOutputBias(Tape tape, String name, Var x, Var attentionMask, boolean checkpoint) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
         Var partial = attentionMask == null
-                ? tape.apply1(name, false, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), null)), in)
-                : tape.apply1(name, false, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), l.get(1))), in, attentionMask);
+                ? tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), null)), in)
+                : tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), l.get(1))), in, attentionMask);
         return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
     }
 

@@ -7,11 +7,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Rng;
+import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.parallel.ParallelContext;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,8 +99,8 @@ class ParallelLayersTest {
 
     static Block attention(ParallelContext pc, boolean fused, boolean causal) {
         ParallelSelfAttention attn = ParallelSelfAttention.builder(pc, C, HEADS).optFusedQkv(fused).optCausal(causal)
-                .optLayout(fused ? WeightLayout.IN_OUT : WeightLayout.OUT_IN).optInitializer(io.tessera.core.nn.Initializer.normal(0.5f))
-                .optOutputInitializer(io.tessera.core.nn.Initializer.normal(0.5f)).build();
+                .optLayout(fused ? WeightLayout.IN_OUT : WeightLayout.OUT_IN).optInitializer(Initializer.normal(0.5f))
+                .optOutputInitializer(Initializer.normal(0.5f)).build();
         ModuleHolder root = new ModuleHolder();
         if (fused) {
             root.add("c_attn", attn.fusedQkv());
@@ -171,7 +173,7 @@ class ParallelLayersTest {
                 if (t < 3) {
                     assertArrayEquals(a, c, "causal attention: position " + t + " of row " + b + " changed with tokens 3 and 4");
                 } else {
-                    assertTrue(!java.util.Arrays.equals(a, c), "position " + t + " must see its own token");
+                    assertTrue(!Arrays.equals(a, c), "position " + t + " must see its own token");
                 }
             }
         }
@@ -193,6 +195,6 @@ class ParallelLayersTest {
     }
 
     private static float[] slice(float[] y, int b, int t) {
-        return java.util.Arrays.copyOfRange(y, (b * T + t) * C, (b * T + t + 1) * C);
+        return Arrays.copyOfRange(y, (b * T + t) * C, (b * T + t + 1) * C);
     }
 }

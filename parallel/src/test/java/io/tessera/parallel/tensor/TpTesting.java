@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.tessera.core.nn.Parameter;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.launch.LocalCluster;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -98,7 +100,7 @@ public final class TpTesting {
      * @param rel relative tolerance
      * @param what prefix for messages
      */
-    public static void assertGradientsClose(java.util.Map<String, float[]> expected, java.util.Map<String, float[]> actual,
+    public static void assertGradientsClose(Map<String, float[]> expected, Map<String, float[]> actual,
                                             double rel, String what) {
         assertTrue(expected.keySet().equals(actual.keySet()), what + ": parameter names differ: " + expected.keySet()
                 + " vs " + actual.keySet());
@@ -149,6 +151,6 @@ public final class TpTesting {
      * @return a's values as floats
      */
     public static float[] floats(NDArray a) {
-        return a.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        return a.toType(DataType.FLOAT32, false).toFloatArray();
     }
 }

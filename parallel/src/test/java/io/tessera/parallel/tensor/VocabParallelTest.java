@@ -13,11 +13,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.Rng;
+import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
+import io.tessera.parallel.ParallelContext;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -103,7 +105,7 @@ class VocabParallelTest {
         try (NDManager m = NDManager.newBaseManager(); Tape tape = new Tape(m, 1, false)) {
             Var logits = tape.variable(Rng.normal(m, new Shape(3, V), 0f, 1f, 1));
             Var targets = tape.constant(m.create(new long[] {-100, -100, -100}));
-            Var loss = VocabParallelCrossEntropy.apply(tape, io.tessera.parallel.ParallelContext.single().tensor(), "ce",
+            Var loss = VocabParallelCrossEntropy.apply(tape, ParallelContext.single().tensor(), "ce",
                     logits, targets, V);
             tape.backward(loss);
             assertEquals(0f, loss.value().getFloat());
@@ -135,7 +137,7 @@ class VocabParallelTest {
                 ParameterBuffer buf = ParameterBuffer.allocate(root, 0, m);
                 Initializer padded = VocabParallelEmbedding.padRows(Initializer.normal(0.5f), V);
                 NDArray full = padded.full(m, new Shape(PADDED, 4), 1234);
-                io.tessera.core.Tensors.copyInto(emb.weight().data(),
+                Tensors.copyInto(emb.weight().data(),
                         ParameterBuffer.localSlice(full, emb.weight().partition()));
                 Var h = emb.forward(tape, "wte", tape.constant(m.create(ids)));
                 Var logits = emb.parallelLogits(tape, "lm_head", h, null);
