@@ -17,8 +17,9 @@ import java.util.List;
 /**
  * One rank of {@link CollectivesBenchmark}, started as its own JVM with torchrun's variables. Rank 0
  * prints one line per measurement: {@code RESULT <op> <bytes> <seconds per op>}, the slowest rank's
- * mean over the timed iterations. Each op first runs 300 times on 64 KiB so that the JIT has compiled
- * the path being measured.
+ * mean over the timed iterations. Each op first runs 300 times on 64 KiB, and each size at least
+ * {@code warmup} times and on at least 512 MiB in all, so that the JIT has compiled the path being
+ * measured (Gloo is native code).
  *
  * <p>Arguments: {@code ops sizes iterations warmup chunkBytes ioThreads sharedMemory}, lists
  * comma-separated.
@@ -29,6 +30,8 @@ public final class CollectivesWorker {
 
     /** Small operations run first so that the measured code is compiled, as it is in a long training run. */
     private static final int JIT_WARMUP = 300;
+    /** Each size is warmed up with at least this much data, so that its chunked path is compiled too. */
+    private static final long WARMUP_BYTES = 512L << 20;
 
     private CollectivesWorker() {}
 
@@ -63,7 +66,8 @@ public final class CollectivesWorker {
                     once(c, op, data, out, Math.min(max, 64 * 1024));
                 }
                 for (long bytes : sizes) {
-                    for (int i = 0; i < warmup; i++) {
+                    long rounds = Math.max(warmup, WARMUP_BYTES / bytes);
+                    for (long i = 0; i < rounds; i++) {
                         once(c, op, data, out, bytes);
                     }
                     c.barrier();

@@ -52,8 +52,8 @@ public final class ConsoleTable {
                 m.measured() ? "" : m.note()});
         }
         MatmulMeasurement best = c.best();
-        return table(t) + String.format(Locale.ROOT, "ceiling: %.1f GFLOP/s fp32 (%s, %s, %d threads, median)%n",
-                best.gflops(), best.backend(), best.shape(), c.threads());
+        return table(t) + String.format(Locale.ROOT, "ceiling: %.1f GFLOP/s fp32 (%s, %s, %d threads, best of %d runs;"
+                + " median %.1f)%n", c.gflops(), best.backend(), best.shape(), c.threads(), best.samples().count(), best.gflops());
     }
 
     /**

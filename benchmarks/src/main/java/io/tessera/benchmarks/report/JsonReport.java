@@ -20,7 +20,8 @@ import java.util.Map;
  *
  * <pre>
  * { "benchmark": "step", "environment": {...},
- *   "ceiling": { "gflops": 212.4, "backend": "openblas", "dtype": "fp32", "shape": "2048x768x3072",
+ *   "ceiling": { "gflops": 212.4, "estimate": "best run", "backend": "openblas", "dtype": "fp32",
+ *                "shape": "2048x768x3072",
  *                "threads": 2, "measurements": [ {backend, dtype, shape, status, gflops, best_gflops,
  *                                                 runs, max_relative_error, note}, ... ] },
  *   "rows": [ {system, benchmark, model, layers, hidden, seq, batch_per_rank, global_batch, world, tp, dp,
@@ -127,7 +128,8 @@ public final class JsonReport {
     private static JsonObject ceiling(Ceiling c) {
         JsonObject o = new JsonObject();
         MatmulMeasurement best = c.best();
-        o.add("gflops", number(best.gflops()));
+        o.add("gflops", number(c.gflops()));
+        o.addProperty("estimate", "best run");
         o.addProperty("backend", best.backend());
         o.addProperty("dtype", best.dtype());
         o.addProperty("shape", best.shape().toString());

@@ -3,8 +3,10 @@ package io.tessera.benchmarks.report;
 import io.tessera.benchmarks.ceiling.Ceiling;
 import io.tessera.benchmarks.flops.ModelShape;
 import io.tessera.benchmarks.flops.TransformerFlops;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One measured configuration of one system: the unit every report, CSV line and plot point is made of.
@@ -69,7 +71,7 @@ public record ResultRow(String system, String benchmark, String model, int layer
      *   global batch  B_g = perRank.batch · dp
      *   tokens/s      B_g · s / stepSeconds
      *   TFLOP/s       TransformerFlops.trainingStep(perRank with B_g) / stepSeconds / 10¹²
-     *   MFU           TFLOP/s · 1000 / ceiling GFLOP/s        (NaN without a ceiling)
+     *   MFU           TFLOP/s · 1000 / ceiling GFLOP/s        (NaN without a ceiling; see Ceiling)
      * </pre>
      *
      * @param system {@link #TESSERA} or {@link #PYTORCH}
@@ -91,6 +93,24 @@ public record ResultRow(String system, String benchmark, String model, int layer
         return new ResultRow(system, benchmark, model, perRank.layers(), perRank.hidden(), perRank.seq(), perRank.batch(),
                 tp * dp, tp, dp, threadsPerRank, stepSeconds, global.tokensPerStep() / stepSeconds, tflops,
                 ceiling == null ? Double.NaN : ceiling.mfu(tflops), Double.NaN, detail);
+    }
+
+    /**
+     * A warning when some row's MFU exceeds 100%, which means the ceiling run was slowed by other
+     * processes more than the steps were.
+     *
+     * @param rows result rows
+     * @return the warning, or empty when every MFU is at most 1 (or not applicable)
+     */
+    public static Optional<String> implausibleMfu(List<ResultRow> rows) {
+        for (ResultRow r : rows) {
+            if (r.mfu() > 1) {
+                return Optional.of(String.format(Locale.ROOT, "MFU above 100%% (%s %s %.1f%%): the ceiling run was"
+                        + " slowed by other processes more than the steps were; rerun on a quiet machine or raise"
+                        + " --ceiling-reps", r.system(), r.model(), 100 * r.mfu()));
+            }
+        }
+        return Optional.empty();
     }
 
     /** @return the global batch, {@code batchPerRank · dp} */

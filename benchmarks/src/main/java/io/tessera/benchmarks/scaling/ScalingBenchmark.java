@@ -188,6 +188,7 @@ public final class ScalingBenchmark {
         if (points.stream().anyMatch(p -> p.world() > o.cores())) {
             notes.add("some points ran more processes than cores (--oversubscribe): their efficiency measures contention");
         }
+        ResultRow.implausibleMfu(rows).ifPresent(notes::add);
         return new Report("scaling", env, ceiling, ScalingEfficiency.apply(rows), notes);
     }
 

@@ -34,9 +34,11 @@ import java.util.Optional;
  *
  * <pre>
  *   1. ceiling   fp32 GEMM rate of libtorch, OpenBLAS and PyTorch on 2048×768·768×3072 (MatmulCeiling)
- *   2. tessera   TesseraTrainStep: warm-up, then --steps timed steps, median
- *   3. pytorch   bert_step.py in a subprocess, same config, threads and step count
- *   4. report    tokens/s, TFLOP/s (TransformerFlops), MFU = TFLOP/s ÷ ceiling, Tessera ÷ PyTorch
+ *   2. rounds    --rounds times, alternating (so that load from other processes falls on both):
+ *                tessera  TesseraTrainStep: warm-up once, then --steps timed steps
+ *                pytorch  bert_step.py in a subprocess, same config, threads, warm-up and step count
+ *   3. report    median step time of each system over all rounds; tokens/s, TFLOP/s (TransformerFlops),
+ *                MFU = TFLOP/s ÷ ceiling, Tessera ÷ PyTorch
  * </pre>
  *
  * <p>Issue 7's goals printed at the end: Tessera ÷ PyTorch tokens/s ≥ 1.0, Tessera MFU ≥ 50%.
@@ -115,10 +117,27 @@ public final class StepBenchmark {
         Ceiling ceiling = measureCeiling(o.threads(), o.ceilingReps(), ref, out);
 
         out.println("tessera: building " + spec.label() + " ...");
-        Samples tessera;
+        List<Double> tesseraTimes = new ArrayList<>();
+        List<Double> pytorchTimes = new ArrayList<>();
         String detail;
+        String pytorchDetail = null;
         try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single())) {
-            tessera = Samples.time(o.warmup(), o.steps(), step::run);
+            for (int i = 0; i < o.warmup(); i++) {
+                step.run();
+            }
+            for (int round = 1; round <= o.rounds(); round++) {
+                Samples t = Samples.time(0, o.steps(), step::run);
+                tesseraTimes.addAll(t.seconds());
+                out.printf(Locale.ROOT, "round %d/%d tessera: median %.4f s/step (mean %.4f, min %.4f)%n", round,
+                        o.rounds(), t.median(), t.mean(), t.min());
+                if (ref != null) {
+                    BertReference.Result p = BertReference.step(ref, spec, o.steps(), o.warmup(), o.threads());
+                    pytorchTimes.addAll(p.samples().seconds());
+                    pytorchDetail = BertReference.describe(p.json());
+                    out.printf(Locale.ROOT, "round %d/%d pytorch: median %.4f s/step (mean %.4f, min %.4f)%n", round,
+                            o.rounds(), p.samples().median(), p.samples().mean(), p.samples().min());
+                }
+            }
             detail = step.describe() + String.format(Locale.ROOT, ", last loss %.3f", step.lastLoss());
             if (step.skippedUpdates() > 0) {
                 notes.add("Tessera skipped " + step.skippedUpdates() + " optimizer updates on a non-finite gradient norm;"
@@ -127,19 +146,18 @@ public final class StepBenchmark {
         }
         List<ResultRow> rows = new ArrayList<>();
         rows.add(ResultRow.measured(ResultRow.TESSERA, "step", spec.label(), spec.shape(), 1, 1, o.threads(),
-                tessera.median(), ceiling, detail));
-        out.printf(Locale.ROOT, "tessera: median %.4f s/step (mean %.4f, min %.4f)%n", tessera.median(), tessera.mean(),
-                tessera.min());
+                new Samples(tesseraTimes).median(), ceiling, detail));
         if (ref != null) {
-            out.println("pytorch: running bert_step.py ...");
-            BertReference.Result p = BertReference.step(ref, spec, o.steps(), o.warmup(), o.threads());
             rows.add(ResultRow.measured(ResultRow.PYTORCH, "step", spec.label(), spec.shape(), 1, 1, o.threads(),
-                    p.samples().median(), ceiling, BertReference.describe(p.json())));
-            out.printf(Locale.ROOT, "pytorch: median %.4f s/step (mean %.4f, min %.4f)%n", p.samples().median(),
-                    p.samples().mean(), p.samples().min());
+                    new Samples(pytorchTimes).median(), ceiling, pytorchDetail));
             notes.add("the PyTorch reference computes logits over Tessera's padded vocabulary ("
                     + spec.config().paddedVocabSize(1) + "); FLOPs count the real one (" + spec.config().vocabSize() + ")");
         }
+        if (o.rounds() > 1) {
+            notes.add("step times are medians over " + o.rounds() + " alternating rounds of " + o.steps()
+                    + " steps per system (load from other processes falls on both)");
+        }
+        ResultRow.implausibleMfu(rows).ifPresent(notes::add);
         if (!spec.optimizer().equals("adamw")) {
             notes.add("Tessera ran " + spec.optimizer() + " while the PyTorch reference runs AdamW");
         }

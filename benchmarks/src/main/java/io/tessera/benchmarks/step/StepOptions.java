@@ -23,6 +23,8 @@ import java.util.Set;
  * @param seq tokens per sequence ({@code --seq 128})
  * @param steps timed steps ({@code --steps 10}; the median is reported)
  * @param warmup untimed steps first ({@code --warmup 3})
+ * @param rounds alternating Tessera/PyTorch rounds of {@code steps} timed steps each ({@code --rounds 1}); more
+ *     rounds spread the load of other processes over both systems
  * @param threads intra-op threads of Tessera and of PyTorch ({@code --threads}, default: all cores)
  * @param optimizer {@code adamw} or {@code lamb} ({@code --optimizer adamw}; the reference always uses AdamW)
  * @param learningRate constant learning rate ({@code --lr 1e-4})
@@ -37,12 +39,12 @@ import java.util.Set;
  * @param csv rows file ({@code --csv}), or null
  * @param plots directory for PNG charts ({@code --plots}), or null
  */
-public record StepOptions(String model, int layers, int batch, int seq, int steps, int warmup, int threads,
+public record StepOptions(String model, int layers, int batch, int seq, int steps, int warmup, int rounds, int threads,
                           String optimizer, double learningRate, double maxGradNorm, long seed, boolean reference,
                           Path python, Path referenceDir, Duration referenceTimeout, int ceilingReps, Path json, Path csv,
                           Path plots) {
 
-    private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "threads",
+    private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "rounds", "threads",
             "optimizer", "lr", "clip", "seed", "python", "reference-dir", "reference-timeout", "ceiling-reps", "json", "csv",
             "plots");
     private static final Set<String> BOOLEANS = Set.of("reference", "help");
@@ -67,6 +69,7 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
         positive(problems, "batch", batch);
         positive(problems, "seq", seq);
         positive(problems, "steps", steps);
+        positive(problems, "rounds", rounds);
         positive(problems, "threads", threads);
         positive(problems, "ceiling-reps", ceilingReps);
         if (warmup < 0) {
@@ -98,7 +101,7 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
     public static StepOptions parse(String[] args) {
         Flags f = Flags.parse(args, VALUED, BOOLEANS);
         return new StepOptions(f.string("model", "bert-base"), f.integer("layers", 2), f.integer("batch", 8),
-                f.integer("seq", 128), f.integer("steps", 10), f.integer("warmup", 3),
+                f.integer("seq", 128), f.integer("steps", 10), f.integer("warmup", 3), f.integer("rounds", 1),
                 f.integer("threads", Runtime.getRuntime().availableProcessors()), f.string("optimizer", "adamw"),
                 f.number("lr", 1e-4), f.number("clip", 1.0), f.longValue("seed", 1234), f.flag("reference", true),
                 f.path("python", PyTorchReference.DEFAULT_PYTHON), f.path("reference-dir", null),
@@ -135,6 +138,7 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                   --seq N                 tokens per sequence                (128)
                   --steps N               timed steps, median reported       (10)
                   --warmup N              untimed steps first                (3)
+                  --rounds N              alternating tessera/pytorch rounds (1; use 3 on a busy machine)
                   --threads N             intra-op threads of both systems   (all cores)
                   --optimizer adamw|lamb  Tessera's optimizer                (adamw; the reference uses AdamW)
                   --lr X                  learning rate                      (1e-4)

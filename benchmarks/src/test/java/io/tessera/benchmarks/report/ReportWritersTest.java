@@ -74,7 +74,8 @@ class ReportWritersTest {
         assertEquals("scaling", j.get("benchmark").getAsString());
         JsonObject c = j.getAsJsonObject("ceiling");
         assertEquals("openblas", c.get("backend").getAsString());
-        assertEquals(MatmulShape.BERT_MLP.flops() / 0.05 / 1e9, c.get("gflops").getAsDouble(), 1e-6);
+        assertEquals(MatmulShape.BERT_MLP.flops() / 0.04 / 1e9, c.get("gflops").getAsDouble(), 1e-6);
+        assertEquals("best run", c.get("estimate").getAsString());
         assertEquals(3, c.getAsJsonArray("measurements").size());
         assertTrue(c.getAsJsonArray("measurements").get(2).getAsJsonObject().get("gflops").isJsonNull());
         JsonArray rows = j.getAsJsonArray("rows");
@@ -91,6 +92,14 @@ class ReportWritersTest {
         JsonObject at2 = comps.get(1).getAsJsonObject();
         assertEquals(2048.0 / (8 * 32 / 0.15), at2.get("throughput_ratio").getAsDouble(), 1e-9);
         assertEquals("a note", j.getAsJsonArray("notes").get(0).getAsString());
+    }
+
+    @Test
+    void mfuAboveOneIsFlagged() {
+        assertTrue(ResultRow.implausibleMfu(scalingRows()).isEmpty());
+        ResultRow fast = ResultRow.measured(ResultRow.TESSERA, "step", "m", SHAPE.withBatch(4000), 1, 1, 2, 0.1, ceiling(), "");
+        assertTrue(fast.mfu() > 1);
+        assertTrue(ResultRow.implausibleMfu(List.of(fast)).get().startsWith("MFU above 100%"));
     }
 
     @Test
@@ -137,7 +146,7 @@ class ReportWritersTest {
     @Test
     void consoleTableShowsRowsRatiosAndCeiling() {
         String text = ConsoleTable.render(report(scalingRows()));
-        assertTrue(text.contains("ceiling: 193.3 GFLOP/s fp32 (openblas, 2048x768x3072, 2 threads, median)"), text);
+        assertTrue(text.contains("ceiling: 241.6 GFLOP/s fp32 (openblas, 2048x768x3072, 2 threads, best of 3 runs; median 193.3)"), text);
         assertTrue(text.contains("tessera/pytorch"), text);
         assertTrue(text.contains("note: a note"), text);
         assertTrue(text.lines().noneMatch(l -> l.endsWith(" ")), "no trailing blanks");

@@ -23,6 +23,7 @@ class StepOptionsTest {
         assertEquals(128, s.seq());
         assertEquals(1024, s.tokensPerStep());
         assertEquals("adamw", s.optimizer());
+        assertEquals(1, o.rounds());
         assertTrue(o.reference());
     }
 

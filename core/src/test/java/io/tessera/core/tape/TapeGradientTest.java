@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.Rng;
+import io.tessera.core.Scalars;
 import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Initializer;
@@ -45,14 +46,14 @@ class TapeGradientTest {
 
         NDArray mlp(NDArray x, java.util.function.Function<Parameter, NDArray> p) {
             NDArray h = x.matMul(p.apply(w1)).add(p.apply(b1));
-            NDArray g = h.mul(h.mul(0.7071067811865476).erf().add(1)).mul(0.5);
+            NDArray g = h.mul(h.mul(Scalars.of(h, 0.7071067811865476)).erf().add(Scalars.of(h, 1))).mul(Scalars.of(h, 0.5));
             return x.add(g.matMul(p.apply(w2)));
         }
 
         NDArray attention(NDArray x, java.util.function.Function<Parameter, NDArray> p) {
             NDArray q = x.matMul(p.apply(wq));
             NDArray k = x.matMul(p.apply(wk));
-            NDArray s = q.matMul(k.transpose(0, 2, 1)).div(Math.sqrt(C)).softmax(-1);
+            NDArray s = q.matMul(k.transpose(0, 2, 1)).div(Scalars.of(q, Math.sqrt(C))).softmax(-1);
             return x.add(s.matMul(x).matMul(p.apply(wo)));
         }
 

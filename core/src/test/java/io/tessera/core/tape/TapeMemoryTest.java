@@ -32,7 +32,7 @@ class TapeMemoryTest {
                     buffer.zeroGrad();
                     try (Tape tape = new Tape(m, step, true)) {
                         Var loss = model.forward(tape, tape.constant(x), step % 2 == 0);
-                        Var extra = tape.apply1("sgd-probe", false, (ctx, in) -> new NDList(in.get(0).mul(1f)), loss);
+                        Var extra = tape.apply1("sgd-probe", false, (ctx, in) -> new NDList(in.get(0).mul(io.tessera.core.Scalars.of(in.get(0), 1))), loss);
                         tape.backward(extra);
                     }
                     try (NDManager update = m.newSubManager()) {

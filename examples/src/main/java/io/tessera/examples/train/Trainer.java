@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
 import io.tessera.core.Rng;
+import io.tessera.core.Scalars;
 import io.tessera.core.Torch;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
@@ -269,8 +270,8 @@ public final class Trainer {
             BertOutput out = bert.forward(tape, batch);
             boolean anyMasked = labelShare > 0;
             Var loss = tape.apply1("loss.global-normalised", false, (c, in) -> {
-                NDArray nsp = in.get(in.size() - 1).mul(sequenceShare);
-                return new NDList(anyMasked ? in.get(0).mul(labelShare).add(nsp) : nsp);
+                NDArray nsp = in.get(in.size() - 1).mul(Scalars.of(in.get(0), sequenceShare));
+                return new NDList(anyMasked ? in.get(0).mul(Scalars.of(in.get(0), labelShare)).add(nsp) : nsp);
             }, anyMasked ? new Var[] {out.mlmLoss(), out.nspLoss()} : new Var[] {out.nspLoss()});
             double mlm = anyMasked ? out.mlmLoss().value().getFloat() * labelShare : 0;
             double nsp = out.nspLoss().value().getFloat() * sequenceShare;
@@ -280,7 +281,7 @@ public final class Trainer {
             return loss;
         }
         Gpt2Output out = ((Gpt2LmHeadModel) model).forward(tape, batch);
-        Var loss = tape.apply1("loss.global-normalised", false, (c, in) -> new NDList(in.get(0).mul(labelShare)), out.loss());
+        Var loss = tape.apply1("loss.global-normalised", false, (c, in) -> new NDList(in.get(0).mul(Scalars.of(in.get(0), labelShare))), out.loss());
         sums[0] += out.loss().value().getFloat() * labelShare;
         return loss;
     }

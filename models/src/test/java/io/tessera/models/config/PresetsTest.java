@@ -18,7 +18,7 @@ class PresetsTest {
     void namesAreStableAndComplete() {
         assertEquals(List.of("bert-base", "bert-large", "megatron-bert-336m", "megatron-bert-1.3b",
                 "megatron-bert-3.9b", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "megatron-gpt2-8.3b",
-                "turing-nlg-17b", "bert-tiny", "gpt2-tiny"), Presets.names());
+                "turing-nlg-17b", "bert-tiny", "gpt2-tiny", "bert-mini", "gpt2-mini"), Presets.names());
         assertEquals(Presets.names().size(), Presets.all().size());
         for (int i = 0; i < Presets.all().size(); i++) {
             assertEquals(Presets.names().get(i), Presets.all().get(i).name());

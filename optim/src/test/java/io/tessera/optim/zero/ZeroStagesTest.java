@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Rng;
+import io.tessera.core.Scalars;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Module;
@@ -54,7 +55,7 @@ class ZeroStagesTest {
             Var out = tape.apply1("layer2", false, (ctx, in) -> new NDList(in.get(0).matMul(ctx.param(w2).transpose())
                     .add(ctx.param(b2))), h);
             return tape.apply1("loss", false, (ctx, in) -> new NDList(in.get(0).sub(in.get(1)).square().sum()
-                    .div(GLOBAL_BATCH)), out, tape.constant(y));
+                    .div(Scalars.of(in.get(0), GLOBAL_BATCH))), out, tape.constant(y));
         }
     }
 

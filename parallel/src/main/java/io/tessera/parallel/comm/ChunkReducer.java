@@ -32,6 +32,23 @@ final class ChunkReducer implements AutoCloseable {
     private final NDManager manager = Torch.engine().newBaseManager(Device.cpu());
     private NDArray scratchArray;
     private ByteBuffer scratch;
+    private NDArray pieceArray;
+    private ByteBuffer pieces;
+
+    /**
+     * A small buffer for one piece of {@link #PIECE_ELEMENTS} elements pulled from a peer, reused so that
+     * it stays in cache; separate from {@link #scratch(int)}.
+     *
+     * @param bytes at most {@code PIECE_ELEMENTS * 8}
+     * @return a native-order direct buffer of exactly {@code bytes}
+     */
+    ByteBuffer piece(int bytes) {
+        if (pieces == null) {
+            pieceArray = manager.create(new Shape(PIECE_ELEMENTS * 8L), DataType.INT8);
+            pieces = TensorMemory.buffer(pieceArray);
+        }
+        return pieces.slice(0, bytes).order(ByteOrder.nativeOrder());
+    }
 
     /**
      * Working memory owned by this reducer, reused across operations and grown on demand.

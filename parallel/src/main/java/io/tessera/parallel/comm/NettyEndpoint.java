@@ -20,10 +20,13 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.tessera.core.Torch;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,10 +58,15 @@ import org.slf4j.LoggerFactory;
  * <p>Every connection opens with {@code HELLO(token, group, group rank, host, ring)}; a wrong or missing
  * token, or an unknown group, is refused with a reason, logged, and closed, and the endpoint carries
  * on. When both ends run on the same host (same boot id and host name) and shared memory is enabled,
- * each end creates a {@link ShmRing} for the data it will receive and the other maps it: the dialer
- * offers its ring in {@code HELLO}, the acceptor maps it and answers {@code OK(mapped, ring)}, the
- * dialer maps that and confirms with {@code SHM_MAPPED}; each file is unlinked as soon as its peer has
- * mapped it. A direction whose ring cannot be set up falls back to TCP.
+ * collective data bypasses TCP. Each end offers a {@link ShmRing} for the data it will receive and the
+ * address of a random probe in its memory: the dialer in {@code HELLO}; the acceptor maps the dialer's
+ * ring, tries to read its probe by cross-memory attach ({@link Cma}) and answers
+ * {@code OK(local, mapped, ring, pid, probe readable, probe)}; the dialer reads the acceptor's probe and
+ * decides: cross-memory attach if both probes were read (one copy per chunk), else the rings (a
+ * direction whose ring cannot be mapped uses TCP); it tells the acceptor with {@code SHM_MAPPED}, and
+ * only then does the acceptor count the peer as connected. Ring files are unlinked as soon as both ends
+ * have them mapped. Anyone holding the job token is trusted as far as this goes: a peer names the
+ * process and addresses it is read from.
  *
  * <p>Thread safety: thread-safe. Close the communicators before the endpoint.
  */
@@ -72,13 +80,19 @@ public final class NettyEndpoint implements AutoCloseable {
     /** Largest frame: a chunk plus its header; chunks are at most 1 GiB. */
     private static final int MAX_FRAME = (1 << 30) + 64;
     private static final int SOCKET_BUFFER = 4 << 20;
-    /** Slots per shared-memory ring: enough to keep a pipelined ring step busy. */
-    static final int RING_SLOTS = 8;
+    /**
+     * Bytes per shared-memory ring (one direction of one pair), cut into slots of
+     * {@link CommOptions#chunkBytes()}: deep enough that a sender rarely waits for a slot to come back.
+     */
+    static final int RING_BYTES = 16 << 20;
 
     private final int worldRank;
     private final String token;
     private final CommOptions options;
     private final String host;
+    private final int ringSlots;
+    /** Eight random bytes a peer reads by cross-memory attach to prove that it may. */
+    private final ByteBuffer probe = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
     private final EventLoopGroup loop;
     private final Channel server;
     private final Map<String, NettyTransport> groups = new ConcurrentHashMap<>();
@@ -100,6 +114,8 @@ public final class NettyEndpoint implements AutoCloseable {
         this.token = Objects.requireNonNull(token, "token");
         this.options = Objects.requireNonNull(options, "options");
         this.host = hostIdentity();
+        this.ringSlots = Math.max(4, Math.min(64, RING_BYTES / options.chunkBytes()));
+        probe.putLong(0, new SecureRandom().nextLong());
         if (ioThreads < 1) {
             throw new IllegalArgumentException("netty endpoint of rank " + worldRank + ": ioThreads = " + ioThreads
                     + " must be at least 1");
@@ -218,8 +234,7 @@ public final class NettyEndpoint implements AutoCloseable {
                 throw new CommunicationException("connecting group " + t.group() + " at world rank " + worldRank + ": interrupted", e);
             }
             out.put(t.group(), new RingCommunicator(t.group(), t.worldRanks(), t.rank(), t, options));
-            LOG.debug("rank {}: group {} connected, {} of {} peers through shared memory", worldRank, t.group(),
-                    t.sharedMemoryPeers(), t.size() - 1);
+            LOG.debug("rank {}: group {} connected; data to each peer goes by {}", worldRank, t.group(), t.links());
         }
         unconnected.clear();
         return out;
@@ -264,7 +279,8 @@ public final class NettyEndpoint implements AutoCloseable {
             hello.writeInt(t.rank());
             writeString(hello, host);
             writeString(hello, ring == null ? "" : ring.path());
-            hello.writeInt(RING_SLOTS).writeInt(options.chunkBytes());
+            hello.writeInt(ringSlots).writeInt(options.chunkBytes());
+            hello.writeLong(Cma.pid()).writeLong(Cma.address(probe)).writeLong(probe.getLong(0));
             hello.setInt(0, hello.readableBytes() - 4);
             f.channel().writeAndFlush(hello);
         });
@@ -291,24 +307,28 @@ public final class NettyEndpoint implements AutoCloseable {
             try {
                 byte type = in.readByte();
                 if (type == OK) {
+                    boolean local = in.readBoolean();
                     boolean ringMapped = in.readBoolean();
                     String theirs = readString(in);
-                    ShmRing out = theirs.isEmpty() ? null : openRing(theirs);
+                    long pid = in.readLong();
+                    boolean cma = in.readBoolean() && probe(pid, in.readLong(), in.readLong());
+                    ShmRing out = theirs.isEmpty() || cma ? null : openRing(theirs);
                     ShmRing mine = ring;
                     if (mine != null) {
                         mine.unlink();
-                        if (!ringMapped) {
+                        if (!ringMapped || cma) {
                             mine.unmap();
                             mine = null;
                         }
                     }
+                    LocalSender link = cma ? new CmaSender(ctx.channel()) : out != null ? new ShmSender(out, ctx.channel()) : null;
                     ctx.pipeline().remove(this);
-                    String problem = transport.attach(peer, ctx.channel(), out, mine);
+                    String problem = transport.attach(peer, ctx.channel(), link, mine, pid, true);
                     if (problem != null) {
                         ctx.close();
-                    } else if (!theirs.isEmpty()) {
-                        ctx.writeAndFlush(ctx.alloc().buffer(6).writeInt(2).writeByte(NettyTransport.SHM_MAPPED)
-                                .writeBoolean(out != null));
+                    } else if (local) {
+                        ctx.writeAndFlush(ctx.alloc().buffer(7).writeInt(3).writeByte(NettyTransport.SHM_MAPPED)
+                                .writeBoolean(out != null).writeBoolean(cma));
                     }
                     result.complete(problem);
                 } else {
@@ -350,6 +370,9 @@ public final class NettyEndpoint implements AutoCloseable {
                     String offered = readString(in);
                     int slots = in.readInt();
                     int slotBytes = in.readInt();
+                    long peerPid = in.readLong();
+                    long peerProbe = in.readLong();
+                    long peerMagic = in.readLong();
                     NettyTransport t = groups.get(group);
                     if (!MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), presented.getBytes(StandardCharsets.UTF_8))) {
                         problem = presented.isEmpty() ? "it presented no job token" : "it presented a wrong job token";
@@ -359,17 +382,23 @@ public final class NettyEndpoint implements AutoCloseable {
                         problem = "in group " + group + " rank " + from + " must be dialed by rank " + t.rank() + ", not dial it";
                     } else {
                         boolean local = options.sharedMemory() && host.equals(peerHost);
-                        ShmRing out = local && !offered.isEmpty() && slots == RING_SLOTS && slotBytes == options.chunkBytes()
+                        ShmRing out = local && !offered.isEmpty() && slots == ringSlots && slotBytes == options.chunkBytes()
                                 ? openRing(offered) : null;
                         ShmRing mine = local ? createRing() : null;
+                        boolean canPull = local && probe(peerPid, peerProbe, peerMagic);
+                        LocalSender link = out == null ? null : new ShmSender(out, ctx.channel());
                         ctx.pipeline().remove(this);
-                        problem = t.attach(from, ctx.channel(), out, mine);
+                        problem = t.attach(from, ctx.channel(), link, mine, peerPid, !local);
                         if (problem == null) {
-                            ByteBuf ok = ctx.alloc().buffer().writeInt(0).writeByte(OK).writeBoolean(out != null);
+                            ByteBuf ok = ctx.alloc().buffer().writeInt(0).writeByte(OK).writeBoolean(local).writeBoolean(out != null);
                             writeString(ok, mine == null ? "" : mine.path());
+                            ok.writeLong(Cma.pid()).writeBoolean(canPull).writeLong(Cma.address(probe)).writeLong(probe.getLong(0));
                             ok.setInt(0, ok.readableBytes() - 4);
                             ctx.writeAndFlush(ok);
                             return;
+                        }
+                        if (link != null) {
+                            link.unmap();
                         }
                         if (mine != null) {
                             mine.unlink();
@@ -398,12 +427,28 @@ public final class NettyEndpoint implements AutoCloseable {
         }
     }
 
+    /** @return whether this process may read the peer's probe by cross-memory attach, and reads the right value */
+    private boolean probe(long pid, long address, long expected) {
+        if (!options.sharedMemory() || !Cma.available()) {
+            return false;
+        }
+        ByteBuffer got = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+        try {
+            Cma.read(pid, address, got);
+            return got.getLong(0) == expected;
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.debug("rank {}: cross-memory attach to process {} is not permitted ({}); using shared-memory rings",
+                    worldRank, pid, e.toString());
+            return false;
+        }
+    }
+
     private ShmRing createRing() {
         if (!ShmRing.available()) {
             return null;
         }
         try {
-            return ShmRing.create("tessera-r" + worldRank + "-", RING_SLOTS, options.chunkBytes());
+            return ShmRing.create("tessera-r" + worldRank + "-", ringSlots, options.chunkBytes());
         } catch (java.io.IOException | RuntimeException e) {
             LOG.debug("rank {}: no shared-memory ring ({}); using TCP", worldRank, e.toString());
             return null;
@@ -412,7 +457,7 @@ public final class NettyEndpoint implements AutoCloseable {
 
     private ShmRing openRing(String path) {
         try {
-            return ShmRing.open(path, RING_SLOTS, options.chunkBytes());
+            return ShmRing.open(path, ringSlots, options.chunkBytes());
         } catch (java.io.IOException | RuntimeException e) {
             LOG.debug("rank {}: cannot map the peer's ring {} ({}); using TCP", worldRank, path, e.toString());
             return null;

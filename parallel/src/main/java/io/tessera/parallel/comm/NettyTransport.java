@@ -27,13 +27,18 @@ import org.slf4j.LoggerFactory;
  *   GOODBYE                                 orderly close follows
  *   DATA_SHM slot:int seq:long opcode:byte length:int   payload is in the receiver's shared-memory ring
  *   FREE     slot:int                       the receiver is done with a slot of the sender's ring
- *   SHM_MAPPED mapped:byte                  the dialer has mapped (or declined) the acceptor's ring
+ *   SHM_MAPPED mapped:byte cma:byte         the dialer has mapped (or declined) the acceptor's ring, and
+ *                                           whether the pair uses cross-memory attach instead of rings
+ *   DATA_CMA seq:long opcode:byte address:long length:int   pull the payload from the sender's memory
+ *   ACK                                     the receiver has pulled the oldest DATA_CMA payload
  * </pre>
  *
  * A received DATA frame is handed to the communication thread as a view of Netty's (pooled, direct)
  * receive buffer and released after use, so the reduction reads the bytes where the socket put them.
- * Between ranks on one host, collective payloads travel through {@link ShmRing}s instead (see
- * {@link ShmSender}): one copy into the ring, and the reduction reads the ring in place.
+ * Between ranks on one host, collective payloads bypass TCP: preferably the receiver pulls them from
+ * the sender's buffer with cross-memory attach ({@link CmaSender}, one copy), else they travel through
+ * {@link ShmRing}s ({@link ShmSender}: one copy into the ring, and the reduction reads the ring in
+ * place).
  * A channel that closes without GOODBYE means the peer's process died: every waiting operation fails
  * at once, naming that peer.
  *
@@ -50,12 +55,15 @@ final class NettyTransport extends Transport {
     static final byte DATA_SHM = 24;
     static final byte FREE = 25;
     static final byte SHM_MAPPED = 26;
+    static final byte DATA_CMA = 27;
+    static final byte ACK = 28;
     private static final int DATA_HEADER = 1 + 8 + 1;
 
     private final String group;
     private final int[] worldRanks;
     private final Channel[] channels;
-    private final ShmSender[] senders;
+    private final LocalSender[] senders;
+    private final long[] pids;
     private final ShmRing[] rings;
     private final CountDownLatch connected;
     private volatile boolean closing;
@@ -65,7 +73,8 @@ final class NettyTransport extends Transport {
         this.group = group;
         this.worldRanks = worldRanks.clone();
         this.channels = new Channel[worldRanks.length];
-        this.senders = new ShmSender[worldRanks.length];
+        this.senders = new LocalSender[worldRanks.length];
+        this.pids = new long[worldRanks.length];
         this.rings = new ShmRing[worldRanks.length];
         this.connected = new CountDownLatch(worldRanks.length - 1);
     }
@@ -81,11 +90,13 @@ final class NettyTransport extends Transport {
     /**
      * Binds a handshaken channel to a peer and starts reading its frames.
      *
-     * @param out the peer's ring this rank writes into, or null to send data over TCP
-     * @param in this rank's ring the peer writes into, or null if the peer sends over TCP
+     * @param link how collective data reaches the peer when it runs on this host, else null (TCP)
+     * @param in this rank's ring the peer writes into, or null
+     * @param pid the peer's process, whose memory cross-memory attach reads
+     * @param ready whether the link is settled; if not, the peer's {@code SHM_MAPPED} frame settles it
      * @return null on success, else why the channel cannot be bound
      */
-    synchronized String attach(int peer, Channel channel, ShmRing out, ShmRing in) {
+    synchronized String attach(int peer, Channel channel, LocalSender link, ShmRing in, long pid, boolean ready) {
         if (peer < 0 || peer >= size() || peer == rank()) {
             return "group " + group + " has no peer rank " + peer + " for rank " + rank();
         }
@@ -93,11 +104,36 @@ final class NettyTransport extends Transport {
             return "rank " + peer + " of group " + group + " is already connected to rank " + rank();
         }
         channels[peer] = channel;
-        senders[peer] = out == null ? null : new ShmSender(out, channel);
+        senders[peer] = link;
         rings[peer] = in;
+        pids[peer] = pid;
         channel.pipeline().addLast(new Frames(peer));
-        connected.countDown();
+        if (ready) {
+            connected.countDown();
+        }
         return null;
+    }
+
+    /**
+     * Settles an accepted peer's link once the dialer has said what it could map: its file is no
+     * longer needed; with cross-memory attach both rings go; without a mapped ring this rank's goes.
+     */
+    private synchronized void settle(int peer, boolean ringMapped, boolean cma) {
+        ShmRing in = rings[peer];
+        if (in != null) {
+            in.unlink();
+            if (cma || !ringMapped) {
+                in.unmap();
+                rings[peer] = null;
+            }
+        }
+        if (cma) {
+            if (senders[peer] != null) {
+                senders[peer].unmap();
+            }
+            senders[peer] = new CmaSender(channels[peer]);
+        }
+        connected.countDown();
     }
 
     /** Waits until every peer is connected. */
@@ -116,13 +152,14 @@ final class NettyTransport extends Transport {
         return b.toString();
     }
 
-    /** @return how many peers this rank sends to through shared memory */
-    synchronized int sharedMemoryPeers() {
-        int n = 0;
-        for (ShmSender s : senders) {
-            n += s == null ? 0 : 1;
+    /** @return how collective data reaches each peer, for the log: e.g. {@code [-, cma, ring]} */
+    synchronized String links() {
+        StringBuilder b = new StringBuilder("[");
+        for (int p = 0; p < size(); p++) {
+            LocalSender l = senders[p];
+            b.append(p == 0 ? "" : ", ").append(p == rank() ? "-" : l instanceof CmaSender ? "cma" : l != null ? "ring" : "tcp");
         }
-        return n;
+        return b.append(']').toString();
     }
 
     /**
@@ -139,9 +176,9 @@ final class NettyTransport extends Transport {
 
     @Override
     CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
-        ShmSender shm = senders[peer];
-        if (shm != null && opcode != OpKind.SEND.wire()) {
-            return shm.send(seq, opcode, payload);
+        LocalSender local = senders[peer];
+        if (local != null && opcode != OpKind.SEND.wire()) {
+            return local.send(seq, opcode, payload);
         }
         Channel ch = channels[peer];
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -195,9 +232,9 @@ final class NettyTransport extends Transport {
             return;
         }
         closing = true;
-        for (ShmSender shm : senders) {
-            if (shm != null) {
-                shm.close();
+        for (LocalSender local : senders) {
+            if (local != null) {
+                local.close();
             }
         }
         for (Channel ch : channels) {
@@ -224,6 +261,14 @@ final class NettyTransport extends Transport {
 
     private synchronized ShmRing ring(int peer) {
         return rings[peer];
+    }
+
+    private synchronized LocalSender sender(int peer) {
+        return senders[peer];
+    }
+
+    private synchronized long pid(int peer) {
+        return pids[peer];
     }
 
     /** Decodes one peer's frames into the transport's signals. */
@@ -268,27 +313,32 @@ final class NettyTransport extends Transport {
                             ctx.alloc().buffer(9).writeInt(5).writeByte(FREE).writeInt(slot))));
                     break;
                 }
+                case DATA_CMA: {
+                    long seq = in.readLong();
+                    byte opcode = in.readByte();
+                    long address = in.readLong();
+                    int length = in.readInt();
+                    deliver(peer, Inbound.remote(seq, opcode, pid(peer), address, length, () -> write(ctx.channel(),
+                            ctx.alloc().buffer(5).writeInt(1).writeByte(ACK))));
+                    break;
+                }
+                case ACK: {
+                    LocalSender local = sender(peer);
+                    if (local instanceof CmaSender) {
+                        ((CmaSender) local).acknowledged();
+                    }
+                    break;
+                }
                 case FREE: {
-                    ShmSender shm = senders[peer];
-                    if (shm != null) {
-                        shm.freed(in.readInt());
+                    LocalSender local = sender(peer);
+                    if (local instanceof ShmSender) {
+                        ((ShmSender) local).freed(in.readInt());
                     }
                     break;
                 }
-                case SHM_MAPPED: {
-                    boolean mapped = in.readBoolean();
-                    synchronized (NettyTransport.this) {
-                        ShmRing ring = rings[peer];
-                        if (ring != null) {
-                            ring.unlink();
-                            if (!mapped) {
-                                ring.unmap();
-                                rings[peer] = null;
-                            }
-                        }
-                    }
+                case SHM_MAPPED:
+                    settle(peer, in.readBoolean(), in.readBoolean());
                     break;
-                }
                 case ARRIVE:
                     arrived(peer, in.readLong());
                     break;

@@ -282,8 +282,13 @@ public final class RingCommunicator implements Communicator {
             for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
                 ByteBuffer chunk = slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off));
                 Inbound m = o.recv(peer, chunk.remaining());
-                chunk.put(m.data());
-                m.release();
+                try {
+                    m.read(0, chunk);
+                } catch (java.io.IOException e) {
+                    throw new TransportException(TransportException.Kind.FAILED, peer, "could not be read from: " + e.getMessage());
+                } finally {
+                    m.release();
+                }
             }
         }).await();
     }
@@ -575,8 +580,8 @@ public final class RingCommunicator implements Communicator {
                 throw new TransportException(TransportException.Kind.MISMATCH, peer, "is running "
                         + OpKind.labelOf(m.opcode()) + " #" + m.seq() + " while this rank runs " + task.kind.label() + " #" + seq);
             }
-            if (m.data().remaining() != expectedBytes) {
-                int got = m.data().remaining();
+            if (m.length() != expectedBytes) {
+                int got = m.length();
                 m.release();
                 throw new TransportException(TransportException.Kind.MISMATCH, peer, "sent a chunk of " + got
                         + " bytes where this rank expects " + expectedBytes);

@@ -1,5 +1,6 @@
 package io.tessera.parallel.comm;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,23 +119,18 @@ final class RingPlan {
                     + m.seq() + " while this rank runs " + kind.label() + " #" + seq));
             return;
         }
-        if (m.data().remaining() != region.remaining()) {
-            int got = m.data().remaining();
+        if (m.length() != region.remaining()) {
+            int got = m.length();
             m.release();
             fail(new TransportException(TransportException.Kind.MISMATCH, from, "sent a chunk of " + got
                     + " bytes where this rank expects " + region.remaining()));
             return;
         }
         try {
-            Action a = actions.get(next);
-            if (a == Action.COPY) {
-                region.duplicate().put(m.data());
-            } else {
-                reducer.reduce(region, m.data(), type, op);
-                if (a == Action.REDUCE_AND_DIVIDE) {
-                    reducer.divide(region, type, divisor);
-                }
-            }
+            apply(actions.get(next), region, m);
+        } catch (IOException e) {
+            fail(new TransportException(TransportException.Kind.FAILED, from, "could not be read from: " + e.getMessage()));
+            return;
         } catch (RuntimeException e) {
             fail(new TransportException(TransportException.Kind.MISMATCH, from, "sent a chunk this rank could not apply: " + e));
             return;
@@ -147,6 +143,31 @@ final class RingPlan {
         next++;
         if (next == regions.size()) {
             done.complete(null);
+        }
+    }
+
+    /**
+     * Copies or reduces one chunk into its region. A remote chunk is pulled straight into the region,
+     * or, to be reduced, in cache-sized pieces each reduced as soon as it is pulled.
+     */
+    private void apply(Action action, ByteBuffer region, Inbound m) throws IOException {
+        if (action == Action.COPY) {
+            m.read(0, region);
+            return;
+        }
+        if (m.isRemote()) {
+            int step = ChunkReducer.PIECE_ELEMENTS * type.bytes();
+            for (int off = 0; off < region.remaining(); off += step) {
+                int len = Math.min(step, region.remaining() - off);
+                ByteBuffer piece = reducer.piece(len);
+                m.read(off, piece);
+                reducer.reduce(region.slice(region.position() + off, len), piece, type, op);
+            }
+        } else {
+            reducer.reduce(region, m.data(), type, op);
+        }
+        if (action == Action.REDUCE_AND_DIVIDE) {
+            reducer.divide(region, type, divisor);
         }
     }
 

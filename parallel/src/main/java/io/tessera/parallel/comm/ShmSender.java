@@ -17,7 +17,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Thread safety: thread-safe (one lock per link).
  */
-final class ShmSender {
+final class ShmSender implements LocalSender {
 
     private final ShmRing ring;
     private final Channel channel;
@@ -54,7 +54,8 @@ final class ShmSender {
      * @throws IllegalArgumentException if the payload exceeds a slot (the communicator cuts messages at
      *     {@link CommOptions#chunkBytes()}, the slot size)
      */
-    synchronized CompletableFuture<Void> send(long seq, byte opcode, ByteBuffer payload) {
+    @Override
+    public synchronized CompletableFuture<Void> send(long seq, byte opcode, ByteBuffer payload) {
         if (payload.remaining() > ring.slotBytes()) {
             throw new IllegalArgumentException("shared-memory message of " + payload.remaining() + " bytes exceeds the slot size "
                     + ring.slotBytes() + "; every rank must use the same chunkBytes");
@@ -76,7 +77,8 @@ final class ShmSender {
     }
 
     /** Fails queued sends; the ring stays mapped until {@link #unmap()}. */
-    synchronized void close() {
+    @Override
+    public synchronized void close() {
         closed = true;
         for (Pending p : pending) {
             p.done.completeExceptionally(new IllegalStateException("the shared-memory link was closed"));
@@ -85,7 +87,8 @@ final class ShmSender {
     }
 
     /** Unmaps the ring; call once no thread can send any more. */
-    synchronized void unmap() {
+    @Override
+    public synchronized void unmap() {
         close();
         ring.unmap();
     }

@@ -87,6 +87,11 @@ public final class ColumnParallelLinear extends Module {
         return bias;
     }
 
+    /** @return the input width */
+    public int inFeatures() {
+        return inFeatures;
+    }
+
     /** @return the full output width */
     public int outFeatures() {
         return outFeatures;

@@ -3,6 +3,7 @@ package io.tessera.parallel.tensor;
 import ai.djl.ndarray.NDArray;
 import io.tessera.core.Rng;
 import io.tessera.core.tape.NodeContext;
+import io.tessera.core.Scalars;
 import java.util.Objects;
 
 /**

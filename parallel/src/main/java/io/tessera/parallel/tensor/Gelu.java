@@ -1,6 +1,7 @@
 package io.tessera.parallel.tensor;
 
 import ai.djl.ndarray.NDArray;
+import io.tessera.core.Scalars;
 
 /**
  * The two GELU variants of BERT and GPT-2, applied element-wise.

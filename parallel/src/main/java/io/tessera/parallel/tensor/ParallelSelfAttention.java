@@ -9,6 +9,7 @@ import io.tessera.core.nn.Initializer;
 import io.tessera.core.tape.NodeContext;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
+import io.tessera.core.Scalars;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
 import java.util.Objects;
@@ -51,7 +52,6 @@ public final class ParallelSelfAttention {
     private static final int DROPOUT_STREAM = 1;
 
     private final Communicator group;
-    private final int hidden;
     private final int heads;
     private final int headDim;
     private final boolean causal;
@@ -75,7 +75,7 @@ public final class ParallelSelfAttention {
                     + " is not divisible by the tensor-parallel degree " + p + " (group " + group.name()
                     + "); each rank computes heads / degree whole heads; choose a degree that divides " + b.heads);
         }
-        this.hidden = b.hidden;
+        int hidden = b.hidden;
         this.heads = b.heads;
         this.headDim = b.hidden / b.heads;
         this.causal = b.causal;

@@ -96,7 +96,8 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDArray z = logits.reshape(n, local).toType(DataType.FLOAT32, false);
         if (real < local) {
             Shape row = new Shape(local);
-            z = z.add(NDArrays.where(m.arange(local).gte(real), m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
+            NDArray padding = m.arange(0, (int) local, 1, DataType.INT64).gte(real);
+            z = z.add(NDArrays.where(padding, m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
         }
         NDArray max = RegionTensors.allReduce(group, m, z.max(new int[] {1}), ReduceOp.MAX);      // [N]
         NDArray shifted = z.sub(max.expandDims(1));                                             // [N, V'/p]
@@ -107,14 +108,17 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         picked = NDArrays.where(mine, picked, m.zeros(new Shape(n), DataType.FLOAT32));
         NDArray target = RegionTensors.allReduce(group, m, picked, ReduceOp.SUM);                // [N]
 
-        NDArray exp = shifted.exp();
-        NDArray sumExp = RegionTensors.allReduce(group, m, exp.sum(new int[] {1}), ReduceOp.SUM); // [N]
+        NDArray softmax = shifted.exp();                                                        // exp, then divided in place
+        shifted.close();
+        NDArray sumExp = RegionTensors.allReduce(group, m, softmax.sum(new int[] {1}), ReduceOp.SUM); // [N]
 
         NDArray scored = t.neq(IGNORE_INDEX).toType(DataType.FLOAT32, false);                   // [N]
         NDArray count = scored.sum().maximum(1f);
         NDArray loss = sumExp.log().sub(target).mul(scored).sum().div(count);                   // []
 
-        ctx.save(exp.div(sumExp.expandDims(1)), localTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
+        // Keep one [N, V'/p] tensor for backward, as Megatron does: the softmax, computed in place.
+        softmax.divi(sumExp.expandDims(1));
+        ctx.save(softmax, localTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
         return new NDList(loss.toType(logits.getDataType(), false));
     }
 
@@ -127,8 +131,10 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDArray weight = saved.get(3);
         NDArray cot = outputCotangents.singletonOrThrow().toType(DataType.FLOAT32, false);
         int local = (int) softmax.getShape().get(1);
-        NDArray onehot = localTarget.oneHot(local, DataType.FLOAT32).mul(mine.expandDims(1));
-        NDArray grad = softmax.sub(onehot).mul(weight.mul(cot).expandDims(1));
+        NDArray onehot = localTarget.oneHot(local, DataType.FLOAT32).muli(mine.expandDims(1));
+        NDArray grad = softmax.subi(onehot);                 // the saved softmax is not needed again
+        onehot.close();
+        grad.muli(weight.mul(cot).expandDims(1));
         return new NDList(grad.reshape(logitsShape).toType(logitsType, false), null);
     }
 

@@ -95,6 +95,11 @@ public final class VocabParallelEmbedding extends Module {
         return weight;
     }
 
+    /** @return C, the embedding width */
+    public int dim() {
+        return dim;
+    }
+
     /** @return V, the real vocabulary */
     public int vocabSize() {
         return vocabSize;

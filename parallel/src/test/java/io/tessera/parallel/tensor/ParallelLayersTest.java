@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Rng;
@@ -97,6 +98,28 @@ class ParallelLayersTest {
         };
     }
 
+    /** Column-parallel with a gathered output, then row-parallel that scatters its replicated input. */
+    static Block gatherThenScatter(ParallelContext pc, int p) {
+        ColumnParallelLinear column = ColumnParallelLinear.builder(pc, C, 2 * C).optGatherOutput(true)
+                .optWeightInitializer(Initializer.normal(0.5f)).build();
+        RowParallelLinear row = RowParallelLinear.builder(pc, 2 * C, C).optInputIsParallel(false).optLayout(WeightLayout.IN_OUT)
+                .optWeightInitializer(Initializer.normal(0.5f)).build();
+        ModuleHolder root = new ModuleHolder().add("column", column).add("row", row);
+        return new Block() {
+            @Override
+            public ModuleHolder root() {
+                return root;
+            }
+
+            @Override
+            public Var forward(Tape tape, Var x, Var mask) {
+                Var h = column.forward(tape, "column", x);
+                Var bumped = tape.apply1("tanh", false, (ctx, in) -> new NDList(in.get(0).tanh()), h);
+                return row.forward(tape, "row", bumped);
+            }
+        };
+    }
+
     static Block attention(ParallelContext pc, boolean fused, boolean causal) {
         ParallelSelfAttention attn = ParallelSelfAttention.builder(pc, C, HEADS).optFusedQkv(fused).optCausal(causal)
                 .optLayout(fused ? WeightLayout.IN_OUT : WeightLayout.OUT_IN).optInitializer(Initializer.normal(0.5f))
@@ -124,6 +147,11 @@ class ParallelLayersTest {
     @Test
     void mlpMatchesDegreeOne() {
         assertSameAsDegreeOne(ParallelLayersTest::mlp, false);
+    }
+
+    @Test
+    void gatheredColumnAndScatteredRowMatchDegreeOne() {
+        assertSameAsDegreeOne(ParallelLayersTest::gatherThenScatter, false);
     }
 
     @ParameterizedTest

@@ -1,4 +1,4 @@
-package io.tessera.parallel.tensor;
+package io.tessera.core;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
