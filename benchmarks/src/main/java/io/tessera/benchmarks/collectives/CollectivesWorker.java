@@ -17,7 +17,7 @@ import java.util.List;
 /**
  * One rank of {@link CollectivesBenchmark}, started as its own JVM with torchrun's variables. Rank 0
  * prints one line per measurement: {@code RESULT <op> <bytes> <seconds per op>}, the slowest rank's
- * mean over the timed iterations. Each op first runs 300 times on 64 KiB, and each size at least
+ * mean over the timed iterations. Each op first runs 3000 times on 64 KiB, and each size at least
  * {@code warmup} times and on at least 512 MiB in all, so that the JIT has compiled the path being
  * measured (Gloo is native code).
  *
@@ -29,7 +29,7 @@ import java.util.List;
 public final class CollectivesWorker {
 
     /** Small operations run first so that the measured code is compiled, as it is in a long training run. */
-    private static final int JIT_WARMUP = 300;
+    private static final int JIT_WARMUP = 3000;
     /** Each size is warmed up with at least this much data, so that its chunked path is compiled too. */
     private static final long WARMUP_BYTES = 512L << 20;
 

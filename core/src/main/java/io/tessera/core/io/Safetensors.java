@@ -58,6 +58,7 @@ public final class Safetensors {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "safetensors file not found");
         }
+        checkHeader(file);
         NDList list;
         try (InputStream in = Files.newInputStream(file)) {
             list = NDList.decode(manager, in);
@@ -71,5 +72,25 @@ public final class Safetensors {
             }
         }
         return out;
+    }
+
+    /** Refuses files holding bfloat16 tensors before DJL decodes them (its JNI would abort the JVM). */
+    private static void checkHeader(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] len = in.readNBytes(8);
+            if (len.length < 8) {
+                throw new IOException(file + " is not a safetensors file: shorter than its 8-byte header length");
+            }
+            long n = java.nio.ByteBuffer.wrap(len).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            if (n <= 0 || n > 100_000_000L || n > Files.size(file) - 8) {
+                throw new IOException(file + " is not a safetensors file: header length " + n + " is impossible for a file of "
+                        + Files.size(file) + " bytes");
+            }
+            String header = new String(in.readNBytes((int) n), java.nio.charset.StandardCharsets.UTF_8);
+            if (header.contains("\"BF16\"")) {
+                throw new IOException(file + " holds bfloat16 tensors, which DJL 0.35.1's PyTorch JNI cannot represent;"
+                        + " convert the file to float32 or float16 first");
+            }
+        }
     }
 }

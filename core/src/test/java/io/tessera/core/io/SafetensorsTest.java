@@ -63,6 +63,22 @@ class SafetensorsTest {
     }
 
     @Test
+    void bfloat16FilesAndTruncatedFilesAreRefusedWithoutTouchingDjl() throws IOException {
+        String header = "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}";
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + header.length() + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(header.length()).put(header.getBytes(StandardCharsets.US_ASCII)).putInt(0);
+        Path bf16 = dir.resolve("bf16.safetensors");
+        Files.write(bf16, b.array());
+        Path truncated = dir.resolve("short.safetensors");
+        Files.write(truncated, new byte[] {1, 2, 3});
+        try (NDManager m = NDManager.newBaseManager()) {
+            IOException e = assertThrows(IOException.class, () -> Safetensors.load(bf16, m));
+            assertTrue(e.getMessage().contains("bfloat16"), e.getMessage());
+            assertThrows(IOException.class, () -> Safetensors.load(truncated, m));
+        }
+    }
+
+    @Test
     void missingFileNamesThePath() {
         try (NDManager m = NDManager.newBaseManager()) {
             IOException e = assertThrows(IOException.class, () -> Safetensors.load(dir.resolve("nope.safetensors"), m));

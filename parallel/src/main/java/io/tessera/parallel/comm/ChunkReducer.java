@@ -36,15 +36,21 @@ final class ChunkReducer implements AutoCloseable {
     private ByteBuffer pieces;
 
     /**
-     * A small buffer for one piece of {@link #PIECE_ELEMENTS} elements pulled from a peer, reused so that
-     * it stays in cache; separate from {@link #scratch(int)}.
+     * Bytes pulled from a peer at once before they are reduced: large enough that the system calls are
+     * few, small enough to stay in the core's cache until the reduction reads them.
+     */
+    static final int PULL_BYTES = 512 * 1024;
+
+    /**
+     * A small buffer for a block pulled from a peer, reused so that it stays in cache; separate from
+     * {@link #scratch(int)}.
      *
-     * @param bytes at most {@code PIECE_ELEMENTS * 8}
+     * @param bytes at most {@link #PULL_BYTES}
      * @return a native-order direct buffer of exactly {@code bytes}
      */
     ByteBuffer piece(int bytes) {
         if (pieces == null) {
-            pieceArray = manager.create(new Shape(PIECE_ELEMENTS * 8L), DataType.INT8);
+            pieceArray = manager.create(new Shape(PULL_BYTES), DataType.INT8);
             pieces = TensorMemory.buffer(pieceArray);
         }
         return pieces.slice(0, bytes).order(ByteOrder.nativeOrder());

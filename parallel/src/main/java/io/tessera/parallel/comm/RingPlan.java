@@ -148,7 +148,7 @@ final class RingPlan {
 
     /**
      * Copies or reduces one chunk into its region. A remote chunk is pulled straight into the region,
-     * or, to be reduced, in cache-sized pieces each reduced as soon as it is pulled.
+     * or, to be reduced, in cache-sized blocks each reduced as soon as it is pulled.
      */
     private void apply(Action action, ByteBuffer region, Inbound m) throws IOException {
         if (action == Action.COPY) {
@@ -156,7 +156,7 @@ final class RingPlan {
             return;
         }
         if (m.isRemote()) {
-            int step = ChunkReducer.PIECE_ELEMENTS * type.bytes();
+            int step = ChunkReducer.PULL_BYTES / type.bytes() * type.bytes();
             for (int off = 0; off < region.remaining(); off += step) {
                 int len = Math.min(step, region.remaining() - off);
                 ByteBuffer piece = reducer.piece(len);
