@@ -1,5 +1,6 @@
 package io.tessera.benchmarks.collectives;
 
+import io.tessera.parallel.comm.CommOptions;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -50,7 +51,7 @@ public final class CollectivesBenchmark {
      * @param iterations timed iterations per measurement
      * @param warmup untimed iterations first
      * @param chunkBytes Tessera's chunk size (and shared-memory slot size)
-     * @param sharedMemory whether Tessera moves same-host data through shared memory
+     * @param sameHost how Tessera moves data between its local processes
      * @param ioThreads Netty event-loop threads per process
      * @param json where to write the results, or null
      * @param python the interpreter for the Gloo reference, or null to skip it
@@ -58,12 +59,13 @@ public final class CollectivesBenchmark {
      * @param timeoutSeconds bound on each backend's run per world size
      */
     public record Options(List<Integer> worlds, List<Long> sizes, List<CollectiveOp> ops, int iterations, int warmup,
-            int chunkBytes, boolean sharedMemory, int ioThreads, Path json, Path python, Path glooScript, int timeoutSeconds) {
+            int chunkBytes, CommOptions.SameHost sameHost, int ioThreads, Path json, Path python, Path glooScript, int timeoutSeconds) {
 
         public Options {
             worlds = List.copyOf(worlds);
             sizes = List.copyOf(sizes);
             ops = List.copyOf(ops);
+            Objects.requireNonNull(sameHost, "sameHost");
             Objects.requireNonNull(glooScript, "glooScript");
             for (int w : worlds) {
                 if (w < 2) {
@@ -82,14 +84,15 @@ public final class CollectivesBenchmark {
         }
 
         /**
-         * The default run: worlds 2 and 4; 1, 4, 16 and 64 MiB; all-reduce; 10 iterations after 3
-         * warm-ups; 1 MiB chunks through shared memory; Gloo through {@code /usr/bin/python3}.
+         * The default run: worlds 2 and 4; 1, 4, 16 and 64 MiB; all-reduce; 20 iterations after at
+         * least 3 warm-ups; 4 MiB chunks pulled by cross-memory attach; Gloo through
+         * {@code /usr/bin/python3}.
          *
          * @return the defaults
          */
         public static Options defaults() {
             return new Options(List.of(2, 4), List.of(1L << 20, 4L << 20, 16L << 20, 64L << 20), List.of(CollectiveOp.ALLREDUCE),
-                    10, 3, 1 << 20, true, 1, null, Path.of("/usr/bin/python3"), Path.of("benchmarks/reference/gloo_collectives.py"),
+                    20, 3, 4 << 20, CommOptions.SameHost.CROSS_MEMORY, 1, null, Path.of("/usr/bin/python3"), Path.of("benchmarks/reference/gloo_collectives.py"),
                     600);
         }
     }
@@ -140,8 +143,9 @@ public final class CollectivesBenchmark {
     }
 
     /**
-     * Command line: {@code --worlds 2,4 --sizes 1MB,64MB --ops allreduce,allgather --iters 10 --warmup 3
-     * --chunk 1MB --no-shm --io-threads 1 --json out.json --python /usr/bin/python3 --no-gloo}.
+     * Command line: {@code --worlds 2,4 --sizes 1MB,64MB --ops allreduce,allgather --iters 20 --warmup 3
+     * --chunk 4MB --same-host cross-memory|shared-memory|tcp --io-threads 1 --json out.json
+     * --python /usr/bin/python3 --no-gloo}.
      *
      * @param args the flags
      */
@@ -163,7 +167,7 @@ public final class CollectivesBenchmark {
         int iters = d.iterations();
         int warmup = d.warmup();
         int chunk = d.chunkBytes();
-        boolean shm = d.sharedMemory();
+        CommOptions.SameHost sameHost = d.sameHost();
         int io = d.ioThreads();
         Path json = d.json();
         Path python = d.python();
@@ -172,9 +176,6 @@ public final class CollectivesBenchmark {
         for (int i = 0; i < args.length; i++) {
             String flag = args[i];
             switch (flag) {
-                case "--no-shm":
-                    shm = false;
-                    continue;
                 case "--no-gloo":
                     python = null;
                     continue;
@@ -204,6 +205,9 @@ public final class CollectivesBenchmark {
                 case "--chunk":
                     chunk = Math.toIntExact(bytes(v));
                     break;
+                case "--same-host":
+                    sameHost = CommOptions.SameHost.valueOf(v.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+                    break;
                 case "--io-threads":
                     io = Integer.parseInt(v);
                     break;
@@ -221,10 +225,10 @@ public final class CollectivesBenchmark {
                     break;
                 default:
                     throw new IllegalArgumentException("collectives benchmark: unknown flag " + flag + "; flags: --worlds --sizes"
-                            + " --ops --iters --warmup --chunk --no-shm --io-threads --json --python --gloo-script --no-gloo --timeout");
+                            + " --ops --iters --warmup --chunk --same-host --io-threads --json --python --gloo-script --no-gloo --timeout");
             }
         }
-        return new Options(worlds, sizes, ops, iters, warmup, chunk, shm, io, json, python, script, timeout);
+        return new Options(worlds, sizes, ops, iters, warmup, chunk, sameHost, io, json, python, script, timeout);
     }
 
     /**
@@ -364,7 +368,7 @@ public final class CollectivesBenchmark {
                 ProcessBuilder pb = new ProcessBuilder(java, "-Dai.djl.offline=true", "-Xmx1g", "-XX:+UseParallelGC",
                         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
                         CollectivesWorker.class.getName(), ops, sizes, Integer.toString(o.iterations()), Integer.toString(o.warmup()),
-                        Integer.toString(o.chunkBytes()), Integer.toString(o.ioThreads()), Boolean.toString(o.sharedMemory()));
+                        Integer.toString(o.chunkBytes()), Integer.toString(o.ioThreads()), o.sameHost().name());
                 Map<String, String> env = pb.environment();
                 env.put("MASTER_ADDR", "127.0.0.1");
                 env.put("MASTER_PORT", Integer.toString(port));

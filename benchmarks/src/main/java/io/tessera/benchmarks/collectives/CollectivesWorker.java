@@ -21,8 +21,8 @@ import java.util.List;
  * {@code warmup} times and on at least 512 MiB in all, so that the JIT has compiled the path being
  * measured (Gloo is native code).
  *
- * <p>Arguments: {@code ops sizes iterations warmup chunkBytes ioThreads sharedMemory}, lists
- * comma-separated.
+ * <p>Arguments: {@code ops sizes iterations warmup chunkBytes ioThreads sameHost}, lists
+ * comma-separated, {@code sameHost} one of {@link CommOptions.SameHost}.
  *
  * <p>Thread safety: a program; not for use as a library.
  */
@@ -36,8 +36,8 @@ public final class CollectivesWorker {
     private CollectivesWorker() {}
 
     /**
-     * @param args ops, sizes in bytes, iterations, warm-up iterations, chunk bytes, I/O threads, whether
-     *     same-host data goes through shared memory
+     * @param args ops, sizes in bytes, iterations, warm-up iterations, chunk bytes, I/O threads, how
+     *     same-host data moves
      */
     public static void main(String[] args) {
         List<CollectiveOp> ops = new ArrayList<>();
@@ -51,7 +51,7 @@ public final class CollectivesWorker {
         int iterations = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
         CommOptions options = CommOptions.defaults().withTimeout(Duration.ofSeconds(120)).withChunkBytes(Integer.parseInt(args[4]))
-                .withSharedMemory(Boolean.parseBoolean(args[6]));
+                .withSameHost(CommOptions.SameHost.valueOf(args[6]));
         int ioThreads = Integer.parseInt(args[5]);
         JobEnvironment env = JobEnvironment.fromEnv();
         try (DistributedJob job = DistributedJob.join(env,

@@ -11,20 +11,34 @@ import java.util.Objects;
  * @param timeout how long one operation (or store call) may wait for its peers before failing
  * @param chunkBytes the largest message the ring algorithms send at once; smaller chunks pipeline
  *     better, larger ones cost fewer messages. Must be the same on every rank of a group.
- * @param sharedMemory whether the Netty backend moves collective data between ranks on the same host
- *     through shared memory ({@code /dev/shm}) rather than loopback TCP; the TCP connection still
- *     carries the signals
+ * @param sameHost how the Netty backend moves collective data between ranks on the same host; the TCP
+ *     connection carries the signals in every case
  */
-public record CommOptions(Duration timeout, int chunkBytes, boolean sharedMemory) {
+public record CommOptions(Duration timeout, int chunkBytes, SameHost sameHost) {
+
+    /** How collective data moves between two ranks on one host (each choice falls back to the next). */
+    public enum SameHost {
+        /**
+         * The receiver pulls each chunk straight from the sender's buffer with Linux cross-memory attach
+         * ({@code process_vm_readv}): one copy per byte. Needs ptrace permission between the processes
+         * (same user, no seccomp filter against it); probed per pair, else {@link #SHARED_MEMORY}.
+         */
+        CROSS_MEMORY,
+        /** Through a ring of slots in {@code /dev/shm}: a copy in, a copy (or reduction) out; else {@link #TCP}. */
+        SHARED_MEMORY,
+        /** Over loopback TCP, as between hosts. */
+        TCP
+    }
 
     /** Default timeout of every operation, as in PyTorch's process groups. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
 
-    /** Default chunk size: 512 KiB. */
-    public static final int DEFAULT_CHUNK_BYTES = 512 * 1024;
+    /** Default chunk size: 1 MiB. */
+    public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
 
     public CommOptions {
         Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(sameHost, "sameHost");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("communicator options: timeout = " + timeout + " must be positive");
         }
@@ -34,9 +48,9 @@ public record CommOptions(Duration timeout, int chunkBytes, boolean sharedMemory
         }
     }
 
-    /** @return the defaults: 300 s timeout, 512 KiB chunks, shared memory between same-host ranks */
+    /** @return the defaults: 300 s timeout, 1 MiB chunks, cross-memory attach between same-host ranks */
     public static CommOptions defaults() {
-        return new CommOptions(DEFAULT_TIMEOUT, DEFAULT_CHUNK_BYTES, true);
+        return new CommOptions(DEFAULT_TIMEOUT, DEFAULT_CHUNK_BYTES, SameHost.CROSS_MEMORY);
     }
 
     /**
@@ -44,7 +58,7 @@ public record CommOptions(Duration timeout, int chunkBytes, boolean sharedMemory
      * @return a copy with that timeout
      */
     public CommOptions withTimeout(Duration newTimeout) {
-        return new CommOptions(newTimeout, chunkBytes, sharedMemory);
+        return new CommOptions(newTimeout, chunkBytes, sameHost);
     }
 
     /**
@@ -52,15 +66,15 @@ public record CommOptions(Duration timeout, int chunkBytes, boolean sharedMemory
      * @return a copy with that chunk size
      */
     public CommOptions withChunkBytes(int newChunkBytes) {
-        return new CommOptions(timeout, newChunkBytes, sharedMemory);
+        return new CommOptions(timeout, newChunkBytes, sameHost);
     }
 
     /**
-     * @param enabled whether same-host ranks exchange data through shared memory
+     * @param transfer how same-host ranks exchange collective data
      * @return a copy with that setting
      */
-    public CommOptions withSharedMemory(boolean enabled) {
-        return new CommOptions(timeout, chunkBytes, enabled);
+    public CommOptions withSameHost(SameHost transfer) {
+        return new CommOptions(timeout, chunkBytes, transfer);
     }
 
     /** @return the timeout as a short human string, e.g. {@code 5 s} */

@@ -249,7 +249,7 @@ public final class NettyEndpoint implements AutoCloseable {
     /** Dials one lower-ranked peer; completes with null when accepted, or with the reason it was not. */
     private CompletableFuture<String> dial(NettyTransport t, int peer, InetSocketAddress address) {
         CompletableFuture<String> result = new CompletableFuture<>();
-        ShmRing ring = options.sharedMemory() ? createRing() : null;
+        ShmRing ring = options.sameHost() != CommOptions.SameHost.TCP ? createRing() : null;
         result.whenComplete((problem, e) -> {
             if (ring != null && (problem != null || e != null)) {
                 ring.unlink();
@@ -381,7 +381,7 @@ public final class NettyEndpoint implements AutoCloseable {
                     } else if (from <= t.rank()) {
                         problem = "in group " + group + " rank " + from + " must be dialed by rank " + t.rank() + ", not dial it";
                     } else {
-                        boolean local = options.sharedMemory() && host.equals(peerHost);
+                        boolean local = options.sameHost() != CommOptions.SameHost.TCP && host.equals(peerHost);
                         ShmRing out = local && !offered.isEmpty() && slots == ringSlots && slotBytes == options.chunkBytes()
                                 ? openRing(offered) : null;
                         ShmRing mine = local ? createRing() : null;
@@ -429,7 +429,7 @@ public final class NettyEndpoint implements AutoCloseable {
 
     /** @return whether this process may read the peer's probe by cross-memory attach, and reads the right value */
     private boolean probe(long pid, long address, long expected) {
-        if (!options.sharedMemory() || !Cma.available()) {
+        if (options.sameHost() != CommOptions.SameHost.CROSS_MEMORY || !Cma.available()) {
             return false;
         }
         ByteBuffer got = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());

@@ -46,8 +46,8 @@ import java.util.function.Function;
  * keeps it per thread). Its communicators (world, tensor- and data-parallel, as
  * {@link ParallelLayout} assigns them; a group of one is a {@link SingleRankCommunicator}) are created
  * by the cluster and closed after every rank has returned. By default the ranks talk through the Netty
- * backend over loopback, exactly as separate processes would (rendezvous store, job token, shared
- * memory between the ranks); {@link Backend#IN_PROCESS} runs the same ring algorithms over memory,
+ * backend over loopback, exactly as separate processes would (rendezvous store, job token,
+ * cross-memory attach between the ranks); {@link Backend#IN_PROCESS} runs the same ring algorithms over memory,
  * which starts faster and needs no sockets. {@link #run} returns the ranks' results in
  * rank order. If a rank throws, every other rank's communicators are aborted (their pending collectives
  * fail at once), their threads are interrupted, and {@code run} rethrows the first exception, with the

@@ -29,10 +29,13 @@ class CollectivesTest {
     private static final CommOptions OPTIONS = CommOptions.defaults().withTimeout(Duration.ofSeconds(20)).withChunkBytes(96);
     private static final int[] SIZES = {1, 2, 5, 1001};
 
-    /** The in-process backend, and the Netty backend with same-host data through shared memory or TCP. */
+    /**
+     * The in-process backend, and the Netty backend with same-host data by cross-memory attach, through
+     * shared-memory rings, or over TCP.
+     */
     static List<Arguments> clusters() {
         List<Arguments> a = new ArrayList<>();
-        for (String transport : new String[] {"in-process", "netty+shm", "netty+tcp"}) {
+        for (String transport : new String[] {"in-process", "netty+cma", "netty+ring", "netty+tcp"}) {
             for (int world : new int[] {2, 3, 4}) {
                 a.add(Arguments.of(transport, world));
             }
@@ -45,10 +48,12 @@ class CollectivesTest {
         switch (transport) {
             case "in-process":
                 return c.withBackend(LocalCluster.Backend.IN_PROCESS).withComm(OPTIONS);
-            case "netty+shm":
+            case "netty+cma":
                 return c.withBackend(LocalCluster.Backend.NETTY).withComm(OPTIONS);
+            case "netty+ring":
+                return c.withBackend(LocalCluster.Backend.NETTY).withComm(OPTIONS.withSameHost(CommOptions.SameHost.SHARED_MEMORY));
             default:
-                return c.withBackend(LocalCluster.Backend.NETTY).withComm(OPTIONS.withSharedMemory(false));
+                return c.withBackend(LocalCluster.Backend.NETTY).withComm(OPTIONS.withSameHost(CommOptions.SameHost.TCP));
         }
     }
 
