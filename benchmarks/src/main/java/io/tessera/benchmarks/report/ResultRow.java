@@ -1,8 +1,8 @@
 package io.tessera.benchmarks.report;
 
 import io.tessera.benchmarks.ceiling.Ceiling;
-import io.tessera.benchmarks.flops.ModelShape;
-import io.tessera.benchmarks.flops.TransformerFlops;
+import io.tessera.models.flops.ModelShape;
+import io.tessera.models.flops.TransformerFlops;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -13,7 +13,7 @@ import java.util.Optional;
  *
  * <p>Rates are totals over the run's processes: {@code tokensPerSecond = globalBatch·seq / stepSeconds},
  * {@code tflops = F_step / stepSeconds} with {@code F_step} from
- * {@link io.tessera.benchmarks.flops.TransformerFlops#trainingStep} over the global batch. Fields that do
+ * {@link io.tessera.models.flops.TransformerFlops#trainingStep} over the global batch. Fields that do
  * not apply hold {@code NaN} ({@link #efficiency} outside scaling runs, {@link #mfu} without a ceiling) and
  * are written as {@code null} in JSON and empty in CSV.
  *

@@ -18,7 +18,7 @@ import java.util.Optional;
  * <p>The reference implements post-LN BERT with its masked-LM head only. It is given Tessera's
  * <em>padded</em> vocabulary ({@link TransformerConfig#paddedVocabSize(int)} at tensor-parallel degree 1),
  * so that both systems compute the same products; both rows' FLOPs are then counted from the same
- * {@link io.tessera.benchmarks.flops.ModelShape} with the unpadded vocabulary. Dropout, LayerNorm epsilon,
+ * {@link io.tessera.models.flops.ModelShape} with the unpadded vocabulary. Dropout, LayerNorm epsilon,
  * AdamW's weight decay (0.01, matrices only), the learning rate and gradient clipping are passed through.
  *
  * <p>Thread safety: stateless.

@@ -1,6 +1,6 @@
 package io.tessera.benchmarks.step;
 
-import io.tessera.benchmarks.flops.ModelShape;
+import io.tessera.models.flops.ModelShape;
 import io.tessera.models.config.TransformerConfig;
 import java.util.ArrayList;
 import java.util.List;

@@ -11,7 +11,7 @@ import com.google.gson.JsonParser;
 import io.tessera.benchmarks.ceiling.Ceiling;
 import io.tessera.benchmarks.ceiling.MatmulMeasurement;
 import io.tessera.benchmarks.ceiling.MatmulShape;
-import io.tessera.benchmarks.flops.ModelShape;
+import io.tessera.models.flops.ModelShape;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

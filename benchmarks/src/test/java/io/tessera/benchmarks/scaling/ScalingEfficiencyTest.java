@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.tessera.benchmarks.flops.ModelShape;
+import io.tessera.models.flops.ModelShape;
 import io.tessera.benchmarks.report.ResultRow;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -28,6 +28,8 @@ import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.bert.BertOutput;
 import io.tessera.models.checkpoint.HfCheckpoint;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.models.flops.ModelShape;
+import io.tessera.models.flops.TransformerFlops;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.models.gpt2.Gpt2Output;
 import io.tessera.optim.AdamW;
@@ -139,7 +141,7 @@ public final class Trainer {
                 Evaluation before = evaluate(model, dpo, data.heldOut, manager, start);
                 report(metrics, before, lead);
                 List<Double> losses = new ArrayList<>();
-                double flopsPerStep = TrainingFlops.perStep(modelConfig, cfg.seqLength(), cfg.globalBatch());
+                double flopsPerStep = TransformerFlops.trainingStep(ModelShape.of(modelConfig, cfg.globalBatch(), cfg.seqLength()));
                 long tokensPerStep = (long) cfg.globalBatch() * cfg.seqLength();
                 double seconds = 0;
                 ProgressBar bar = lead && cfg.progress() && System.console() != null ? new ProgressBarBuilder()

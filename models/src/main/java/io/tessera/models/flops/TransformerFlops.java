@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.flops;
+package io.tessera.models.flops;
 
 /**
  * Model FLOPs of a Transformer training step, counted exactly from the shape: the matrix products only

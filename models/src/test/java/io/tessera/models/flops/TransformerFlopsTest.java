@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.flops;
+package io.tessera.models.flops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

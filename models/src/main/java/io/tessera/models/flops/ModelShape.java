@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.flops;
+package io.tessera.models.flops;
 
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
