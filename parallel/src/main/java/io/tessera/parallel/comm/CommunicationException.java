@@ -3,6 +3,8 @@ package io.tessera.parallel.comm;
 /**
  * A collective or store operation failed: a peer died, stalled past the timeout, or sent bad data.
  * The message names the operation, the group, this rank and the missing peer when known.
+ *
+ * <p>Thread safety: immutable once thrown.
  */
 public class CommunicationException extends RuntimeException {
 

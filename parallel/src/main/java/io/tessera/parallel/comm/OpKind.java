@@ -1,6 +1,10 @@
 package io.tessera.parallel.comm;
 
-/** The operations a {@link RingCommunicator} runs; carried in every message to detect mismatched calls. */
+/**
+ * The operations a {@link RingCommunicator} runs; carried in every message to detect mismatched calls.
+ *
+ * <p>Thread safety: immutable.
+ */
 enum OpKind {
     ALL_REDUCE("allReduce"),
     REDUCE_SCATTER("reduceScatter"),

@@ -1,6 +1,10 @@
 package io.tessera.parallel.comm;
 
-/** Reduction applied element-wise by all-reduce and reduce-scatter. */
+/**
+ * Reduction applied element-wise by all-reduce and reduce-scatter.
+ *
+ * <p>Thread safety: immutable.
+ */
 public enum ReduceOp {
     /** Sum over ranks. */
     SUM,

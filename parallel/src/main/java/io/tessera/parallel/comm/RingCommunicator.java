@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
 public final class RingCommunicator implements Communicator {
 
     private static final Logger LOG = LoggerFactory.getLogger(RingCommunicator.class);
+    private static final int MIN_CHUNKS_PER_SEGMENT = 4;
+    private static final int MIN_CHUNK_BYTES = 64 * 1024;
 
     private final String name;
     private final int[] worldRanks;
@@ -251,8 +253,9 @@ public final class RingCommunicator implements Communicator {
             }
             int pos = Math.floorMod(rank - root, size);
             RingPlan plan = o.plan(ElementType.INT32, ReduceOp.SUM);
-            for (int off = 0; off < b.remaining(); off += options.chunkBytes()) {
-                ByteBuffer chunk = slice(b, off, Math.min(options.chunkBytes(), b.remaining() - off));
+            int step = chunkBytes((long) b.remaining() * size, 1);
+            for (int off = 0; off < b.remaining(); off += step) {
+                ByteBuffer chunk = slice(b, off, Math.min(step, b.remaining() - off));
                 if (pos == 0) {
                     plan.send(chunk);
                 } else {
@@ -367,20 +370,30 @@ public final class RingCommunicator implements Communicator {
 
     private void sendSegment(RingPlan plan, ByteBuffer b, long n, int eb, int segment) {
         ByteBuffer seg = segment(b, n, eb, segment);
-        for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
-            plan.send(slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off)));
+        int chunk = chunkBytes(n * eb, eb);
+        for (int off = 0; off < seg.remaining(); off += chunk) {
+            plan.send(slice(seg, off, Math.min(chunk, seg.remaining() - off)));
         }
     }
 
     private void expectSegment(RingPlan plan, ByteBuffer b, long n, int eb, int segment, RingPlan.Action action, boolean forward) {
         ByteBuffer seg = segment(b, n, eb, segment);
-        for (int off = 0; off < seg.remaining(); off += chunkBytes(eb)) {
-            plan.expect(slice(seg, off, Math.min(chunkBytes(eb), seg.remaining() - off)), action, forward);
+        int chunk = chunkBytes(n * eb, eb);
+        for (int off = 0; off < seg.remaining(); off += chunk) {
+            plan.expect(slice(seg, off, Math.min(chunk, seg.remaining() - off)), action, forward);
         }
     }
 
-    private int chunkBytes(int elementBytes) {
-        return options.chunkBytes() / elementBytes * elementBytes;
+    /**
+     * The chunk size of a ring collective over {@code totalBytes}: {@link CommOptions#chunkBytes()}, or
+     * smaller so that each segment splits into at least {@value #MIN_CHUNKS_PER_SEGMENT} chunks that
+     * pipeline through the ring (but not below {@value #MIN_CHUNK_BYTES} bytes); whole elements. A
+     * function of the arguments and options only, so every rank cuts the same chunks.
+     */
+    private int chunkBytes(long totalBytes, int elementBytes) {
+        long pipelined = totalBytes / ((long) size * MIN_CHUNKS_PER_SEGMENT);
+        long chunk = Math.min(options.chunkBytes(), Math.max(MIN_CHUNK_BYTES, pipelined));
+        return (int) Math.max(elementBytes, chunk / elementBytes * elementBytes);
     }
 
     private ByteBuffer segment(ByteBuffer b, long n, int eb, int index) {

@@ -3,6 +3,8 @@ package io.tessera.parallel.comm;
 /**
  * Why a transport could not deliver: the peer involved and what happened. Turned into a
  * {@link CommunicationException} with the operation's context by {@link RingCommunicator}.
+ *
+ * <p>Thread safety: immutable once thrown.
  */
 final class TransportException extends Exception {
 
