@@ -2,12 +2,7 @@ package io.tessera.optim.zero;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.tessera.core.Torch;
 import io.tessera.core.nn.Parameter;
-import io.tessera.core.tape.ParameterAccess;
-import io.tessera.optim.Sharding;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * ZeRO stage 2: optimizer states and gradients partitioned. No full gradient buffer exists: each
@@ -17,67 +12,25 @@ import java.util.List;
  *
  * <p>Thread safety: see {@link DataParallelOptimizer}.
  */
-public final class ZeroStage2 extends DataParallelOptimizer {
-
-    private final Pieces pieces;
-    private final ShardedGradients grads;
+public final class ZeroStage2 extends ShardedGradientStage {
 
     ZeroStage2(Spec spec) {
-        super(2, spec, false, Math.max(1, spec.bucketBytes() / 4));
-        this.pieces = new Pieces(buffer, buckets, context, spec.optimizer(), manager);
-        this.grads = new ShardedGradients(buffer, buckets, pieces, dp, manager);
+        super(2, spec, Math.max(1, spec.bucketBytes() / 4));
     }
 
     @Override
-    protected ParameterAccess access() {
-        return new ParameterAccess() {
-            @Override
-            public NDArray acquire(Parameter p, NDManager scratch) {
-                return p.data();
-            }
-
-            @Override
-            public void accumulateGradient(Parameter p, NDArray grad) {
-                grads.accumulate(p, grad);
-            }
-
-            @Override
-            public void release(Parameter p) {}
-        };
+    protected NDArray acquire(Parameter p) {
+        return p.data();
     }
 
     @Override
-    protected boolean reducesEveryMicroBatch() {
-        return true;
+    protected NDArray parameterPiece(Bucket b) {
+        return pieces.inBuffer(buffer.params(), b);
     }
 
     @Override
-    protected void launch(Bucket b) {
-        grads.launch(b);
-    }
-
-    @Override
-    protected void afterBackward() {
-        grads.finish();
-    }
-
-    @Override
-    public StepResult step(double lr, double maxGradNorm) {
-        List<NDArray> views = new ArrayList<>();
-        for (Bucket b : buckets) {
-            views.add(pieces.compact(grads.shard(), b));
-        }
-        StepResult r = clip(pieces.ranges(), views, Sharding.PARTITIONED, maxGradNorm);
-        try (Torch.GradMode g = Torch.gradMode(false); NDManager scratch = manager.newSubManager()) {
-            if (!r.skipped()) {
-                for (Bucket b : buckets) {
-                    pieces.optimizer(b).step(pieces.inBuffer(buffer.params(), b), views.get(b.index()), lr);
-                }
-                AllGatherPieces.run(dp, buffer.params(), buckets, pieces, scratch, this::bucketView);
-            }
-            grads.zero();
-        }
-        return r;
+    protected void afterUpdate(NDManager scratch) {
+        AllGatherPieces.run(dp, buffer.params(), buckets, pieces, scratch, this::bucketView);
     }
 
     @Override
@@ -88,17 +41,5 @@ public final class ZeroStage2 extends DataParallelOptimizer {
     @Override
     protected NDArray parameterState() {
         return buffer.params();
-    }
-
-    @Override
-    protected List<io.tessera.optim.Optimizer> optimizers() {
-        return pieces.optimizers();
-    }
-
-    @Override
-    public void close() {
-        grads.close();
-        pieces.close();
-        super.close();
     }
 }

@@ -7,8 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Parameter;
-import io.tessera.core.tape.ParameterAccess;
-import io.tessera.optim.Sharding;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -26,10 +24,8 @@ import java.util.Map;
  *
  * <p>Thread safety: see {@link DataParallelOptimizer}.
  */
-public final class ZeroStage3 extends DataParallelOptimizer {
+public final class ZeroStage3 extends ShardedGradientStage {
 
-    private final Pieces pieces;
-    private final ShardedGradients grads;
     private final NDArray shardParams;
     private final Map<Parameter, Bucket> bucketOf = new IdentityHashMap<>();
     private final Map<Parameter, Gathered> gathered = new IdentityHashMap<>();
@@ -44,9 +40,7 @@ public final class ZeroStage3 extends DataParallelOptimizer {
     }
 
     ZeroStage3(Spec spec) {
-        super(3, spec, false, 1);
-        this.pieces = new Pieces(buffer, buckets, context, spec.optimizer(), manager);
-        this.grads = new ShardedGradients(buffer, buckets, pieces, dp, manager);
+        super(3, spec, 1);
         this.shardParams = manager.zeros(new Shape(pieces.total()), DataType.FLOAT32);
         try (Torch.GradMode g = Torch.gradMode(false)) {
             for (Bucket b : buckets) {
@@ -59,44 +53,28 @@ public final class ZeroStage3 extends DataParallelOptimizer {
     }
 
     @Override
-    protected ParameterAccess access() {
-        return new ParameterAccess() {
-            @Override
-            public NDArray acquire(Parameter p, NDManager scratch) {
-                Gathered g = gathered.get(p);
-                if (g == null) {
-                    NDArray full = manager.zeros(new Shape(p.numel()), DataType.FLOAT32);
-                    try (NDArray mine = pieces.compact(shardParams, bucketOf.get(p)).duplicate()) {
-                        dp.allGather(mine, full);
-                    }
-                    NDArray shaped = full.reshape(p.shape());
-                    full.close();
-                    g = new Gathered(shaped);
-                    gathered.put(p, g);
-                }
-                g.holders++;
-                return g.value;
-            }
+    protected NDArray acquire(Parameter p) {
+        Gathered g = gathered.get(p);
+        if (g == null) {
+            g = new Gathered(gather(p, manager));
+            gathered.put(p, g);
+        }
+        g.holders++;
+        return g.value;
+    }
 
-            @Override
-            public void accumulateGradient(Parameter p, NDArray grad) {
-                grads.accumulate(p, grad);
-            }
-
-            @Override
-            public void release(Parameter p) {
-                Gathered g = gathered.get(p);
-                if (g != null && --g.holders == 0) {
-                    gathered.remove(p);
-                    g.value.close();
-                }
-            }
-        };
+    @Override
+    protected void release(Parameter p) {
+        Gathered g = gathered.get(p);
+        if (g != null && --g.holders == 0) {
+            gathered.remove(p);
+            g.value.close();
+        }
     }
 
     /**
-     * Gathers a full parameter outside any tape (checkpoint export, evaluation). Collective: every rank
-     * of the data-parallel group must call it for the same parameter.
+     * Gathers a full parameter from the ranks' pieces. Collective: every rank of the data-parallel group
+     * must call it for the same parameter.
      *
      * @param p the parameter
      * @param owner manager of the result
@@ -107,7 +85,9 @@ public final class ZeroStage3 extends DataParallelOptimizer {
         try (NDArray mine = pieces.compact(shardParams, bucketOf.get(p)).duplicate()) {
             dp.allGather(mine, full);
         }
-        return full.reshape(p.shape());
+        NDArray shaped = full.reshape(p.shape());
+        full.close();
+        return shaped;
     }
 
     @Override
@@ -131,41 +111,13 @@ public final class ZeroStage3 extends DataParallelOptimizer {
     }
 
     @Override
-    protected boolean reducesEveryMicroBatch() {
-        return true;
-    }
-
-    @Override
     protected boolean gathersParameters() {
         return true;
     }
 
     @Override
-    protected void launch(Bucket b) {
-        grads.launch(b);
-    }
-
-    @Override
-    protected void afterBackward() {
-        grads.finish();
-    }
-
-    @Override
-    public StepResult step(double lr, double maxGradNorm) {
-        List<NDArray> gradViews = new ArrayList<>();
-        for (Bucket b : buckets) {
-            gradViews.add(pieces.compact(grads.shard(), b));
-        }
-        StepResult r = clip(pieces.ranges(), gradViews, Sharding.PARTITIONED, maxGradNorm);
-        try (Torch.GradMode g = Torch.gradMode(false)) {
-            if (!r.skipped()) {
-                for (Bucket b : buckets) {
-                    pieces.optimizer(b).step(pieces.compact(shardParams, b), gradViews.get(b.index()), lr);
-                }
-            }
-            grads.zero();
-        }
-        return r;
+    protected NDArray parameterPiece(Bucket b) {
+        return pieces.compact(shardParams, b);
     }
 
     @Override
@@ -179,16 +131,9 @@ public final class ZeroStage3 extends DataParallelOptimizer {
     }
 
     @Override
-    protected List<io.tessera.optim.Optimizer> optimizers() {
-        return pieces.optimizers();
-    }
-
-    @Override
     public void close() {
         gathered.values().forEach(g -> g.value.close());
         gathered.clear();
-        grads.close();
-        pieces.close();
         super.close();
     }
 }

@@ -1,4 +1,7 @@
-package io.tessera.models.flops;
+package io.tessera.benchmarks.step;
+
+import io.tessera.models.flops.ModelShape;
+import io.tessera.models.flops.TransformerFlops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
