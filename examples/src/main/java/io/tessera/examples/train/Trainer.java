@@ -125,10 +125,8 @@ public final class Trainer {
             RunRecord.write(cfg, modelConfig);
         }
         try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
-            TransformerModel model = cfg.task() == Task.BERT ? new BertForPreTraining(modelConfig, ctx)
-                    : new Gpt2LmHeadModel(modelConfig, ctx);
-            try (DataParallelOptimizer dpo = DataParallelOptimizer.create(cfg.zero(),
-                    new DataParallelOptimizer.Spec(model, cfg.seed(), ctx, optimizerFactory(), cfg.bucketBytes(), manager));
+            TransformerModel model = newModel(modelConfig);
+            try (DataParallelOptimizer dpo = newOptimizer(model, manager);
                  Metrics metrics = new Metrics(lead ? cfg.out().resolve("metrics.jsonl") : null)) {
                 CheckpointStore checkpoints = new CheckpointStore(cfg.out());
                 int start = cfg.resume() ? checkpoints.loadLatest(cfg, ctx, dpo, manager) : 0;
@@ -222,10 +220,8 @@ public final class Trainer {
     public void export(Path checkpoint, Path target) throws IOException {
         TransformerConfig modelConfig = cfg.model();
         try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
-            TransformerModel model = cfg.task() == Task.BERT ? new BertForPreTraining(modelConfig, ctx)
-                    : new Gpt2LmHeadModel(modelConfig, ctx);
-            try (DataParallelOptimizer dpo = DataParallelOptimizer.create(cfg.zero(),
-                    new DataParallelOptimizer.Spec(model, cfg.seed(), ctx, optimizerFactory(), cfg.bucketBytes(), manager))) {
+            TransformerModel model = newModel(modelConfig);
+            try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, ctx, dpo, manager);
                 dpo.withFullParameters(() -> HfCheckpoint.save(model, target));
                 if (ctx.rank() == 0) {
@@ -411,6 +407,16 @@ public final class Trainer {
             b.optHiddenDropout(cfg.dropout()).optAttentionDropout(cfg.dropout());
         }
         return b.build();
+    }
+
+    private TransformerModel newModel(TransformerConfig modelConfig) {
+        return cfg.task() == Task.BERT ? new BertForPreTraining(modelConfig, ctx) : new Gpt2LmHeadModel(modelConfig, ctx);
+    }
+
+    /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
+    private DataParallelOptimizer newOptimizer(TransformerModel model, NDManager manager) {
+        return DataParallelOptimizer.create(cfg.zero(),
+                new DataParallelOptimizer.Spec(model, cfg.seed(), ctx, optimizerFactory(), cfg.bucketBytes(), manager));
     }
 
     private OptimizerFactory optimizerFactory() {
