@@ -4,11 +4,8 @@ import ai.djl.ndarray.NDManager;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.models.TransformerModel;
-import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.checkpoint.HfCheckpoint;
-import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
-import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.parallel.ParallelContext;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -38,8 +35,7 @@ final class InitCommand implements Callable<Integer> {
         TransformerConfig config = PretrainCommand.loadModel(model);
         try (NDManager m = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
             ParallelContext single = ParallelContext.single();
-            TransformerModel net = config.architecture() == Architecture.BERT ? new BertForPreTraining(config, single)
-                    : new Gpt2LmHeadModel(config, single);
+            TransformerModel net = TransformerModel.of(config, single);
             try (ParameterBuffer params = ParameterBuffer.allocate(net, seed, m, false)) {
                 HfCheckpoint.save(net, out);
                 System.out.printf("wrote %s (%,d parameters, seed %d) to %s%n", model, params.numel(), seed, out);

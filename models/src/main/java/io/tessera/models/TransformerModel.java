@@ -67,6 +67,20 @@ public abstract class TransformerModel extends Module {
         this.rng = new TensorParallelRng(parallel.tensorRank());
     }
 
+    /**
+     * The pre-training model of a configuration's family: {@code BertForPreTraining} for BERT,
+     * {@code Gpt2LmHeadModel} for GPT-2. Declares only; allocates nothing.
+     *
+     * @param config the configuration
+     * @param parallel this rank's parallel context
+     * @return the model
+     */
+    public static TransformerModel of(TransformerConfig config, ParallelContext parallel) {
+        return config.architecture() == Architecture.BERT
+                ? new io.tessera.models.bert.BertForPreTraining(config, parallel)
+                : new io.tessera.models.gpt2.Gpt2LmHeadModel(config, parallel);
+    }
+
     /** @return the configuration */
     public final TransformerConfig config() {
         return config;

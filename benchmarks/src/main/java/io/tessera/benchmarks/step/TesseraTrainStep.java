@@ -59,9 +59,7 @@ public final class TesseraTrainStep implements TrainStep {
         this.spec = spec;
         this.manager = NDManager.newBaseManager(Device.cpu());
         try {
-            this.model = spec.config().architecture() == Architecture.BERT
-                    ? new BertForPreTraining(spec.config(), context)
-                    : new Gpt2LmHeadModel(spec.config(), context);
+            this.model = TransformerModel.of(spec.config(), context);
             this.optimizer = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(model, spec.seed(), context,
                     optimizerFactory(spec), BUCKET_BYTES, manager));
             this.batch = randomBatch(spec, manager, spec.seed() + context.dataRank());

@@ -16,7 +16,6 @@ import io.tessera.models.TransformerModel;
 import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.bert.BertOutput;
 import io.tessera.models.checkpoint.HfCheckpoint;
-import io.tessera.models.config.Architecture;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
@@ -50,8 +49,7 @@ public final class HfEvaluation {
     public static Map<String, Double> evaluate(Path modelDir, Path input, ParallelContext ctx) throws IOException {
         TransformerConfig config = HfConfigJson.read(modelDir.resolve(HfConfigJson.FILE_NAME));
         try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
-            TransformerModel model = config.architecture() == Architecture.BERT ? new BertForPreTraining(config, ctx)
-                    : new Gpt2LmHeadModel(config, ctx);
+            TransformerModel model = TransformerModel.of(config, ctx);
             try (ParameterBuffer params = ParameterBuffer.allocate(model, 0, manager, false)) {
                 HfCheckpoint.load(model, modelDir);
                 TokenBatch batch = readBatch(input, manager, config);

@@ -410,7 +410,7 @@ public final class Trainer {
     }
 
     private TransformerModel newModel(TransformerConfig modelConfig) {
-        return cfg.task() == Task.BERT ? new BertForPreTraining(modelConfig, ctx) : new Gpt2LmHeadModel(modelConfig, ctx);
+        return TransformerModel.of(modelConfig, ctx);
     }
 
     /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
