@@ -102,6 +102,17 @@ class BadInputTest {
     }
 
     @Test
+    void modelOfTheOtherFamily() {
+        List<String> args = List.of("pretrain-gpt2", "--nproc", "2", "--model", "bert-tiny", "--data", data().toString(),
+                "--out", dir.resolve("out").toString(), "--steps", "10", "--warmup", "2");
+        CommandLine cl = Tessera.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        assertFails(new Outcome(cl.execute(args.toArray(String[]::new)), err.toString()), "bert-tiny", "BERT", "pretrain-gpt2");
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
+
+    @Test
     void existingOutputWithoutResumeOrOverwrite() throws IOException {
         Path out = Files.createDirectories(dir.resolve("out"));
         Files.writeString(out.resolve("metrics.jsonl"), "{}\n");

@@ -94,6 +94,7 @@ class MultiProcessTest {
             assertTrue(out.contains("rank 2 (world rank 2)"), out);
         }
         long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed);
-        assertTrue(seconds < timeout, "the survivors took " + seconds + " s, beyond the " + timeout + " s timeout");
+        assertTrue(seconds < timeout, "the survivors took " + seconds + " s, beyond the " + timeout + " s timeout:\n"
+                + output(0) + "\n" + output(1));
     }
 }
