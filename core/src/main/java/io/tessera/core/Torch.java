@@ -68,7 +68,8 @@ public final class Torch {
     }
 
     /**
-     * Sets libtorch's intra-op thread count for this process.
+     * Sets libtorch's intra-op thread count for this process, and OpenBLAS's when it is loaded (see
+     * {@link io.tessera.core.gemm.OpenBlas}), so that both GEMM paths use the same cores.
      *
      * @param n threads, at least 1
      */
@@ -78,6 +79,7 @@ public final class Torch {
         }
         engine();
         JniUtils.setNumThreads(n);
+        io.tessera.core.gemm.OpenBlas.setThreadsIfLoaded(n);
     }
 
     /**

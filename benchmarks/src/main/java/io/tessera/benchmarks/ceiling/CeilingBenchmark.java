@@ -2,6 +2,9 @@ package io.tessera.benchmarks.ceiling;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import io.tessera.core.gemm.LibtorchGemm;
+import io.tessera.core.gemm.OpenBlas;
+import io.tessera.core.gemm.OpenBlasGemm;
 import io.tessera.benchmarks.report.ConsoleTable;
 import io.tessera.benchmarks.report.CsvReport;
 import io.tessera.benchmarks.report.Environment;

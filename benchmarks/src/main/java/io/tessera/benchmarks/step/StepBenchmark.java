@@ -5,7 +5,7 @@ import io.tessera.benchmarks.ceiling.CeilingBenchmark;
 import io.tessera.benchmarks.ceiling.MatmulCeiling;
 import io.tessera.benchmarks.ceiling.MatmulMeasurement;
 import io.tessera.benchmarks.ceiling.MatmulShape;
-import io.tessera.benchmarks.ceiling.OpenBlas;
+import io.tessera.core.gemm.OpenBlas;
 import io.tessera.benchmarks.report.Comparison;
 import io.tessera.benchmarks.report.ConsoleTable;
 import io.tessera.benchmarks.report.CsvReport;

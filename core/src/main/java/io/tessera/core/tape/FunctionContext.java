@@ -42,4 +42,15 @@ public final class FunctionContext extends NodeContext {
     public void accumulateGradient(Parameter p, NDArray grad) {
         access().accumulateGradient(p, grad);
     }
+
+    /**
+     * Where backward may add a contribution to {@code p}'s gradient in place, if the parameter access
+     * allows it (see {@link ParameterAccess#gradientTarget}).
+     *
+     * @param p the parameter
+     * @return a contiguous tensor to add into, or null: then use {@link #accumulateGradient}
+     */
+    public NDArray gradientTarget(Parameter p) {
+        return access().gradientTarget(p);
+    }
 }

@@ -109,6 +109,9 @@ final class Node {
             rawOutputs = function.forward(ctx, in);
         }
         parameters = ctx.usedParameters();
+        if (tape.checkpointingAll() && tape.gradEnabled()) {
+            ctx.releaseParameters();   // acquired again by backward's ctx.param (ZeRO-3 gathers twice)
+        }
         return rawOutputs;
     }
 

@@ -39,7 +39,7 @@ public class NodeContext {
         return manager;
     }
 
-    /** @return a seed unique to this node within the step (same on a checkpointed rerun) */
+    /** @return a seed unique to this node within the step (from its name and occurrence; same on a checkpointed rerun) */
     public long seed() {
         return seed;
     }
@@ -68,7 +68,9 @@ public class NodeContext {
                 v = stored;
             }
             params.put(p, v);
-            order.add(p);
+            if (!order.contains(p)) {
+                order.add(p);
+            }
         }
         return v;
     }
@@ -83,18 +85,23 @@ public class NodeContext {
 
     /** Moves the parameter leaves' gradients to the parameter access and releases the parameters. */
     void collectParameterGradients() {
-        for (Parameter p : order) {
-            PtNDArray g = JniUtils.getGradient((PtNDArray) params.get(p));
+        for (Map.Entry<Parameter, NDArray> e : params.entrySet()) {
+            PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
             if (g != null) {
-                access.accumulateGradient(p, g);
+                access.accumulateGradient(e.getKey(), g);
                 g.close();
             }
         }
     }
 
+    /**
+     * Releases the parameters this context holds; a later {@link #param} acquires them again (ZeRO stage
+     * 3 gathers a parameter for a function node's forward and again for its backward).
+     */
     void releaseParameters() {
-        for (Parameter p : order) {
+        for (Parameter p : params.keySet()) {
             access.release(p);
         }
+        params.clear();
     }
 }

@@ -27,6 +27,11 @@ public interface ParameterAccess {
         }
 
         @Override
+        public NDArray gradientTarget(Parameter p) {
+            return p.grad();
+        }
+
+        @Override
         public void release(Parameter p) {}
     };
 
@@ -42,6 +47,18 @@ public interface ParameterAccess {
      * @param grad a gradient contribution to add
      */
     void accumulateGradient(Parameter p, NDArray grad);
+
+    /**
+     * Where a node may add a gradient contribution in place (a product written with {@code beta = 1},
+     * say), instead of allocating it and calling {@link #accumulateGradient}.
+     *
+     * @param p the parameter
+     * @return a contiguous tensor of {@code p}'s local shape to add into, or null (the default) when
+     *     contributions must go through {@link #accumulateGradient}
+     */
+    default NDArray gradientTarget(Parameter p) {
+        return null;
+    }
 
     /**
      * Called once the node's forward or backward no longer needs the value.

@@ -8,6 +8,7 @@ import io.tessera.core.Torch;
 import io.tessera.core.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,7 @@ public final class Tape implements AutoCloseable {
     private final boolean gradEnabled;
     private final List<Node> nodes = new ArrayList<>();
     private final List<GradientListener> listeners = new ArrayList<>();
+    private final Map<String, Integer> occurrences = new HashMap<>();
     private ParameterAccess parameterAccess = ParameterAccess.DIRECT;
     private boolean checkpointAll;
     private boolean backwardDone;
@@ -56,7 +58,7 @@ public final class Tape implements AutoCloseable {
      * A training tape.
      *
      * @param parent the manager whose device runs the step; the tape owns a child scope of it
-     * @param seed seed of this step (node seeds derive from it and the node's index)
+     * @param seed seed of this step (a node's seed derives from it, the node's name and how many nodes of that name came before, so that adding or splitting other nodes changes no dropout mask)
      * @param training whether dropout applies
      */
     public Tape(NDManager parent, long seed, boolean training) {
@@ -90,7 +92,8 @@ public final class Tape implements AutoCloseable {
 
     /**
      * Checkpoints every {@link Op} node, whatever the call asked: only inputs are kept and forward reruns
-     * during backward. ZeRO stage 3 relies on it to gather parameters again before each node's backward
+     * during backward. {@link TapeFunction} nodes release their parameters after forward and acquire them
+     * again in backward. ZeRO stage 3 relies on it to gather parameters again before each node's backward
      * instead of holding them from forward to backward.
      *
      * @param enabled whether to checkpoint every node
@@ -99,6 +102,11 @@ public final class Tape implements AutoCloseable {
     public Tape checkpointAll(boolean enabled) {
         this.checkpointAll = enabled;
         return this;
+    }
+
+    /** @return whether {@link #checkpointAll} is on */
+    public boolean checkpointingAll() {
+        return checkpointAll;
     }
 
     /**
@@ -237,8 +245,9 @@ public final class Tape implements AutoCloseable {
             Objects.requireNonNull(v, () -> "node '" + name + "' got a null input");
         }
         int index = nodes.size();
+        int occurrence = occurrences.merge(name, 1, Integer::sum) - 1;
         Node node = new Node(this, name, index, op, fn, checkpoint || (checkpointAll && op != null), List.of(inputs),
-                Rng.mix(seed, index));
+                Rng.mix(seed, Rng.hash(name), occurrence));
         nodes.add(node);
         return node.forward();
     }

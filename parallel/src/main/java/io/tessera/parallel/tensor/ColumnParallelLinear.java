@@ -3,12 +3,14 @@ package io.tessera.parallel.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.nn.Partition;
 import io.tessera.core.tape.NodeContext;
 import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.TapeFunction;
 import io.tessera.core.tape.Var;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
@@ -122,6 +124,17 @@ public final class ColumnParallelLinear extends Module {
     }
 
     /**
+     * This rank's part as a node with a hand-written backward on {@code gemm}; the caller has put
+     * {@code X} through {@link CopyToTensorParallelRegion}.
+     *
+     * @param gemm the product strategy
+     * @return {@code X ↦ X·A_rᵀ + b_r}
+     */
+    TapeFunction function(Gemm gemm) {
+        return new LinearFunction(weight, layout, bias, gemm);
+    }
+
+    /**
      * Records {@code f}, the local product and, with {@code gatherOutput}, the all-gather.
      *
      * @param tape the step's tape
@@ -131,7 +144,9 @@ public final class ColumnParallelLinear extends Module {
      */
     public Var forward(Tape tape, String name, Var x) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
-        Var y = tape.apply1(name, false, (ctx, l) -> new NDList(apply(ctx, l.singletonOrThrow())), in);
+        Gemm gemm = LinearFunction.strategyFor(in);
+        Var y = gemm != null ? tape.call1(name, function(gemm), in)
+                : tape.apply1(name, false, (ctx, l) -> new NDList(apply(ctx, l.singletonOrThrow())), in);
         return gatherOutput ? GatherFromTensorParallelRegion.apply(tape, group, name + ".gather", y) : y;
     }
 

@@ -3,6 +3,7 @@ package io.tessera.parallel.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
@@ -70,7 +71,8 @@ public final class Linear extends Module {
     }
 
     /**
-     * Records one node.
+     * Records one node: a {@link LinearFunction} on the process-wide GEMM strategy, or an autograd node
+     * when that strategy is libtorch's (see {@link LinearFunction#strategyFor}).
      *
      * @param tape the step's tape
      * @param name node name
@@ -78,6 +80,10 @@ public final class Linear extends Module {
      * @return {@code [..., out]}
      */
     public Var forward(Tape tape, String name, Var x) {
+        Gemm gemm = LinearFunction.strategyFor(x);
+        if (gemm != null) {
+            return tape.call1(name, new LinearFunction(weight, layout, bias, gemm), x);
+        }
         return tape.apply1(name, false, (ctx, in) -> new NDList(apply(ctx, in.singletonOrThrow())), x);
     }
 }

@@ -2,6 +2,7 @@ package io.tessera.parallel.tensor;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.tape.NodeContext;
 import io.tessera.core.tape.Tape;
@@ -96,6 +97,11 @@ public final class ParallelMLP {
      * As {@link #forwardWithoutOutputBias(Tape, String, Var)}, optionally checkpointing the MLP node: it
      * then keeps only its input (not the {@code [B, T, I/p]} inner activations) and reruns in backward.
      *
+     * <p>Without checkpointing, and when the process-wide GEMM strategy is not libtorch's (see {@link
+     * LinearFunction#strategyFor}), the block is three nodes: the first product, the activation and the
+     * second product, the products with hand-written backward on that strategy. A checkpointed block is
+     * one autograd node with libtorch's products, so that the inner activations are not kept.
+     *
      * @param tape the step's tape
      * @param name node name
      * @param x {@code [B, T, C]}, replicated
@@ -104,7 +110,15 @@ public final class ParallelMLP {
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, boolean checkpoint) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
-        Var partial = tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.singletonOrThrow())), in);
+        Gemm gemm = checkpoint ? null : LinearFunction.strategyFor(in);
+        Var partial;
+        if (gemm != null) {       // three nodes, the two products on the GEMM strategy
+            Var inner = tape.call1(name + ".fc", fc.function(gemm), in);                                 // [B, T, I/p]
+            Var activated = tape.apply1(name + ".act", false, (ctx, l) -> new NDList(activation.apply(l.singletonOrThrow())), inner);
+            partial = tape.call1(name, proj.partialFunction(gemm), activated);                           // [B, T, C]
+        } else {                  // one autograd node, recomputable as a whole
+            partial = tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.singletonOrThrow())), in);
+        }
         return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.tape.NodeContext;
 import io.tessera.core.tape.Tape;
@@ -12,6 +13,8 @@ import io.tessera.core.tape.Var;
 import io.tessera.core.Scalars;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -154,8 +157,6 @@ public final class ParallelSelfAttention {
      * @return {@code [B, T, C]}, this rank's partial sum
      */
     public NDArray applyLocal(NodeContext ctx, NDArray x, NDArray attentionMask) {
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
         NDArray q;
         NDArray k;
         NDArray v;
@@ -169,6 +170,23 @@ public final class ParallelSelfAttention {
             k = key.apply(ctx, x);
             v = value.apply(ctx, x);
         }
+        return output.applyPartial(ctx, attend(ctx, q, k, v, attentionMask));   // [B, T, C]
+    }
+
+    /**
+     * The attention of this rank's heads from its projected queries, keys and values, inside an op:
+     * {@code softmax(Q·Kᵀ/√D + M)·V} with dropout on the probabilities.
+     *
+     * @param ctx the node's context
+     * @param q {@code [B, T, C/p]}
+     * @param k {@code [B, T, C/p]}
+     * @param v {@code [B, T, C/p]}
+     * @param attentionMask {@code [B, T]}, 1 for tokens and 0 for padding, or null
+     * @return the context {@code [B, T, C/p]}, before the output projection
+     */
+    public NDArray attend(NodeContext ctx, NDArray q, NDArray k, NDArray v, NDArray attentionMask) {
+        long b = q.getShape().get(0);
+        long t = q.getShape().get(1);
         int h = localHeads();
         q = splitHeads(q, b, t, h);                                        // [B, h, T, D]
         k = splitHeads(k, b, t, h);
@@ -179,8 +197,7 @@ public final class ParallelSelfAttention {
             scores = scores.add(bias);
         }
         NDArray probs = attentionDropout.apply(ctx, scores.softmax(-1), DROPOUT_STREAM);
-        NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * headDim); // [B, T, C/p]
-        return output.applyPartial(ctx, context);                         // [B, T, C]
+        return probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * headDim); // [B, T, C/p]
     }
 
     /**
@@ -201,6 +218,11 @@ public final class ParallelSelfAttention {
      * node: it then keeps only its inputs (not the {@code [B, A/p, T, T]} probabilities) and reruns in
      * backward, with the same dropout masks.
      *
+     * <p>When the process-wide GEMM strategy is not libtorch's (see {@link LinearFunction#strategyFor}),
+     * the projections are separate nodes with hand-written backward on that strategy, and only the
+     * attention proper (scores, softmax, dropout, weighted sum) is the autograd node that may be
+     * checkpointed.
+     *
      * @param tape the step's tape
      * @param name node name
      * @param x {@code [B, T, C]}, replicated
@@ -210,10 +232,44 @@ public final class ParallelSelfAttention {
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, Var attentionMask, boolean checkpoint) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
+        Gemm gemm = LinearFunction.strategyFor(in);
+        if (gemm != null) {
+            Var context = attendNode(tape, name, gemm, in, attentionMask, checkpoint);
+            Var partial = tape.call1(name + ".output", output.partialFunction(gemm), context);
+            return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+        }
         Var partial = attentionMask == null
                 ? tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), null)), in)
                 : tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), l.get(1))), in, attentionMask);
         return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+    }
+
+    /**
+     * Records the projections as nodes on {@code gemm} and the attention proper as one autograd node
+     * (checkpointed if asked: its {@code [B, h, T, T]} probabilities are then recomputed in backward).
+     */
+    private Var attendNode(Tape tape, String name, Gemm gemm, Var in, Var attentionMask, boolean checkpoint) {
+        List<Var> inputs = new ArrayList<>(4);
+        if (fused != null) {
+            inputs.add(tape.call1(name + ".qkv", fused.function(gemm), in));                             // [B, T, 3C/p]
+        } else {
+            inputs.add(tape.call1(name + ".query", query.function(gemm), in));                           // [B, T, C/p]
+            inputs.add(tape.call1(name + ".key", key.function(gemm), in));
+            inputs.add(tape.call1(name + ".value", value.function(gemm), in));
+        }
+        boolean masked = attentionMask != null;
+        if (masked) {
+            inputs.add(attentionMask);
+        }
+        int projections = inputs.size() - (masked ? 1 : 0);
+        return tape.apply1(name, checkpoint, (ctx, l) -> {
+            NDArray mask = masked ? l.get(projections) : null;
+            if (projections == 1) {
+                NDList qkv = l.get(0).split(3, 2);
+                return new NDList(attend(ctx, qkv.get(0), qkv.get(1), qkv.get(2), mask));
+            }
+            return new NDList(attend(ctx, l.get(0), l.get(1), l.get(2), mask));
+        }, inputs.toArray(new Var[0]));
     }
 
     /**

@@ -3,12 +3,14 @@ package io.tessera.parallel.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.nn.Partition;
 import io.tessera.core.tape.NodeContext;
 import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.TapeFunction;
 import io.tessera.core.tape.Var;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
@@ -107,6 +109,16 @@ public final class RowParallelLinear extends Module {
     }
 
     /**
+     * This rank's partial product as a node with a hand-written backward on {@code gemm} (no bias).
+     *
+     * @param gemm the product strategy
+     * @return {@code X_r ↦ X_r·A_rᵀ}
+     */
+    TapeFunction partialFunction(Gemm gemm) {
+        return new LinearFunction(weight, layout, null, gemm);
+    }
+
+    /**
      * Records the local product, {@code g} and the bias. A group of one rank adds the bias in the same
      * node.
      *
@@ -119,10 +131,12 @@ public final class RowParallelLinear extends Module {
     public Var forward(Tape tape, String name, Var x) {
         Var in = inputIsParallel ? x : ScatterToTensorParallelRegion.apply(tape, group, name + ".scatter", x);
         boolean fuseBias = group.size() == 1 && bias != null;
-        Var partial = tape.apply1(name, false, (ctx, l) -> {
-            NDArray y = applyPartial(ctx, l.singletonOrThrow());
-            return new NDList(fuseBias ? y.add(ctx.param(bias)) : y);
-        }, in);
+        Gemm gemm = LinearFunction.strategyFor(in);
+        Var partial = gemm != null ? tape.call1(name, new LinearFunction(weight, layout, fuseBias ? bias : null, gemm), in)
+                : tape.apply1(name, false, (ctx, l) -> {
+                    NDArray y = applyPartial(ctx, l.singletonOrThrow());
+                    return new NDList(fuseBias ? y.add(ctx.param(bias)) : y);
+                }, in);
         Var sum = ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
         if (bias == null || fuseBias) {
             return sum;

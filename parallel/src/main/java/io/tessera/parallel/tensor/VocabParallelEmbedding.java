@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
@@ -189,6 +190,10 @@ public final class VocabParallelEmbedding extends Module {
      */
     public Var parallelLogits(Tape tape, String name, Var hidden, Parameter bias) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", hidden);
+        Gemm gemm = LinearFunction.strategyFor(in);
+        if (gemm != null) {
+            return tape.call1(name, new LinearFunction(weight, WeightLayout.OUT_IN, bias, gemm), in);
+        }
         return tape.apply1(name, false, (ctx, l) -> new NDList(logits(ctx, l.singletonOrThrow(), bias)), in);
     }
 }

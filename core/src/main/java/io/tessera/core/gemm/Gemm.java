@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.ceiling;
+package io.tessera.core.gemm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -12,7 +12,8 @@ import ai.djl.ndarray.types.Shape;
  *
  * <p>The three products of a linear layer {@code y = x·Wᵀ} ({@code x [N, in]}, {@code W [out, in]},
  * leading dimensions of x flattened into N) are spelled out as default methods, so that a
- * {@link io.tessera.core.tape.TapeFunction} can call them directly (see {@link GemmLinear}):
+ * {@link io.tessera.core.tape.TapeFunction} can call them directly (the tensor-parallel layers' {@code
+ * LinearFunction} does):
  *
  * <pre>
  *   forward          y  = x · Wᵀ      [N, out]   {@link #linearForward}
@@ -24,9 +25,7 @@ import ai.djl.ndarray.types.Shape;
  * (OpenBLAS {@code cblas_sgemm} on the tensors' zero-copy buffers) and {@link MeasuredGemm}, which times
  * both once per shape and keeps the faster. {@link GemmBackend} names them for options.
  *
- * <p>Placement: this strategy is reusable by any linear layer and belongs in {@code core} (or
- * {@code parallel}, next to the tensor-parallel linears); it lives in the benchmark module until that move
- * is decided.
+ * <p>Which strategy the model layers use is process-wide: {@link Gemms#current()}.
  *
  * <p>Thread safety: implementations are safe to call from several threads on distinct outputs.
  */

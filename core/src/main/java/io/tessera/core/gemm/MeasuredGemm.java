@@ -1,11 +1,10 @@
-package io.tessera.benchmarks.ceiling;
+package io.tessera.core.gemm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.tessera.benchmarks.report.Samples;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -132,7 +131,7 @@ public final class MeasuredGemm implements Gemm {
                 }
             }
             for (int i = 0; i < candidates.size(); i++) {
-                medians[i] = new Samples(times.get(i)).median();
+                medians[i] = median(times.get(i));
             }
         }
         int best = 0;
@@ -147,6 +146,13 @@ public final class MeasuredGemm implements Gemm {
             gflops.put(candidates.get(i).name(), flops / medians[i] / 1e9);
         }
         return new Decision(key, candidates.get(best), Collections.unmodifiableMap(gflops), sequence);
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     @Override

@@ -1,5 +1,7 @@
-package io.tessera.benchmarks.ceiling;
+package io.tessera.core.gemm;
 
+import com.sun.jna.Library;
+import com.sun.jna.Native;
 import io.tessera.core.Torch;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas;
@@ -16,9 +18,23 @@ import org.bytedeco.openblas.global.openblas;
  * MKL (checked with {@code LD_DEBUG=bindings}), and the presets call {@code cblas_sgemm} in their own
  * {@code libopenblas_nolapack.so}.
  *
+ * <p>Idle workers: after a product OpenBLAS's pool threads spin for {@code 2^OPENBLAS_THREAD_TIMEOUT}
+ * cycles before sleeping (2^28, about 0.1 s, by default). Between products a training step runs
+ * libtorch's own threads on the same cores, so spinning workers would take cores from them. Unless the
+ * environment already sets it, {@link #load} sets {@code OPENBLAS_THREAD_TIMEOUT} to {@value
+ * #THREAD_TIMEOUT} (about 30 µs) in the process environment before the library reads it.
+ *
  * <p>Thread safety: all methods are thread-safe.
  */
 public final class OpenBlas {
+
+    /** The spin exponent set when the environment gives none: workers sleep after 2^16 cycles. */
+    public static final int THREAD_TIMEOUT = 16;
+
+    /** The C library's {@code setenv}, to set OpenBLAS's variables before it initialises. */
+    private interface LibC extends Library {
+        int setenv(String name, String value, int overwrite);
+    }
 
     private static volatile boolean loaded;
 
@@ -38,6 +54,13 @@ public final class OpenBlas {
                 return;
             }
             int torchThreads = Torch.threads();
+            if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null) {
+                try {
+                    Native.load("c", LibC.class).setenv("OPENBLAS_THREAD_TIMEOUT", Integer.toString(THREAD_TIMEOUT), 0);
+                } catch (LinkageError e) {
+                    // no libc to call: OpenBLAS keeps its default spin, which costs speed, not correctness
+                }
+            }
             try {
                 Loader.load(openblas.class);
             } catch (UnsatisfiedLinkError | RuntimeException e) {
@@ -61,6 +84,18 @@ public final class OpenBlas {
         }
         load();
         openblas.blas_set_num_threads(threads);
+    }
+
+    /**
+     * Sets OpenBLAS's thread count if the library is already loaded; does nothing otherwise (it then
+     * takes libtorch's count when it loads). {@link io.tessera.core.Torch#setThreads} calls it.
+     *
+     * @param threads at least 1
+     */
+    public static void setThreadsIfLoaded(int threads) {
+        if (loaded) {
+            setThreads(threads);
+        }
     }
 
     /** @return OpenBLAS's thread count */

@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.ceiling;
+package io.tessera.core.gemm;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.ceiling;
+package io.tessera.core.gemm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,4 +1,4 @@
-package io.tessera.benchmarks.ceiling;
+package io.tessera.core.gemm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

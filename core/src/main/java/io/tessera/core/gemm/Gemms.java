@@ -1,0 +1,111 @@
+package io.tessera.core.gemm;
+
+import java.util.Locale;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The process-wide {@link Gemm} strategy of the model layers' matrix products (the linear layers of
+ * attention and MLP, and the vocabulary projection).
+ *
+ * <p>Chosen, in order, by {@link #use}, the system property {@value #PROPERTY} or the environment
+ * variable {@value #ENV}: {@code measured} (the default: per product shape, the faster of libtorch and
+ * OpenBLAS on this machine, see {@link MeasuredGemm}), {@code openblas} or {@code libtorch}. Where
+ * OpenBLAS cannot be loaded, {@code measured} falls back to libtorch with a warning; asking for {@code
+ * openblas} explicitly fails instead.
+ *
+ * <pre>{@code
+ * bin/tessera pretrain --gemm openblas ...        # or -Dtessera.gemm=openblas, or TESSERA_GEMM=openblas
+ * Gemm g = Gemms.current();
+ * }</pre>
+ *
+ * <p>With {@code libtorch} the layers keep their products inside their autograd nodes (as before the
+ * strategies existed); with the others they record each product as a node with a hand-written backward.
+ * Results agree to float rounding (about 1e-6 relative), not bit for bit.
+ *
+ * <p>Thread safety: thread-safe; one strategy for the whole process (all in-JVM ranks share it).
+ */
+public final class Gemms {
+
+    /** The system property naming the strategy. */
+    public static final String PROPERTY = "tessera.gemm";
+
+    /** The environment variable naming the strategy (when the property is absent). */
+    public static final String ENV = "TESSERA_GEMM";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Gemms.class);
+    private static volatile Gemm current;
+
+    private Gemms() {}
+
+    /**
+     * @return the strategy in force, created from the property or environment on first use
+     * @throws IllegalArgumentException if the property or variable names no strategy
+     * @throws IllegalStateException if {@code openblas} was asked for and cannot be loaded
+     */
+    public static Gemm current() {
+        Gemm g = current;
+        if (g == null) {
+            synchronized (Gemms.class) {
+                if (current == null) {
+                    current = fromSetting(configured());
+                }
+                g = current;
+            }
+        }
+        return g;
+    }
+
+    /**
+     * Replaces the strategy for the whole process.
+     *
+     * @param backend the strategy to use from now on
+     * @return the new strategy
+     */
+    public static Gemm use(GemmBackend backend) {
+        Gemm g = create(Objects.requireNonNull(backend, "backend"), backend.optionName() + " (asked for)");
+        synchronized (Gemms.class) {
+            current = g;
+        }
+        return g;
+    }
+
+    /**
+     * @param g a strategy
+     * @return whether it is libtorch's own product (then layers keep products inside autograd nodes)
+     */
+    public static boolean isLibtorch(Gemm g) {
+        return g instanceof LibtorchGemm;
+    }
+
+    private static String configured() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) {
+            value = System.getenv(ENV);
+        }
+        return value == null || value.isBlank() ? GemmBackend.MEASURED.optionName() : value;
+    }
+
+    private static Gemm fromSetting(String value) {
+        GemmBackend backend;
+        try {
+            backend = GemmBackend.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(PROPERTY + " / " + ENV + " = '" + value + "': " + e.getMessage(), e);
+        }
+        return create(backend, value.trim().toLowerCase(Locale.ROOT));
+    }
+
+    private static Gemm create(GemmBackend backend, String source) {
+        if (backend != GemmBackend.MEASURED) {
+            return backend.create();
+        }
+        try {
+            return backend.create();
+        } catch (IllegalStateException | LinkageError e) {
+            LOG.warn("gemm {}: OpenBLAS could not be loaded ({}); using libtorch's products", source, e.getMessage());
+            return new LibtorchGemm();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.tessera.parallel.tensor;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.core.gemm.Gemm;
+import io.tessera.core.gemm.Gemms;
+import io.tessera.core.nn.Parameter;
+import io.tessera.core.tape.FunctionContext;
+import io.tessera.core.tape.TapeFunction;
+import io.tessera.core.tape.Var;
+import java.util.Objects;
+
+/**
+ * A linear layer's product as a tape node whose three matrix products run on a chosen {@link Gemm}
+ * (OpenBLAS, libtorch, or the faster of the two per shape), with a hand-written backward:
+ *
+ * <pre>
+ *   x [..., in] → X [N, in]   (N = product of the leading dimensions; a view)
+ *                      OUT_IN, W [out, in]          IN_OUT, W [in, out]
+ *   forward   Y  =     X·Wᵀ (+ b)                    X·W (+ b)
+ *   backward  dX =     dY·W                          dY·Wᵀ
+ *             dW +=    dYᵀ·X                         Xᵀ·dY
+ *             db +=    Σ_N dY
+ * </pre>
+ *
+ * <p>{@code dW} is written straight into the parameter's gradient ({@code beta = 1}) when the tape's
+ * parameter access offers it ({@link FunctionContext#gradientTarget}); otherwise it is added through
+ * {@link FunctionContext#accumulateGradient}. Forward saves only {@code X}, which is the node's input and
+ * is kept by the tape anyway.
+ *
+ * <p>The layers use it through {@link #strategyFor}: products of fp32 CPU activations go through the
+ * process-wide strategy ({@link Gemms#current()}) unless that is libtorch's own, in which case the
+ * layers keep their products inside their autograd nodes.
+ *
+ * <p>Thread safety: immutable; runs on the thread of the tape that recorded it.
+ */
+final class LinearFunction implements TapeFunction {
+
+    private final Parameter weight;
+    private final WeightLayout layout;
+    private final Parameter bias;
+    private final Gemm gemm;
+
+    /**
+     * @param weight the weight, 2-D in {@code layout}
+     * @param layout how the weight is stored
+     * @param bias added to the output ({@code [out]}), or null
+     * @param gemm the product strategy
+     */
+    LinearFunction(Parameter weight, WeightLayout layout, Parameter bias, Gemm gemm) {
+        this.weight = Objects.requireNonNull(weight, "weight");
+        this.layout = Objects.requireNonNull(layout, "layout");
+        this.bias = bias;
+        this.gemm = Objects.requireNonNull(gemm, "gemm");
+    }
+
+    /**
+     * The strategy for a linear layer applied to {@code x}, or null when the product should stay inside
+     * an autograd node: the process-wide strategy is libtorch's, or {@code x} is not an fp32 CPU tensor
+     * (fp16 and GPU products go to libtorch).
+     *
+     * @param x the layer's input
+     * @return the strategy, or null
+     */
+    static Gemm strategyFor(Var x) {
+        NDArray v = x.value();
+        if (v.getDataType() != DataType.FLOAT32 || !Device.Type.CPU.equals(v.getDevice().getDeviceType())) {
+            return null;
+        }
+        Gemm g = Gemms.current();
+        return Gemms.isLibtorch(g) ? null : g;
+    }
+
+    @Override
+    public NDList forward(FunctionContext ctx, NDList inputs) {
+        NDArray x = inputs.singletonOrThrow();
+        NDArray w = ctx.param(weight);
+        NDArray rows = Gemm.rows(x, "x");
+        NDArray y = gemm.multiply(rows, false, w, layout == WeightLayout.OUT_IN, ctx.manager());
+        if (bias != null) {
+            y.addi(ctx.param(bias));
+        }
+        ctx.save(rows);
+        return new NDList(y.reshape(withLast(x.getShape(), y.getShape().get(1))));
+    }
+
+    @Override
+    public NDList backward(FunctionContext ctx, NDList outputCotangents) {
+        NDArray dyFull = outputCotangents.singletonOrThrow();
+        NDArray dy = Gemm.rows(dyFull, "dy");
+        NDArray x = ctx.saved().singletonOrThrow();
+        NDArray w = ctx.param(weight);
+        NDArray dx = gemm.multiply(dy, false, w, layout == WeightLayout.IN_OUT, ctx.manager());
+        NDArray target = ctx.gradientTarget(weight);
+        if (layout == WeightLayout.OUT_IN) {       // dW [out, in] = dYᵀ·X
+            if (target != null) {
+                gemm.multiplyAdd(dy, true, x, false, target);
+            } else {
+                ctx.accumulateGradient(weight, gemm.multiply(dy, true, x, false, ctx.manager()));
+            }
+        } else {                                   // dW [in, out] = Xᵀ·dY
+            if (target != null) {
+                gemm.multiplyAdd(x, true, dy, false, target);
+            } else {
+                ctx.accumulateGradient(weight, gemm.multiply(x, true, dy, false, ctx.manager()));
+            }
+        }
+        if (bias != null) {
+            ctx.accumulateGradient(bias, dy.sum(new int[] {0}));
+        }
+        long[] inShape = dyFull.getShape().getShape().clone();
+        inShape[inShape.length - 1] = x.getShape().get(1);
+        return new NDList(dx.reshape(new Shape(inShape)));
+    }
+
+    private static Shape withLast(Shape s, long last) {
+        long[] dims = s.getShape().clone();
+        dims[dims.length - 1] = last;
+        return new Shape(dims);
+    }
+}
