@@ -5,6 +5,8 @@ import io.tessera.benchmarks.ceiling.CeilingBenchmark;
 import io.tessera.benchmarks.ceiling.MatmulCeiling;
 import io.tessera.benchmarks.ceiling.MatmulMeasurement;
 import io.tessera.benchmarks.ceiling.MatmulShape;
+import io.tessera.core.gemm.Gemms;
+import io.tessera.core.gemm.MeasuredGemm;
 import io.tessera.core.gemm.OpenBlas;
 import io.tessera.benchmarks.report.Comparison;
 import io.tessera.benchmarks.report.ConsoleTable;
@@ -121,10 +123,14 @@ public final class StepBenchmark {
         List<Double> pytorchTimes = new ArrayList<>();
         String detail;
         String pytorchDetail = null;
+        if (o.gemm() != null) {
+            Gemms.use(o.gemm());
+        }
         try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single())) {
             for (int i = 0; i < o.warmup(); i++) {
                 step.run();
             }
+            step.profile().reset();
             for (int round = 1; round <= o.rounds(); round++) {
                 Samples t = Samples.time(0, o.steps(), step::run);
                 tesseraTimes.addAll(t.seconds());
@@ -139,6 +145,15 @@ public final class StepBenchmark {
                 }
             }
             detail = step.describe() + String.format(Locale.ROOT, ", last loss %.3f", step.lastLoss());
+            if (o.profile()) {
+                out.println();
+                out.printf(Locale.ROOT, "tessera step profile over %d timed steps (wall seconds by node kind):%n", o.rounds() * o.steps());
+                out.print(step.profile().table(30));
+                if (Gemms.current() instanceof MeasuredGemm mg) {
+                    out.println("gemm decisions (shape -> backend, GFLOP/s measured on first use):");
+                    mg.decisions().values().forEach(d -> out.println("  " + d));
+                }
+            }
             if (step.skippedUpdates() > 0) {
                 notes.add("Tessera skipped " + step.skippedUpdates() + " optimizer updates on a non-finite gradient norm;"
                         + " skipped updates make steps cheaper, so the timing is optimistic");

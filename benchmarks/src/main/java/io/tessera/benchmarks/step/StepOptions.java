@@ -1,5 +1,6 @@
 package io.tessera.benchmarks.step;
 
+import io.tessera.core.gemm.GemmBackend;
 import io.tessera.benchmarks.report.Flags;
 import io.tessera.benchmarks.report.PyTorchReference;
 import io.tessera.models.config.Presets;
@@ -38,16 +39,19 @@ import java.util.Set;
  * @param json report file ({@code --json}), or null
  * @param csv rows file ({@code --csv}), or null
  * @param plots directory for PNG charts ({@code --plots}), or null
+ * @param gemm the GEMM strategy of Tessera's layers ({@code --gemm measured|openblas|libtorch}; default: the
+ *     process-wide setting, see {@link io.tessera.core.gemm.Gemms})
+ * @param profile whether to print where Tessera's step time goes, by node kind ({@code --profile})
  */
 public record StepOptions(String model, int layers, int batch, int seq, int steps, int warmup, int rounds, int threads,
                           String optimizer, double learningRate, double maxGradNorm, long seed, boolean reference,
                           Path python, Path referenceDir, Duration referenceTimeout, int ceilingReps, Path json, Path csv,
-                          Path plots) {
+                          Path plots, GemmBackend gemm, boolean profile) {
 
     private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "rounds", "threads",
             "optimizer", "lr", "clip", "seed", "python", "reference-dir", "reference-timeout", "ceiling-reps", "json", "csv",
-            "plots");
-    private static final Set<String> BOOLEANS = Set.of("reference", "help");
+            "plots", "gemm");
+    private static final Set<String> BOOLEANS = Set.of("reference", "help", "profile");
 
     /**
      * Checks every option and reports all problems at once.
@@ -106,7 +110,16 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                 f.number("lr", 1e-4), f.number("clip", 1.0), f.longValue("seed", 1234), f.flag("reference", true),
                 f.path("python", PyTorchReference.DEFAULT_PYTHON), f.path("reference-dir", null),
                 f.seconds("reference-timeout", Duration.ofSeconds(1800)), f.integer("ceiling-reps", 10),
-                f.path("json", null), f.path("csv", null), f.path("plots", null));
+                f.path("json", null), f.path("csv", null), f.path("plots", null), gemm(f.string("gemm", null)),
+                f.flag("profile", false));
+    }
+
+    private static GemmBackend gemm(String value) {
+        try {
+            return value == null ? null : GemmBackend.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--gemm " + value + ": " + e.getMessage(), e);
+        }
     }
 
     /** @return the preset with the layer override applied */
@@ -149,6 +162,9 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                   --reference-dir DIR     reference scripts                  (copies inside the jar)
                   --reference-timeout S   seconds                            (1800)
                   --ceiling-reps N        timed runs per GEMM backend        (10)
+                  --gemm measured|openblas|libtorch   Tessera's layer products (tessera.gemm / TESSERA_GEMM,
+                                          else measured: the faster per shape)
+                  --profile               print Tessera's step time by node kind and the GEMM choices
                   --json FILE  --csv FILE  --plots DIR   write the report
                 """;
     }

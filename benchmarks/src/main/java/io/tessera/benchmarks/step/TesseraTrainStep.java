@@ -3,6 +3,7 @@ package io.tessera.benchmarks.step;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import io.tessera.core.Torch;
+import io.tessera.core.tape.NodeProfile;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.models.TokenBatch;
@@ -51,6 +52,7 @@ public final class TesseraTrainStep implements TrainStep {
     private final TransformerModel model;
     private final DataParallelOptimizer optimizer;
     private final TokenBatch batch;
+    private final NodeProfile profile = new NodeProfile();
     private long step;
     private long skipped;
     private float lastLoss = Float.NaN;
@@ -83,16 +85,27 @@ public final class TesseraTrainStep implements TrainStep {
         return new TesseraTrainStep(spec, context);
     }
 
+    /** @return node times of the steps run so far (forward and backward by node kind, and the optimizer) */
+    public NodeProfile profile() {
+        return profile;
+    }
+
     @Override
     public void run() {
         try (Tape tape = new Tape(manager, spec.seed() * 1_000_003L + step, true)) {
+            tape.addTimer(profile);
             optimizer.beginBackward(tape, true);
             Var loss = model.loss(tape, batch);
             tape.backward(loss);
+            long t0 = System.nanoTime();
             optimizer.endBackward();
+            profile.timed("optimizer.endBackward", false, System.nanoTime() - t0);
             lastLoss = loss.value().getFloat();
         }
-        if (optimizer.step(spec.learningRate(), spec.maxGradNorm()).skipped()) {
+        long t0 = System.nanoTime();
+        boolean skippedUpdate = optimizer.step(spec.learningRate(), spec.maxGradNorm()).skipped();
+        profile.timed("optimizer.step", false, System.nanoTime() - t0);
+        if (skippedUpdate) {
             skipped++;
         }
         step++;

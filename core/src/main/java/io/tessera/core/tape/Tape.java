@@ -50,6 +50,7 @@ public final class Tape implements AutoCloseable {
     private final List<Node> nodes = new ArrayList<>();
     private final List<GradientListener> listeners = new ArrayList<>();
     private final Map<String, Integer> occurrences = new HashMap<>();
+    private final List<NodeTimer> timers = new ArrayList<>();
     private ParameterAccess parameterAccess = ParameterAccess.DIRECT;
     private boolean checkpointAll;
     private boolean backwardDone;
@@ -115,6 +116,15 @@ public final class Tape implements AutoCloseable {
      */
     public Tape addListener(GradientListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /**
+     * @param timer told how long each node's forward and backward took
+     * @return this tape
+     */
+    public Tape addTimer(NodeTimer timer) {
+        timers.add(Objects.requireNonNull(timer, "timer"));
         return this;
     }
 
@@ -249,7 +259,16 @@ public final class Tape implements AutoCloseable {
         Node node = new Node(this, name, index, op, fn, checkpoint || (checkpointAll && op != null), List.of(inputs),
                 Rng.mix(seed, Rng.hash(name), occurrence));
         nodes.add(node);
-        return node.forward();
+        if (timers.isEmpty()) {
+            return node.forward();
+        }
+        long t0 = System.nanoTime();
+        List<Var> out = node.forward();
+        long dt = System.nanoTime() - t0;
+        for (NodeTimer t : timers) {
+            t.timed(name, false, dt);
+        }
+        return out;
     }
 
     /**
@@ -292,7 +311,14 @@ public final class Tape implements AutoCloseable {
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
             if (n.hasCotangent()) {
+                long t0 = timers.isEmpty() ? 0 : System.nanoTime();
                 n.backward();
+                if (!timers.isEmpty()) {
+                    long dt = System.nanoTime() - t0;
+                    for (NodeTimer t : timers) {
+                        t.timed(n.name(), true, dt);
+                    }
+                }
             }
             n.finish();
             if (!listeners.isEmpty()) {
