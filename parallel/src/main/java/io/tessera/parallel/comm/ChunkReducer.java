@@ -8,9 +8,12 @@ import ai.djl.ndarray.types.Shape;
 import io.tessera.core.TensorMemory;
 import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
  * Element-wise reduction of one received chunk into an accumulator, both direct buffers. The arithmetic
@@ -22,10 +25,10 @@ import java.nio.ShortBuffer;
 final class ChunkReducer implements AutoCloseable {
 
     /**
-     * Elements reduced per libtorch call: libtorch's grain size, below which an element-wise kernel
-     * runs on the calling thread. Larger calls would wake libtorch's OpenMP pool, whose spinning
-     * workers compete with the socket threads for the cores; the communication thread's own pace is
-     * what the pipeline needs.
+     * Elements reduced per libtorch call on a thread that {@link SerialTorch} could not pin: libtorch's
+     * grain size, below which an element-wise kernel runs on the calling thread. Larger calls would wake
+     * libtorch's OpenMP pool, whose spinning workers compete with the socket threads for the cores. A
+     * pinned thread reduces up to {@code 4 × PULL_BYTES} per call, which saves the per-call wrapping.
      */
     static final int PIECE_ELEMENTS = 32768;
 
@@ -34,6 +37,7 @@ final class ChunkReducer implements AutoCloseable {
     private ByteBuffer scratch;
     private NDArray pieceArray;
     private ByteBuffer pieces;
+    private final Map<ElementType, NDArray> pieceViews = new EnumMap<>(ElementType.class);
 
     /**
      * Bytes pulled from a peer at once before they are reduced: large enough that the system calls are
@@ -90,35 +94,109 @@ final class ChunkReducer implements AutoCloseable {
             return;
         }
         DataType dt = type.toDataType("reduce");
-        int step = PIECE_ELEMENTS * type.bytes();
+        int step = callBytes(type);
         for (int off = 0; off < dst.remaining(); off += step) {
             int len = Math.min(step, dst.remaining() - off);
             Shape shape = new Shape(len / type.bytes());
             NDArray acc = TensorMemory.wrap(manager, dst.slice(dst.position() + off, len), shape, dt);
             NDArray in = TensorMemory.wrap(manager, src.slice(src.position() + off, len), shape, dt);
             try {
-                switch (op) {
-                    case SUM:
-                    case AVG:
-                        acc.addi(in);
-                        break;
-                    case MAX:
-                        try (NDArray r = acc.maximum(in)) {
-                            Tensors.copyInto(acc, r);
-                        }
-                        break;
-                    case MIN:
-                        try (NDArray r = acc.minimum(in)) {
-                            Tensors.copyInto(acc, r);
-                        }
-                        break;
-                    default:
-                        throw new IllegalArgumentException("unknown reduction " + op);
-                }
+                apply(acc, in, op);
             } finally {
                 acc.close();
                 in.close();
             }
+        }
+    }
+
+    /**
+     * Reduces several peers' copies of one piece into {@code dst}, in the order given: each remote payload
+     * is pulled into this reducer's cache-sized buffer first, a local one is read in place. On a pinned
+     * thread ({@link SerialTorch}) the accumulator is wrapped once for all of them and each copy is
+     * added in one libtorch call.
+     *
+     * @param dst the accumulator piece, at most {@link #PULL_BYTES}
+     * @param sources the peers' messages, each holding the piece at {@code offset}
+     * @param ranks the group rank each message came from, for errors
+     * @param offset where the piece starts in every message's payload
+     * @param type element type
+     * @param op SUM, MAX or MIN
+     * @throws TransportException if a remote payload cannot be pulled (its process is gone)
+     */
+    void reduceAll(ByteBuffer dst, Inbound[] sources, int[] ranks, int offset, ElementType type, ReduceOp op)
+            throws TransportException {
+        int len = dst.remaining();
+        if (len == 0) {
+            return;
+        }
+        boolean whole = type != ElementType.BFLOAT16 && SerialTorch.pinned();
+        DataType dt = whole ? type.toDataType("reduce") : null;
+        Shape shape = new Shape(len / type.bytes());
+        NDArray acc = whole ? TensorMemory.wrap(manager, dst, shape, dt) : null;
+        try {
+            for (int i = 0; i < sources.length; i++) {
+                Inbound m = sources[i];
+                ByteBuffer src;
+                if (m.isRemote()) {
+                    src = piece(len);
+                    try {
+                        m.read(offset, src);
+                    } catch (IOException e) {
+                        throw new TransportException(TransportException.Kind.FAILED, ranks[i], "could not be read from: "
+                                + e.getMessage());
+                    }
+                } else {
+                    src = m.data().slice(m.data().position() + offset, len).order(ByteOrder.nativeOrder());
+                }
+                if (!whole) {
+                    reduce(dst, src, type, op);
+                } else if (m.isRemote() && len == PULL_BYTES) {
+                    apply(acc, pieceView(type, dt), op);
+                } else {
+                    try (NDArray in = TensorMemory.wrap(manager, src, shape, dt)) {
+                        apply(acc, in, op);
+                    }
+                }
+            }
+        } finally {
+            if (acc != null) {
+                acc.close();
+            }
+        }
+    }
+
+    /**
+     * Bytes per libtorch call: a whole piece where this thread keeps libtorch to itself
+     * ({@link SerialTorch}), else libtorch's grain size, below which a kernel stays on the calling thread.
+     */
+    private static int callBytes(ElementType type) {
+        return SerialTorch.pinned() ? 4 * PULL_BYTES : PIECE_ELEMENTS * type.bytes();
+    }
+
+    /** The whole pull buffer as a tensor of {@code dt}, wrapped once. */
+    private NDArray pieceView(ElementType type, DataType dt) {
+        piece(PULL_BYTES);
+        return pieceViews.computeIfAbsent(type, t -> TensorMemory.wrap(manager, pieces, new Shape(PULL_BYTES / t.bytes()), dt));
+    }
+
+    private static void apply(NDArray acc, NDArray in, ReduceOp op) {
+        switch (op) {
+            case SUM:
+            case AVG:
+                acc.addi(in);
+                break;
+            case MAX:
+                try (NDArray r = acc.maximum(in)) {
+                    Tensors.copyInto(acc, r);
+                }
+                break;
+            case MIN:
+                try (NDArray r = acc.minimum(in)) {
+                    Tensors.copyInto(acc, r);
+                }
+                break;
+            default:
+                throw new IllegalArgumentException("unknown reduction " + op);
         }
     }
 

@@ -10,8 +10,9 @@ import java.util.concurrent.CompletableFuture;
  * The sending half of a same-host link that uses cross-memory attach ({@link Cma}): a message is only
  * its address, sent as {@code DATA_CMA(seq, op, address, length)}; the peer pulls the bytes straight
  * from this process's buffer and answers {@code ACK} when it is done, which completes the send (the
- * buffer may change from then on). The peer consumes this link's messages in order, so the ACKs arrive
- * in order.
+ * buffer may change from then on). The peer consumes a collective's messages in order (a
+ * point-to-point message it pulls as soon as the doorbell arrives), and an operation ends only once all
+ * its messages are acknowledged, so the ACKs arrive in the order of the sends.
  *
  * <p>Thread safety: thread-safe.
  */

@@ -5,9 +5,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A group of ranks that live as threads of one JVM and communicate through memory: the in-process
- * backend. The collectives run the same ring algorithms as the Netty backend, with messages handed
- * over as views of the sender's buffers (no copy, no sockets), so results are bit-identical on every
- * rank and identical to the Netty backend's.
+ * backend. The collectives run the same algorithms as the Netty backend between ranks linked by
+ * cross-memory attach (each rank reads its peers' buffers in place), with messages handed over as
+ * views of the sender's buffers (no copy, no sockets), so results are bit-identical on every rank and
+ * identical to that backend's.
  *
  * <pre>{@code
  * LocalGroup group = new LocalGroup("dp", new int[] {0, 2}, CommOptions.defaults());

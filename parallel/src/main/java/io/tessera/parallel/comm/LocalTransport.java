@@ -28,6 +28,12 @@ final class LocalTransport extends Transport {
         return false;
     }
 
+    /** Every message is a view of the sender's buffer. */
+    @Override
+    boolean readsPeersInPlace() {
+        return true;
+    }
+
     @Override
     CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
         CompletableFuture<Void> done = new CompletableFuture<>();

@@ -64,7 +64,9 @@ import org.slf4j.LoggerFactory;
  * {@code OK(local, mapped, ring, pid, probe readable, probe)}; the dialer reads the acceptor's probe and
  * decides: cross-memory attach if both probes were read (one copy per chunk), else the rings (a
  * direction whose ring cannot be mapped uses TCP); it tells the acceptor with {@code SHM_MAPPED}, and
- * only then does the acceptor count the peer as connected. Ring files are unlinked as soon as both ends
+ * only then does the acceptor count the peer as connected. Once a group is connected its members tell
+ * each other whether they reach every peer by cross-memory attach ({@code LINKS}), so that all of them
+ * agree on whether the group reads in place. Ring files are unlinked as soon as both ends
  * have them mapped. Anyone holding the job token is trusted as far as this goes: a peer names the
  * process and addresses it is read from.
  *
@@ -123,9 +125,11 @@ public final class NettyEndpoint implements AutoCloseable {
         this.loop = new NioEventLoopGroup(ioThreads, new DefaultThreadFactory("tessera-io-r" + worldRank, true) {
             @Override
             protected Thread newThread(Runnable r, String name) {
-                // ring plans reduce on this thread: libtorch's grad mode is per thread and starts on
+                // ring plans reduce on this thread: libtorch's grad mode is per thread and starts on, and
+                // its kernels must stay on this thread (SerialTorch)
                 return super.newThread(() -> {
                     Torch.GradMode noGrad = Torch.gradMode(false);
+                    SerialTorch.pinCurrentThread();
                     try {
                         r.run();
                     } finally {
@@ -228,6 +232,16 @@ public final class NettyEndpoint implements AutoCloseable {
                     throw new CommunicationException("connecting group " + t.group() + " at rank " + t.rank() + " (world rank "
                             + worldRank + "): no connection within " + options.timeout().toSeconds() + " s from rank(s) "
                             + t.unconnected() + "; hint: those ranks have not started, failed, or cannot reach this host");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CommunicationException("connecting group " + t.group() + " at world rank " + worldRank + ": interrupted", e);
+            }
+            try {
+                if (!t.agreeOnLinks(Math.max(0, deadline - System.nanoTime()))) {
+                    throw new CommunicationException("connecting group " + t.group() + " at rank " + t.rank() + " (world rank "
+                            + worldRank + "): not every peer said how it reaches the others within " + options.timeout().toSeconds()
+                            + " s; hint: a peer failed while the group was forming");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  *                                           whether the pair uses cross-memory attach instead of rings
  *   DATA_CMA seq:long opcode:byte address:long length:int   pull the payload from the sender's memory
  *   ACK                                     the receiver has pulled the oldest DATA_CMA payload
+ *   LINKS    inPlace:byte                   whether the sender reads every peer by cross-memory attach
  * </pre>
  *
  * A received DATA frame is handed to the communication thread as a view of Netty's (pooled, direct)
@@ -39,8 +40,11 @@ import org.slf4j.LoggerFactory;
  * the sender's buffer with cross-memory attach ({@link CmaSender}, one copy), else they travel through
  * {@link ShmRing}s ({@link ShmSender}: one copy into the ring, and the reduction reads the ring in
  * place).
+ * Once connected, the members tell each other whether they reach every peer by cross-memory attach
+ * ({@code LINKS}); only if all of them do does the group {@link #readsPeersInPlace() read in place},
+ * which lets the communicator use algorithms that pull whole segments from the peers' buffers.
  * A channel that closes without GOODBYE means the peer's process died: every waiting operation fails
- * at once, naming that peer.
+ * at once, naming that peer, and so do sends whose delivery that peer had yet to confirm.
  *
  * <p>Thread safety: see {@link Transport}; channel callbacks run on Netty's event loop.
  */
@@ -57,6 +61,7 @@ final class NettyTransport extends Transport {
     static final byte SHM_MAPPED = 26;
     static final byte DATA_CMA = 27;
     static final byte ACK = 28;
+    static final byte LINKS = 29;
     private static final int DATA_HEADER = 1 + 8 + 1;
 
     private final String group;
@@ -66,6 +71,9 @@ final class NettyTransport extends Transport {
     private final long[] pids;
     private final ShmRing[] rings;
     private final CountDownLatch connected;
+    private final CountDownLatch linksHeard;
+    private final boolean[] peerInPlace;
+    private volatile boolean inPlace;
     private volatile boolean closing;
 
     NettyTransport(String group, int rank, int[] worldRanks) {
@@ -77,6 +85,8 @@ final class NettyTransport extends Transport {
         this.pids = new long[worldRanks.length];
         this.rings = new ShmRing[worldRanks.length];
         this.connected = new CountDownLatch(worldRanks.length - 1);
+        this.linksHeard = new CountDownLatch(worldRanks.length - 1);
+        this.peerInPlace = new boolean[worldRanks.length];
     }
 
     String group() {
@@ -141,6 +151,48 @@ final class NettyTransport extends Transport {
         return connected.await(timeoutNanos, TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * Tells every peer whether this rank reaches all of them by cross-memory attach, and waits for their
+     * answers; the group reads in place only if every member does. Call once every peer is connected.
+     *
+     * @return whether every peer answered in time
+     */
+    boolean agreeOnLinks(long timeoutNanos) throws InterruptedException {
+        boolean mine = true;
+        synchronized (this) {
+            for (int p = 0; p < size(); p++) {
+                mine &= p == rank() || senders[p] instanceof CmaSender;
+            }
+        }
+        for (Channel ch : channels) {
+            if (ch != null) {
+                write(ch, ch.alloc().buffer(6).writeInt(2).writeByte(LINKS).writeBoolean(mine));
+            }
+        }
+        if (!linksHeard.await(timeoutNanos, TimeUnit.NANOSECONDS)) {
+            return false;
+        }
+        boolean all = mine;
+        synchronized (this) {
+            for (int p = 0; p < size(); p++) {
+                all &= p == rank() || peerInPlace[p];
+            }
+        }
+        inPlace = all;
+        return true;
+    }
+
+    private synchronized void linksOf(int peer, boolean peerReadsInPlace) {
+        peerInPlace[peer] = peerReadsInPlace;
+        linksHeard.countDown();
+    }
+
+    /** Every pair of the group uses cross-memory attach (agreed by {@link #agreeOnLinks}). */
+    @Override
+    boolean readsPeersInPlace() {
+        return inPlace;
+    }
+
     /** @return the group ranks not yet connected, for messages */
     synchronized String unconnected() {
         StringBuilder b = new StringBuilder();
@@ -159,25 +211,27 @@ final class NettyTransport extends Transport {
             LocalSender l = senders[p];
             b.append(p == 0 ? "" : ", ").append(p == rank() ? "-" : l instanceof CmaSender ? "cma" : l != null ? "ring" : "tcp");
         }
-        return b.append(']').toString();
+        return b.append(inPlace ? "] read in place" : "]").toString();
     }
 
-    /**
-     * Sends over the peer's shared-memory ring when there is one, else over TCP. Point-to-point messages
-     * always take TCP: the receiver may hold them long past the collectives that follow, and they must
-     * not pin ring slots those collectives need (they have their own queue, so their order relative to
-     * collectives does not matter).
-     */
     /** Plans run on the event loop: a chunk is reduced and forwarded as soon as it is read. */
     @Override
     boolean runsPlansOnArrival() {
         return true;
     }
 
+    /**
+     * Sends by cross-memory attach or over the peer's shared-memory ring when there is one, else over TCP.
+     * Point-to-point messages never take a ring: the receiver may hold them long past the collectives
+     * that follow, and they must not pin ring slots those collectives need (they have their own queue,
+     * so their order relative to collectives does not matter). By cross-memory attach the receiver pulls
+     * a point-to-point payload into a buffer of its own as soon as the doorbell arrives, whether or not
+     * its recv has started, so the send completes without waiting for the matching recv, as over TCP.
+     */
     @Override
     CompletableFuture<Void> send(int peer, long seq, byte opcode, ByteBuffer payload) {
         LocalSender local = senders[peer];
-        if (local != null && opcode != OpKind.SEND.wire()) {
+        if (local != null && (opcode != OpKind.SEND.wire() || local instanceof CmaSender)) {
             return local.send(seq, opcode, payload);
         }
         Channel ch = channels[peer];
@@ -318,6 +372,10 @@ final class NettyTransport extends Transport {
                     byte opcode = in.readByte();
                     long address = in.readLong();
                     int length = in.readInt();
+                    if (opcode == OpKind.SEND.wire()) {
+                        pullNow(ctx, seq, opcode, address, length);
+                        break;
+                    }
                     deliver(peer, Inbound.remote(seq, opcode, pid(peer), address, length, () -> write(ctx.channel(),
                             ctx.alloc().buffer(5).writeInt(1).writeByte(ACK))));
                     break;
@@ -342,6 +400,9 @@ final class NettyTransport extends Transport {
                 case ARRIVE:
                     arrived(peer, in.readLong());
                     break;
+                case LINKS:
+                    linksOf(peer, in.readBoolean());
+                    break;
                 case ABORT: {
                     byte[] text = new byte[in.readInt()];
                     in.readBytes(text);
@@ -358,6 +419,22 @@ final class NettyTransport extends Transport {
             in.release();
         }
 
+        /** Pulls a point-to-point payload into a buffer of this process at once and acknowledges it. */
+        private void pullNow(ChannelHandlerContext ctx, long seq, byte opcode, long address, int length) {
+            ByteBuf copy = ctx.alloc().directBuffer(length);
+            try {
+                ByteBuffer dst = copy.nioBuffer(0, length);
+                Cma.read(pid(peer), address, dst);
+                copy.writerIndex(length);
+            } catch (java.io.IOException | RuntimeException e) {
+                copy.release();
+                failed(peer, "could not be read from by cross-memory attach: " + e.getMessage());
+                return;
+            }
+            write(ctx.channel(), ctx.alloc().buffer(5).writeInt(1).writeByte(ACK));
+            deliver(peer, new Inbound(seq, opcode, copy.nioBuffer(0, length), copy::release));
+        }
+
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (closing) {
@@ -367,6 +444,12 @@ final class NettyTransport extends Transport {
                 departed(peer, "closed its communicator");
             } else {
                 failed(peer, "lost its connection (its process died or the network failed)");
+            }
+            LocalSender local = sender(peer);
+            if (local != null) {
+                // the peer will never confirm what it had yet to pull or free: fail those sends now (after
+                // the failure above, which names the peer) rather than at the timeout
+                local.close();
             }
         }
 

@@ -42,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * soon as it is final, which is the first all-gather step. Broadcast is a pipelined chain from the
  * root; barrier waits for every peer's announcement of the operation.
  *
+ * <p>When every member reads the others' buffers in place (threads of one JVM, or processes on one host
+ * linked by cross-memory attach; {@link Transport#readsPeersInPlace()}), all-reduce, reduce-scatter,
+ * all-gather and broadcast skip the ring: each rank pulls the segments it needs straight from their
+ * owners (see "in-place algorithms" below), the same bytes as the ring in one step instead of
+ * {@code 2(size-1)}, which matters most when the ranks outnumber the cores.
+ *
  * <p>The receiving side of a ring collective is built as a {@link RingPlan} (for each arriving chunk:
  * its region, copy or reduce, forward or not) and run by the transport: the Netty transport applies
  * each chunk on its event loop as it is read, so a chunk crosses a rank without waking this
@@ -88,6 +94,7 @@ public final class RingCommunicator implements Communicator {
         this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(() -> {
                 Torch.GradMode noGrad = Torch.gradMode(false);
+                SerialTorch.pinCurrentThread();
                 try {
                     r.run();
                 } finally {
@@ -189,6 +196,11 @@ public final class RingCommunicator implements Communicator {
             if (size == 1) {
                 return;
             }
+            if (transport.readsPeersInPlace()) {
+                offerSegments(o, b, n, type.bytes());
+                o.run(o.inPlace(type, op, segment(b, n, type.bytes(), rank), true, otherSegments(b, n, type.bytes())));
+                return;
+            }
             RingPlan plan = o.plan(type, op);
             reduceScatterSteps(plan, b, n, type.bytes(), op, true);
             allGatherSteps(plan, b, n, type.bytes());
@@ -210,6 +222,12 @@ public final class RingCommunicator implements Communicator {
         return submit(OpKind.REDUCE_SCATTER, -1, n + " x " + type + ", " + op, o -> {
             if (size == 1) {
                 out.duplicate().put(in.duplicate());
+                return;
+            }
+            if (transport.readsPeersInPlace()) {
+                offerSegments(o, in, n, type.bytes());
+                out.duplicate().put(segment(in, n, type.bytes(), rank));
+                o.run(o.inPlace(type, op, out, false, new ByteBuffer[size]));
                 return;
             }
             ByteBuffer work = reducer.scratch(in.remaining());
@@ -234,7 +252,10 @@ public final class RingCommunicator implements Communicator {
         }
         return submit(OpKind.ALL_GATHER, -1, n + " x " + type, o -> {
             segment(out, n, type.bytes(), rank).put(in.duplicate());
-            if (size > 1) {
+            if (size > 1 && transport.readsPeersInPlace()) {
+                offerToAll(o, in);
+                o.run(o.inPlace(type, ReduceOp.SUM, null, false, otherSegments(out, n, type.bytes())));
+            } else if (size > 1) {
                 RingPlan plan = o.plan(type, ReduceOp.SUM);
                 sendSegment(plan, out, n, type.bytes(), rank);
                 allGatherSteps(plan, out, n, type.bytes());
@@ -249,6 +270,16 @@ public final class RingCommunicator implements Communicator {
         checkPeer(root, "broadcast root", true);
         return submit(OpKind.BROADCAST, -1, b.remaining() + " bytes from rank " + root, o -> {
             if (size == 1) {
+                return;
+            }
+            if (transport.readsPeersInPlace()) {
+                if (rank == root) {
+                    offerToAll(o, b);
+                } else {
+                    ByteBuffer[] from = new ByteBuffer[size];
+                    from[root] = b;
+                    o.run(o.inPlace(ElementType.INT32, ReduceOp.SUM, null, false, from));
+                }
                 return;
             }
             int pos = Math.floorMod(rank - root, size);
@@ -343,6 +374,62 @@ public final class RingCommunicator implements Communicator {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    // ---------------------------------------------------------------- in-place algorithms
+
+    /*
+     * When every member reads the others' buffers in place (Transport#readsPeersInPlace: cross-memory
+     * attach, or threads of one JVM), a collective needs no ring: a message is only the address of a
+     * region, so each rank pulls what it needs straight from the owner, with no rank forwarding
+     * another's data and no chain of n-1 dependent steps. All-reduce:
+     *
+     *   1. offer:   rank r tells each peer q where segment q of its buffer is
+     *   2. reduce:  once every peer's offer is here, rank r pulls segment r from each, a cache-sized
+     *               piece at a time, and reduces each piece into its own segment r (own value first,
+     *               then peers r+1, r+2, ...); then it releases the offers, which tells the peers it has
+     *               read them, and offers its finished segment r to every peer
+     *   3. gather:  as each peer q's finished segment q arrives, rank r copies it over its own segment q
+     *
+     * Steps 2 and 3 run as an InPlacePlan where the messages arrive (the Netty event loop), like the
+     * ring's plans. Every rank moves the ring's 2(n-1)/n of the data, but in two hops instead of
+     * 2(n-1), which matters most when the ranks outnumber the cores and every hop waits for a core.
+     * Step 3 may overwrite segment q because q offers its finished segment only after it has released
+     * (finished reading) segment q of this rank. The operation ends when every peer has released what
+     * this rank offered (Op#finishSends), so the buffer is not touched after it returns. Each segment
+     * is reduced by one rank in a fixed order and then copied, so every rank ends with bit-identical
+     * results. Reduce-scatter is steps 1 and 2 into the output (nothing offered back), all-gather is
+     * an offer of the input to every peer and step 3, broadcast the root's offer and step 3.
+     */
+
+    /** Offers each peer q its segment q of {@code b} (step 1). */
+    private void offerSegments(Op o, ByteBuffer b, long n, int eb) {
+        for (int k = 1; k < size; k++) {
+            int q = (rank + k) % size;
+            ByteBuffer seg = segment(b, n, eb, q);
+            if (seg.hasRemaining()) {
+                o.send(q, seg);
+            }
+        }
+    }
+
+    /** Offers one region to every peer (all-gather, broadcast). */
+    private void offerToAll(Op o, ByteBuffer region) {
+        if (!region.hasRemaining()) {
+            return;
+        }
+        for (int k = 1; k < size; k++) {
+            o.send((rank + k) % size, region);
+        }
+    }
+
+    /** @return segment q of {@code b} at index q for every peer, null at this rank's */
+    private ByteBuffer[] otherSegments(ByteBuffer b, long n, int eb) {
+        ByteBuffer[] segments = new ByteBuffer[size];
+        for (int q = 0; q < size; q++) {
+            segments[q] = q == rank ? null : segment(b, n, eb, q);
+        }
+        return segments;
     }
 
     // ---------------------------------------------------------------- ring algorithms
@@ -574,6 +661,21 @@ public final class RingCommunicator implements Communicator {
                     op == ReduceOp.AVG ? ReduceOp.SUM : op, size);
         }
 
+        /** An in-place plan for this operation (see {@link InPlacePlan}). */
+        InPlacePlan inPlace(ElementType type, ReduceOp op, ByteBuffer acc, boolean offerResult, ByteBuffer[] copyInto) {
+            return new InPlacePlan(transport, reducer, seq, task.kind, rank, size, type, op, acc, offerResult, copyInto);
+        }
+
+        /** Runs an in-place plan and records what it offered, so that {@link #finishSends()} waits for it. */
+        void run(InPlacePlan plan) throws TransportException {
+            try {
+                transport.execute(plan, deadline);
+            } finally {
+                sends.addAll(plan.sends());
+                sendPeers.addAll(plan.sendPeers());
+            }
+        }
+
         /** Runs a plan and records what it sent, so that {@link #finishSends()} waits for it. */
         void run(RingPlan plan) throws TransportException {
             try {
@@ -602,15 +704,23 @@ public final class RingCommunicator implements Communicator {
             return m;
         }
 
-        /** Waits until every payload sent by this operation has been handed over, so the caller may reuse it. */
+        /**
+         * Waits until every payload sent by this operation has been handed over, so the caller may reuse it.
+         * A broken group ends the wait at once: a dead peer never confirms delivery.
+         */
         void finishSends() throws TransportException {
             for (int i = 0; i < sends.size(); i++) {
                 int peer = sendPeers.get(i);
                 try {
-                    sends.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    CompletableFuture.anyOf(sends.get(i), transport.failure())
+                            .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
                     throw new TransportException(TransportException.Kind.TIMEOUT, peer, "did not take delivery of this rank's data");
                 } catch (ExecutionException e) {
+                    TransportException fatal = transport.fatal();
+                    if (fatal != null) {
+                        throw fatal;
+                    }
                     throw new TransportException(TransportException.Kind.FAILED, peer, "could not be sent data: " + e.getCause());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeoutException;
  * <p>Thread safety: {@link #accept} and {@link #cancel} are serialised on the plan; the communication
  * thread waits in {@link #await} while another thread runs the plan.
  */
-final class RingPlan {
+final class RingPlan implements ArrivalPlan {
 
     /** What to do with an arriving chunk. */
     enum Action {
@@ -92,15 +92,28 @@ final class RingPlan {
     }
 
     /** Marks a plan that expects nothing as done; call once all chunks are expected. */
-    synchronized void start() {
+    @Override
+    public synchronized void start() {
         if (regions.isEmpty()) {
             done.complete(null);
         }
     }
 
     /** @return whether the plan has completed or failed */
-    boolean settled() {
+    @Override
+    public boolean settled() {
         return done.isDone();
+    }
+
+    @Override
+    public boolean awaits(int peer) {
+        return peer == from && !settled();
+    }
+
+    /** Handles the next chunk (from the previous rank, the only one a ring plan hears from). */
+    @Override
+    public void accept(int peer, Inbound m) {
+        accept(m);
     }
 
     /**
@@ -172,12 +185,14 @@ final class RingPlan {
     }
 
     /** Fails the plan (a peer is gone, or sent something wrong); later chunks are dropped. */
-    synchronized void fail(TransportException e) {
+    @Override
+    public synchronized void fail(TransportException e) {
         done.completeExceptionally(e);
     }
 
     /** Stops the plan: a chunk being applied finishes first, later ones are dropped. */
-    synchronized void cancel() {
+    @Override
+    public synchronized void cancel() {
         cancelled = true;
     }
 
@@ -186,7 +201,8 @@ final class RingPlan {
      *
      * @param deadline {@link System#nanoTime()} to give up at
      */
-    void await(long deadline) throws TransportException {
+    @Override
+    public void await(long deadline) throws TransportException {
         try {
             done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {

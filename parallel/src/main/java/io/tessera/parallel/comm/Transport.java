@@ -31,10 +31,11 @@ abstract class Transport implements AutoCloseable {
     private final int size;
     private final List<BlockingQueue<Inbound>> inbox = new ArrayList<>();
     private final List<BlockingQueue<Inbound>> pointToPoint = new ArrayList<>();
-    private final RingPlan[] active;
+    private final ArrivalPlan[] active;
     private final long[] arrived;
     private final String[] departed;
     private volatile TransportException fatal;
+    private final CompletableFuture<Void> failure = new CompletableFuture<>();
 
     Transport(int rank, int size) {
         this.rank = rank;
@@ -43,7 +44,7 @@ abstract class Transport implements AutoCloseable {
             inbox.add(new LinkedBlockingQueue<>());
             pointToPoint.add(new LinkedBlockingQueue<>());
         }
-        this.active = new RingPlan[size];
+        this.active = new ArrivalPlan[size];
         this.arrived = new long[size];
         this.departed = new String[size];
     }
@@ -87,75 +88,101 @@ abstract class Transport implements AutoCloseable {
     abstract boolean runsPlansOnArrival();
 
     /**
+     * Whether every member of the group reads every other member's messages in place, in the sender's
+     * own buffer (in-process views, cross-memory attach), whatever their size. The answer is the same on
+     * every rank of the group, so the communicator may choose its algorithms by it.
+     */
+    abstract boolean readsPeersInPlace();
+
+    /**
      * Called by the backend when a message arrives. Point-to-point messages wait in their own queue,
      * so that a send matched later does not stand in the way of a collective. A collective message for
-     * a plan that is running here is applied at once; otherwise it waits in the inbox.
+     * a plan that is running here and still awaits that peer is applied at once; otherwise it waits in
+     * the inbox.
      */
     final void deliver(int from, Inbound message) {
         if (message.opcode() == OpKind.SEND.wire()) {
             pointToPoint.get(from).add(message);
             return;
         }
-        RingPlan plan;
+        ArrivalPlan plan;
         synchronized (this) {
             plan = active[from];
-            if (plan == null) {
+            if (plan == null || !plan.awaits(from)) {
+                // no plan, or one that has all it needs from this peer while it waits on others: the
+                // message belongs to the peer's next operation
                 inbox.get(from).add(message);
+                notifyAll();
                 return;
             }
         }
-        plan.accept(message);
+        plan.accept(from, message);
         if (plan.settled()) {
-            synchronized (this) {
-                if (active[from] == plan) {
-                    active[from] = null;
-                }
-            }
+            deactivate(plan);
         }
     }
 
     /**
-     * Runs a plan until every chunk it expects has been handled: on the communication thread, pulling
-     * from the inbox, or (when {@link #runsPlansOnArrival()}) by handing it to the receiving thread and
+     * Runs a plan until every message it expects has been handled: on the communication thread, pulling
+     * from the inboxes, or (when {@link #runsPlansOnArrival()}) by handing it to the receiving thread and
      * waiting. On failure or timeout the plan is stopped before this returns, so the caller's buffers
      * are no longer touched.
      *
      * @param deadline {@link System#nanoTime()} to give up at
      */
-    final void execute(RingPlan plan, long deadline) throws TransportException {
-        int from = plan.from();
+    final void execute(ArrivalPlan plan, long deadline) throws TransportException {
         plan.start();
         if (!runsPlansOnArrival()) {
             while (!plan.settled()) {
-                plan.accept(recv(from, false, deadline));
+                List<Integer> waiting = new ArrayList<>();
+                for (int p = 0; p < size; p++) {
+                    if (p != rank && plan.awaits(p)) {
+                        waiting.add(p);
+                    }
+                }
+                if (waiting.isEmpty()) {
+                    break;
+                }
+                int p = awaitAnyMessage(waiting, deadline);
+                plan.accept(p, recv(p, false, deadline));
             }
             plan.await(deadline);
             return;
         }
         synchronized (this) {
-            while (!plan.settled()) {
-                Inbound m = inbox.get(from).poll();
-                if (m == null) {
-                    break;
-                }
-                if (m != WAKE) {
-                    plan.accept(m);
+            for (int p = 0; p < size && !plan.settled(); p++) {
+                while (p != rank && plan.awaits(p)) {
+                    Inbound m = inbox.get(p).poll();
+                    if (m == null) {
+                        break;
+                    }
+                    if (m != WAKE) {
+                        plan.accept(p, m);
+                    }
                 }
             }
             if (!plan.settled()) {
-                checkAlive(from);
-                active[from] = plan;
+                for (int p = 0; p < size; p++) {
+                    if (p != rank && plan.awaits(p)) {
+                        checkAlive(p);
+                        active[p] = plan;
+                    }
+                }
             }
         }
         try {
             plan.await(deadline);
         } finally {
-            synchronized (this) {
-                if (active[from] == plan) {
-                    active[from] = null;
-                }
-            }
+            deactivate(plan);
             plan.cancel();
+        }
+    }
+
+    private synchronized void deactivate(ArrivalPlan plan) {
+        for (int p = 0; p < size; p++) {
+            if (active[p] == plan) {
+                active[p] = null;
+            }
         }
     }
 
@@ -187,8 +214,9 @@ abstract class Transport implements AutoCloseable {
         synchronized (this) {
             if (fatal == null) {
                 fatal = new TransportException(TransportException.Kind.FAILED, from, reason);
+                failure.completeExceptionally(fatal);
             }
-            for (RingPlan plan : active) {
+            for (ArrivalPlan plan : active) {
                 if (plan != null) {
                     plan.fail(fatal);
                 }
@@ -209,6 +237,11 @@ abstract class Transport implements AutoCloseable {
     /** @return the failure that broke the group, or null */
     final TransportException fatal() {
         return fatal;
+    }
+
+    /** @return completes exceptionally, with {@link #fatal()}, when the group breaks; never normally */
+    final CompletableFuture<Void> failure() {
+        return failure;
     }
 
     /**
@@ -237,6 +270,38 @@ abstract class Transport implements AutoCloseable {
             }
             if (m != null && m != WAKE) {
                 return m;
+            }
+        }
+    }
+
+    /**
+     * Waits until one of {@code peers} has a collective message waiting (or a signal that {@link #recv}
+     * turns into an error), so that the caller can take the ready peers first.
+     *
+     * @param peers group ranks, at least one
+     * @param deadline {@link System#nanoTime()} after which to give up
+     * @return a peer to {@link #recv} from next: one with a message waiting, or at the deadline the
+     *     first of {@code peers} (whose recv then reports the timeout)
+     */
+    final synchronized int awaitAnyMessage(List<Integer> peers, long deadline) throws TransportException {
+        while (true) {
+            for (int p : peers) {
+                if (!inbox.get(p).isEmpty()) {
+                    return p;
+                }
+            }
+            for (int p : peers) {
+                checkAlive(p);
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return peers.get(0);
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, POLL_NANOS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TransportException(TransportException.Kind.INTERRUPTED, peers.get(0), "interrupted while waiting");
             }
         }
     }

@@ -192,6 +192,65 @@ class CollectivesTest {
         }
     }
 
+    /**
+     * Buffers large enough that each rank's segment spans several of the pieces a rank pulls and reduces
+     * at once ({@link ChunkReducer#PULL_BYTES}) and the ring's chunks, with a ragged last piece.
+     */
+    @ParameterizedTest(name = "{0} world {1}")
+    @MethodSource("largeClusters")
+    void largeBuffersSpanningSeveralPulledPiecesMatchReference(String transport, int world) {
+        int n = ChunkReducer.PULL_BYTES / 2 * world + 13;
+        ElementType[] types = {ElementType.FLOAT32, ElementType.FLOAT16, ElementType.INT64, ElementType.BFLOAT16};
+        ReduceOp[] ops = {ReduceOp.SUM, ReduceOp.AVG, ReduceOp.MAX};
+        LocalCluster cluster = cluster(transport, world);
+        // the rings (and their pieces) use 1 MiB chunks here: the suite's 96-byte chunks would take minutes
+        cluster = cluster.withComm(cluster.comm().withChunkBytes(1 << 20));
+        List<Map<String, double[][]>> results = cluster.run(ctx -> {
+            Communicator c = ctx.world();
+            Map<String, double[][]> out = new LinkedHashMap<>();
+            for (ElementType type : types) {
+                for (ReduceOp op : ops) {
+                    ByteBuffer all = ElementData.encode(type, ElementData.random(type, n, seed(c.rank(), type, n, 5)));
+                    ByteBuffer shard = ByteBuffer.allocateDirect((int) Shards.length(n, world, c.rank()) * type.bytes());
+                    c.reduceScatter(all, shard, type, op);
+                    c.allReduce(all, type, op);
+                    out.put(type + " " + op, new double[][] {ElementData.decode(type, all), ElementData.decode(type, shard)});
+                }
+            }
+            return out;
+        });
+        for (ElementType type : types) {
+            for (ReduceOp op : ops) {
+                String key = type + " " + op;
+                double[][] inputs = new double[world][];
+                for (int r = 0; r < world; r++) {
+                    inputs[r] = ElementData.decode(type, ElementData.encode(type, ElementData.random(type, n, seed(r, type, n, 5))));
+                }
+                double[] expected = ElementData.reduce(inputs, op, type);
+                double tol = ElementData.tolerance(type, world, maxAbs(expected) + 1);
+                for (int r = 0; r < world; r++) {
+                    double[] got = results.get(r).get(key)[0];
+                    assertClose(expected, got, tol, "allReduce " + key + " rank " + r);
+                    assertArrayEquals(results.get(0).get(key)[0], got, 0.0, "allReduce " + key + ": rank " + r + " differs from rank 0");
+                    int off = (int) Shards.offset(n, world, r);
+                    double[] shard = results.get(r).get(key)[1];
+                    assertClose(java.util.Arrays.copyOfRange(expected, off, off + shard.length), shard, tol,
+                            "reduceScatter " + key + " rank " + r);
+                }
+            }
+        }
+    }
+
+    static List<Arguments> largeClusters() {
+        List<Arguments> a = new ArrayList<>();
+        for (String transport : new String[] {"in-process", "netty+cma", "netty+ring"}) {
+            for (int world : new int[] {2, 3}) {
+                a.add(Arguments.of(transport, world));
+            }
+        }
+        return a;
+    }
+
     private static double maxAbs(double[] v) {
         double m = 0;
         for (double x : v) {

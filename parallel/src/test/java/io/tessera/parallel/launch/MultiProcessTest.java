@@ -1,6 +1,7 @@
 package io.tessera.parallel.launch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,6 +76,12 @@ class MultiProcessTest {
         }
     }
 
+    /**
+     * A rank killed in the middle of a stream of all-reduces makes the others fail, naming the operation,
+     * the group and the dead rank, and exit non-zero. They must notice the death itself (the connection
+     * closing, or its memory becoming unreadable) rather than wait for the communicator's timeout: a
+     * survivor that had offered the dead rank data it never confirmed used to wait the whole timeout.
+     */
     @Test
     void aKilledProcessMakesTheOthersFailNamingIt() throws Exception {
         int timeout = 40;
@@ -92,6 +99,8 @@ class MultiProcessTest {
             String out = output(r);
             assertTrue(out.contains("allReduce #") && out.contains("on group world[0,1,2] at rank " + r), out);
             assertTrue(out.contains("rank 2 (world rank 2)"), out);
+            assertFalse(out.contains("within the timeout") || out.contains("did not take delivery"),
+                    "rank " + r + " noticed the death only at its timeout:\n" + out);
         }
         long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed);
         assertTrue(seconds < timeout, "the survivors took " + seconds + " s, beyond the " + timeout + " s timeout:\n"
