@@ -7,6 +7,7 @@ import io.tessera.examples.train.Trainer;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.optim.amp.Precision;
 import io.tessera.parallel.launch.JobEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,6 +121,17 @@ class PretrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", description = "Checkpoint every K steps (0: at the end only).")
     int checkpointEvery;
 
+    @Option(names = "--precision", description = "fp32, or fp16: fp16 compute with fp32 master weights and optimizer states and"
+            + " dynamic loss scaling (works on CPU). bf16 is refused: DJL 0.35.1's PyTorch JNI has no bf16. Default: ${DEFAULT-VALUE}.")
+    String precision = "fp32";
+
+    @Option(names = "--initial-loss-scale", description = "fp16 loss scale of the first step. Default: ${DEFAULT-VALUE} (2^16, as DeepSpeed).")
+    double initialLossScale = 65536;
+
+    @Option(names = "--loss-scale-window", description = "Clean fp16 steps before the loss scale doubles (it halves on every overflow)."
+            + " Default: ${DEFAULT-VALUE}.")
+    long lossScaleWindow = 1000;
+
     @Option(names = "--threads", description = "libtorch threads per rank (default: cores / ranks on this host).")
     Integer threads;
 
@@ -152,7 +164,9 @@ class PretrainCommand implements Callable<Integer> {
                 .optResume(resume).optOverwrite(overwrite).optDropout(dropout).optTensorParallel(tp).optDataParallel(dataParallel)
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
                 .optVocabSize(vocabSize).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
-                .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery).build();
+                .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery)
+                .optPrecision(Precision.parse(precision)).optInitialLossScale(initialLossScale).optLossScaleWindow(lossScaleWindow)
+                .build();
     }
 
     static TransformerConfig loadModel(String model) throws java.io.IOException {

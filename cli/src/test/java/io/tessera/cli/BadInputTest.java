@@ -102,6 +102,15 @@ class BadInputTest {
     }
 
     @Test
+    void bf16IsRefusedWithTheReasonAndAnAlternative() {
+        Path out = dir.resolve("out");
+        assertFails(pretrain("--precision", "bf16", "--out", out.toString()), "--precision bf16", "DJL 0.35.1",
+                "--precision fp16");
+        assertFails(pretrain("--precision", "half", "--out", out.toString()), "--precision half", "fp32", "fp16");
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
+    @Test
     void modelOfTheOtherFamily() {
         List<String> args = List.of("pretrain-gpt2", "--nproc", "2", "--model", "bert-tiny", "--data", data().toString(),
                 "--out", dir.resolve("out").toString(), "--steps", "10", "--warmup", "2");

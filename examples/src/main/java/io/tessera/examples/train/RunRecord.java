@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import io.tessera.core.io.AtomicFiles;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.optim.amp.Precision;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +15,7 @@ import java.nio.file.Path;
 
 /**
  * {@code OUT/run.json}: what a run was started with (model configuration with its built vocabulary,
- * layout, optimizer), so that {@code tessera export} can rebuild each rank's state from the sharded
+ * layout, optimizer, precision and loss-scaling rule), so that {@code tessera export} can rebuild each rank's state from the sharded
  * checkpoints.
  *
  * <p>Thread safety: stateless.
@@ -53,6 +54,9 @@ public final class RunRecord {
         o.addProperty("warmup", cfg.warmupSteps());
         o.addProperty("weight_decay", cfg.weightDecay());
         o.addProperty("bucket_bytes", cfg.bucketBytes());
+        o.addProperty("precision", cfg.precision().flag());
+        o.addProperty("initial_loss_scale", cfg.initialLossScale());
+        o.addProperty("loss_scale_window", cfg.lossScaleWindow());
         AtomicFiles.write(cfg.out().resolve(FILE), GSON.toJson(o).getBytes(StandardCharsets.UTF_8));
     }
 
@@ -70,7 +74,13 @@ public final class RunRecord {
         }
         JsonObject o = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
         TransformerConfig model = HfConfigJson.parse(GSON.toJson(o.get("model")));
-        return TrainConfig.builder().optTask(Task.valueOf(o.get("task").getAsString()))
+        TrainConfig.Builder b = TrainConfig.builder();
+        if (o.has("precision")) {          // records written before mixed precision existed are fp32 runs
+            b.optPrecision(Precision.parse(o.get("precision").getAsString()))
+                    .optInitialLossScale(o.get("initial_loss_scale").getAsDouble())
+                    .optLossScaleWindow(o.get("loss_scale_window").getAsLong());
+        }
+        return b.optTask(Task.valueOf(o.get("task").getAsString()))
                 .setModel(model, o.get("model_name").getAsString()).setDataDir(Path.of(o.get("data").getAsString())).setOut(run)
                 .optSeqLength(o.get("seq_length").getAsInt()).optVocabSize(o.get("vocab_size").getAsInt())
                 .optSeed(o.get("seed").getAsLong()).optSteps(o.get("steps").getAsInt()).optGlobalBatch(o.get("global_batch").getAsInt())

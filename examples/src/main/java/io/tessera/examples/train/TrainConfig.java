@@ -1,6 +1,8 @@
 package io.tessera.examples.train;
 
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.optim.amp.DynamicLossScaler;
+import io.tessera.optim.amp.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,12 +43,17 @@ import java.util.Objects;
  * @param bucketBytes data-parallel gradient bucket size
  * @param progress show a progress bar on rank 0
  * @param vocabFile an existing {@code vocab.txt} to use instead of building one, or null
+ * @param precision compute precision: fp32, or fp16 with fp32 master weights and dynamic loss scaling
+ *     (bf16 is refused by {@link Builder#build()})
+ * @param initialLossScale the fp16 loss scale of the first step (DeepSpeed: 2^16)
+ * @param lossScaleWindow clean fp16 steps before the loss scale doubles (DeepSpeed: 1000)
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
                           int zero, String optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
-                          boolean overwrite, long bucketBytes, boolean progress, Path vocabFile) {
+                          boolean overwrite, long bucketBytes, boolean progress, Path vocabFile, Precision precision,
+                          double initialLossScale, long lossScaleWindow) {
 
     /** @return world size */
     public int world() {
@@ -56,6 +63,14 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
     /** @return micro-batches per step on each rank */
     public int microBatchesPerStep() {
         return globalBatch / (microBatch * dataParallel);
+    }
+
+    /**
+     * @return the dynamic loss-scaling rule of an fp16 run: {@link #initialLossScale()}, a window of
+     *     {@link #lossScaleWindow()}, growth ×2, backoff ×½, minimum 1
+     */
+    public DynamicLossScaler.Config lossScaling() {
+        return DynamicLossScaler.Config.builder().initialScale(initialLossScale).growthInterval(lossScaleWindow).build();
     }
 
     /** @return a builder with the defaults of the small example run */
@@ -94,6 +109,9 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.bucketBytes = bucketBytes;
         b.progress = progress;
         b.vocabFile = vocabFile;
+        b.precision = precision;
+        b.initialLossScale = initialLossScale;
+        b.lossScaleWindow = lossScaleWindow;
         return b;
     }
 
@@ -127,6 +145,9 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         private long bucketBytes = io.tessera.optim.zero.Bucket.DEFAULT_BYTES;
         private boolean progress = true;
         private Path vocabFile;
+        private Precision precision = Precision.FP32;
+        private double initialLossScale = 65536;
+        private long lossScaleWindow = 1000;
 
         private Builder() {}
 
@@ -157,6 +178,9 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         public Builder optBucketBytes(long v) { bucketBytes = v; return this; }
         public Builder optProgress(boolean v) { progress = v; return this; }
         public Builder optVocabFile(Path v) { vocabFile = v; return this; }
+        public Builder optPrecision(Precision v) { precision = Objects.requireNonNull(v, "precision"); return this; }
+        public Builder optInitialLossScale(double v) { initialLossScale = v; return this; }
+        public Builder optLossScaleWindow(long v) { lossScaleWindow = v; return this; }
 
         /**
          * @return the configuration
@@ -204,6 +228,17 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
             if (dropout != null && !(dropout >= 0 && dropout < 1)) {
                 errors.add("--dropout " + dropout + ": must be in [0, 1)");
             }
+            if (precision == Precision.BF16) {
+                errors.add(Precision.unsupportedMessage());
+            }
+            if (!(initialLossScale >= 1 && Double.isFinite(initialLossScale))) {
+                errors.add("--initial-loss-scale " + initialLossScale + ": must be a finite number >= 1 (the minimum scale);"
+                        + " DeepSpeed starts at 65536 (2^16)");
+            }
+            if (lossScaleWindow < 1) {
+                errors.add("--loss-scale-window " + lossScaleWindow + ": must be at least 1; DeepSpeed doubles the scale after"
+                        + " 1000 clean steps");
+            }
             if (resume && overwrite) {
                 errors.add("--resume and --overwrite together: choose one (resume continues, overwrite starts afresh)");
             }
@@ -234,7 +269,8 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
             }
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
                     tensorParallel, dataParallel, zero, optimizer, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
-                    evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile);
+                    evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile,
+                    precision, initialLossScale, lossScaleWindow);
         }
 
         private static void positive(List<String> errors, String flag, long v) {

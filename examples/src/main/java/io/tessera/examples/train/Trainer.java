@@ -34,6 +34,7 @@ import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.models.gpt2.Gpt2Output;
 import io.tessera.optim.AdamW;
 import io.tessera.optim.Lamb;
+import io.tessera.optim.amp.Precision;
 import io.tessera.optim.schedule.LearningRateSchedule;
 import io.tessera.optim.zero.DataParallelOptimizer;
 import io.tessera.optim.zero.OptimizerFactory;
@@ -67,6 +68,11 @@ import me.tongfei.progressbar.ProgressBarStyle;
  *     optimizer.step(lr(step), clip) ─▶ metrics ─▶ evaluation / checkpoint when due
  * </pre>
  *
+ * <p>With {@code --precision fp16} the nodes compute in fp16 from fp32 master weights, backward is
+ * seeded with the optimizer's loss scale instead of 1, and a step whose gradients overflowed is skipped
+ * (the scale halves); each metrics row records {@code loss_scale}, {@code skipped} and
+ * {@code skipped_steps}. Held-out evaluation reads the fp32 master weights in fp32.
+ *
  * <p>Losses are normalised by the label count of the <em>global</em> batch and gradients summed over
  * the data-parallel group, so every layout (TP, DP, ZeRO stage, micro-batching) computes the same
  * gradient as one process on the whole batch, up to floating-point summation order.
@@ -82,7 +88,7 @@ public final class Trainer {
 
     /** What a run produced. */
     public record Result(List<Double> losses, Evaluation before, Evaluation after, Path exported, double tokensPerSecond,
-                         io.tessera.optim.zero.ModelStateMemory memory) {}
+                         io.tessera.optim.zero.ModelStateMemory memory, List<StepResult> steps) {}
 
     private final TrainConfig cfg;
     private final ParallelContext ctx;
@@ -133,6 +139,11 @@ public final class Trainer {
                 if (lead && cfg.resume()) {
                     log.printf("resumed from step %d of %s%n", start, checkpoints.root());
                 }
+                if (lead && cfg.precision() == Precision.FP16) {
+                    log.printf("precision fp16: fp16 compute, fp32 master weights and optimizer states, loss scale %.0f"
+                            + " (halved on overflow, doubled after %d clean steps)%n", dpo.lossScale(), cfg.lossScaleWindow());
+                }
+                List<StepResult> stepResults = new ArrayList<>();
                 DistributedBatchSampler sampler = sampler(data.train, true);
                 LearningRateSchedule schedule = LearningRateSchedule.builder().peak(cfg.lr()).warmupSteps(cfg.warmupSteps())
                         .linearDecay(cfg.steps()).build();
@@ -156,6 +167,7 @@ public final class Trainer {
                         double dt = (System.nanoTime() - t0) / 1e9;
                         seconds += dt;
                         losses.add(sl.loss);
+                        stepResults.add(r);
                         Map<String, Object> row = new LinkedHashMap<>();
                         row.put("type", "train");
                         row.put("step", step + 1);
@@ -167,6 +179,10 @@ public final class Trainer {
                         row.put("lr", lr);
                         row.put("grad_norm", r.gradNorm());
                         row.put("skipped", r.skipped());
+                        if (cfg.precision() == Precision.FP16) {
+                            row.put("loss_scale", r.lossScale());
+                            row.put("skipped_steps", dpo.skippedSteps());
+                        }
                         row.put("step_s", dt);
                         row.put("tokens_per_s", tokensPerStep / dt);
                         row.put("tflops", flopsPerStep / dt / 1e12 / cfg.world());
@@ -177,9 +193,11 @@ public final class Trainer {
                             bar.setExtraMessage(String.format(" loss %.3f | %.0f tok/s | %.3f TFLOP/s/rank | %.0f MB", sl.loss,
                                     tokensPerStep / dt, flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes()));
                         } else if (lead && ((step + 1) % 10 == 0 || step + 1 == cfg.steps() || step == start)) {
-                            log.printf("step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  %.4f TFLOP/s/rank  rss %.0f MB%n",
+                            log.printf("step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  %.4f TFLOP/s/rank  rss %.0f MB%s%n",
                                     step + 1, cfg.steps(), sl.loss, lr, r.gradNorm(), tokensPerStep / dt,
-                                    flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes());
+                                    flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes(),
+                                    cfg.precision() == Precision.FP16 ? String.format("  loss-scale %.0f  skipped %d%s", r.lossScale(),
+                                            dpo.skippedSteps(), r.skipped() ? " (this step: overflow)" : "") : "");
                         }
                         boolean last = step + 1 == cfg.steps();
                         if (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0 && !last) {
@@ -204,7 +222,8 @@ public final class Trainer {
                     log.println("exported Hugging Face model to " + exported);
                 }
                 int ran = cfg.steps() - start;
-                return new Result(losses, before, after, exported, ran == 0 ? 0 : ran * tokensPerStep / seconds, dpo.memory());
+                return new Result(losses, before, after, exported, ran == 0 ? 0 : ran * tokensPerStep / seconds, dpo.memory(),
+                        stepResults);
             }
         }
     }
@@ -253,7 +272,8 @@ public final class Trainer {
                 TokenBatch tb = tokens(scope, b);
                 dpo.beginBackward(tape, m == micro - 1);
                 Var loss = scaledLoss(model, tape, tb, labelCount(b) / Math.max(1, global[0]), b.batchSize() / global[1], sums);
-                tape.backward(loss);
+                // fp16: the cotangent is the loss scale S (fp32, like the loss), so the gradients are those of S·loss.
+                tape.backward(loss, scope.full(loss.value().getShape(), (float) dpo.lossScale(), loss.value().getDataType()));
                 dpo.endBackward();
             }
         }
@@ -416,7 +436,8 @@ public final class Trainer {
     /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
     private DataParallelOptimizer newOptimizer(TransformerModel model, NDManager manager) {
         return DataParallelOptimizer.create(cfg.zero(),
-                new DataParallelOptimizer.Spec(model, cfg.seed(), ctx, optimizerFactory(), cfg.bucketBytes(), manager));
+                new DataParallelOptimizer.Spec(model, cfg.seed(), ctx, optimizerFactory(), cfg.bucketBytes(), manager)
+                        .withPrecision(cfg.precision(), cfg.lossScaling()));
     }
 
     private OptimizerFactory optimizerFactory() {

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
@@ -226,13 +228,20 @@ public final class BertForPreTraining extends TransformerModel {
         }
     }
 
-    /** Mean cross-entropy of {@code [B, K]} logits against {@code [B]} targets, -100 ignored (0 if none remain). */
+    /**
+     * Mean cross-entropy of {@code [B, K]} logits against {@code [B]} targets, -100 ignored (0 if none
+     * remain). The log-softmax of fp16 logits is taken in fp32 (its dtype argument widens them inside the
+     * autograd graph; DJL's {@code toType} would cut it), so the loss is fp32 as with
+     * {@link VocabParallelCrossEntropy}.
+     */
     static NDArray crossEntropy(NDArray logits, NDArray targets) {
         long n = targets.getShape().get(0);
         NDArray scored = targets.neq(VocabParallelCrossEntropy.IGNORE_INDEX);
         NDArray safe = targets.toType(DataType.INT64, false).mul(scored.toType(DataType.INT64, false));
-        NDArray picked = logits.logSoftmax(1).gather(safe.reshape(n, 1), 1).reshape(n);
-        NDArray weight = scored.toType(logits.getDataType(), false);
+        NDArray logProbs = logits.getDataType() == DataType.FLOAT16
+                ? JniUtils.logSoftmax((PtNDArray) logits, 1, DataType.FLOAT32) : logits.logSoftmax(1);
+        NDArray picked = logProbs.gather(safe.reshape(n, 1), 1).reshape(n);
+        NDArray weight = scored.toType(logProbs.getDataType(), false);
         return picked.mul(weight).sum().neg().div(weight.sum().maximum(1f));
     }
 }

@@ -105,6 +105,26 @@ public final class DynamicLossScaler {
         return true;
     }
 
+    /**
+     * Restores the state a checkpoint saved ({@link #scale()}, {@link #cleanSteps()},
+     * {@link #skippedSteps()}), so that a resumed run scales exactly as the uninterrupted one.
+     *
+     * @param scale the scale, within [minScale, ∞)
+     * @param cleanSteps clean steps since the last overflow or growth, in [0, window)
+     * @param skippedSteps steps skipped so far, ≥ 0
+     */
+    public void restore(double scale, long cleanSteps, long skippedSteps) {
+        if (!(scale >= config.minScale() && Double.isFinite(scale)) || cleanSteps < 0 || cleanSteps >= config.growthInterval()
+                || skippedSteps < 0) {
+            throw new IllegalArgumentException("loss scaler state (scale " + scale + ", clean steps " + cleanSteps + ", skipped "
+                    + skippedSteps + ") does not fit the rule (minScale " + config.minScale() + ", window " + config.growthInterval()
+                    + "); resume with the loss-scaling options of the saved run");
+        }
+        this.scale = scale;
+        this.cleanSteps = cleanSteps;
+        this.skippedSteps = skippedSteps;
+    }
+
     /** @return consecutive clean steps since the last overflow or growth */
     public long cleanSteps() {
         return cleanSteps;

@@ -37,11 +37,11 @@ public final class DataParallel extends DataParallelOptimizer {
     }
 
     @Override
-    public StepResult step(double lr, double maxGradNorm) {
+    protected StepResult applyStep(double lr, double maxGradNorm, double lossScale) {
         inFlight.forEach(Work::await);
         inFlight.clear();
         NDArray grads = buffer.grads();
-        StepResult r = clip(List.of(range), List.of(grads), Sharding.REPLICATED, maxGradNorm);
+        StepResult r = clip(List.of(range), List.of(grads), Sharding.REPLICATED, maxGradNorm, lossScale);
         try (Torch.GradMode g = Torch.gradMode(false)) {
             if (!r.skipped()) {
                 optimizer.step(buffer.params(), grads, lr);

@@ -13,6 +13,9 @@ import io.tessera.optim.Optimizer;
 import io.tessera.optim.OptimizerState;
 import io.tessera.optim.Sharding;
 import io.tessera.optim.TensorNorms;
+import io.tessera.optim.amp.DynamicLossScaler;
+import io.tessera.optim.amp.HalfPrecisionAccess;
+import io.tessera.optim.amp.Precision;
 import io.tessera.optim.clip.GradientNorm;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
@@ -41,6 +44,15 @@ import org.slf4j.LoggerFactory;
  *                      non-finite norm, update, re-gather parameters where the stage needs it
  * </pre>
  *
+ * <p>Mixed precision ({@link Precision#FP16}): the parameters, gradients and optimizer states stay fp32
+ * (the master copy); the tape's nodes get fp16 copies of the parameters and their fp16 gradients are
+ * widened into the fp32 gradients ({@link HalfPrecisionAccess}). The caller seeds backward with
+ * {@link #lossScale()} instead of 1, so the gradients hold {@code S·g}. {@link #step} then decides
+ * overflow from the global norm of {@code S·g} (reduced over every group, so all ranks agree): if it is
+ * not finite the step is skipped, the gradients are zeroed and {@code S} is halved; otherwise one pass
+ * multiplies the gradients by {@code clip / S} (unscale and clip together, as DeepSpeed does) before
+ * the update, and {@link DynamicLossScaler} grows {@code S} after a window of clean steps.
+ *
  * <p>Gradients are <em>summed</em> over the data-parallel group: the trainer normalises the loss by the
  * global batch's token count, so that every layout computes exactly the degree-1 gradient.
  *
@@ -51,19 +63,54 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DataParallelOptimizer.class);
 
-    /** Everything a stage needs to build itself. */
+    /**
+     * Everything a stage needs to build itself.
+     *
+     * @param model the model (declared, not yet allocated)
+     * @param seed the model seed
+     * @param context this rank's groups
+     * @param optimizer builds the optimizer of each flat range
+     * @param bucketBytes gradient bucket size in fp32 bytes
+     * @param manager the parent of every array the stage allocates
+     * @param precision the compute precision; {@link Precision#BF16} is refused here, before any allocation
+     * @param lossScaling the dynamic loss-scaling rule for {@link Precision#FP16} (ignored otherwise);
+     *     null for DeepSpeed's defaults
+     */
     public record Spec(Module model, long seed, ParallelContext context, OptimizerFactory optimizer, long bucketBytes,
-                       NDManager manager) {
+                       NDManager manager, Precision precision, DynamicLossScaler.Config lossScaling) {
         public Spec {
             Objects.requireNonNull(model, "model");
             Objects.requireNonNull(context, "context");
             Objects.requireNonNull(optimizer, "optimizer");
             Objects.requireNonNull(manager, "manager");
+            Objects.requireNonNull(precision, "precision");
+            precision.requireSupported();
             if (bucketBytes < 4) {
                 throw new IllegalArgumentException("bucketBytes = " + bucketBytes + ": must be at least 4 (one fp32 element)");
             }
+            if (lossScaling == null) {
+                lossScaling = DynamicLossScaler.Config.builder().build();
+            }
+        }
+
+        /** An fp32 run. */
+        public Spec(Module model, long seed, ParallelContext context, OptimizerFactory optimizer, long bucketBytes,
+                    NDManager manager) {
+            this(model, seed, context, optimizer, bucketBytes, manager, Precision.FP32, null);
+        }
+
+        /**
+         * @param precision the compute precision
+         * @param lossScaling the loss-scaling rule for fp16, or null for DeepSpeed's defaults
+         * @return this spec with another precision
+         */
+        public Spec withPrecision(Precision precision, DynamicLossScaler.Config lossScaling) {
+            return new Spec(model, seed, context, optimizer, bucketBytes, manager, precision, lossScaling);
         }
     }
+
+    /** The checkpoint entry of the loss scaler's state (fp16 runs only): [scale, clean steps, skipped steps]. */
+    private static final String LOSS_SCALER_KEY = "amp.loss_scaler";
 
     protected final ParameterBuffer buffer;
     protected final ParallelContext context;
@@ -71,6 +118,8 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     protected final NDManager manager;
     protected final List<Bucket> buckets;
     private final int stage;
+    private final Precision precision;
+    private final DynamicLossScaler scaler;
     private final Map<Parameter, Bucket> bucketOf = new IdentityHashMap<>();
     private final int[] pending;
     private final boolean[] launched;
@@ -81,6 +130,8 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
 
     protected DataParallelOptimizer(int stage, Spec spec, boolean fullGradients, long bucketElements) {
         this.stage = stage;
+        this.precision = spec.precision();
+        this.scaler = precision.scalesLoss() ? new DynamicLossScaler(spec.lossScaling()) : null;
         this.context = spec.context();
         this.dp = spec.context().data();
         this.manager = spec.manager().newSubManager();
@@ -120,6 +171,25 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
         return stage;
     }
 
+    /** @return the compute precision */
+    public final Precision precision() {
+        return precision;
+    }
+
+    /**
+     * The factor to seed backward with: {@code tape.backward(loss, full(loss.shape, lossScale()))}.
+     *
+     * @return the current loss scale {@code S} for fp16, 1 for fp32
+     */
+    public final double lossScale() {
+        return scaler == null ? 1 : scaler.scale();
+    }
+
+    /** @return steps skipped so far because the fp16 gradients overflowed (0 for fp32) */
+    public final long skippedSteps() {
+        return scaler == null ? 0 : scaler.skippedSteps();
+    }
+
     /** @return the model's parameters (a full parameter buffer only below stage 3) */
     public final ParameterBuffer buffer() {
         return buffer;
@@ -145,7 +215,7 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
         }
         trace.clear();
         backwardStart = System.nanoTime();
-        tape.parameterAccess(access());
+        tape.parameterAccess(precision == Precision.FP16 ? new HalfPrecisionAccess(access()) : access());
         tape.checkpointAll(gathersParameters());
         tape.addListener((name, index, params) -> {
             if (!communicate) {
@@ -194,14 +264,32 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     }
 
     /**
-     * Awaits the gradient reductions, clips by the global norm, updates the parameters and clears the
-     * gradients.
+     * Awaits the gradient reductions, unscales them (fp16) and clips by the global norm, updates the
+     * parameters and clears the gradients. A non-finite norm (an fp16 overflow) skips the update; under
+     * fp16 the loss scale then halves, and it doubles after the scaler's window of clean steps.
      *
      * @param lr the learning rate
      * @param maxGradNorm clip threshold; 0 or less disables clipping (the norm is still computed)
      * @return what the step did
      */
-    public abstract StepResult step(double lr, double maxGradNorm);
+    public final StepResult step(double lr, double maxGradNorm) {
+        StepResult r = applyStep(lr, maxGradNorm, lossScale());
+        if (scaler != null) {
+            scaler.update(r.skipped());
+        }
+        return r;
+    }
+
+    /**
+     * The stage's step: await reductions, {@link #clip} (which also divides by {@code lossScale}), update
+     * unless skipped, clear the gradients.
+     *
+     * @param lr the learning rate
+     * @param maxGradNorm clip threshold (≤ 0: none)
+     * @param lossScale the factor the gradients carry (1 for fp32)
+     * @return what the step did
+     */
+    protected abstract StepResult applyStep(double lr, double maxGradNorm, double lossScale);
 
     /** @return bytes of parameters, gradients and optimizer states held on this rank, measured */
     public abstract ModelStateMemory memory();
@@ -242,6 +330,9 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
             out.put("opt." + i + ".v", st.secondMoment());
             out.put("opt." + i + ".t", manager.create(new long[] {st.steps()}));
         }
+        if (scaler != null) {
+            out.put(LOSS_SCALER_KEY, manager.create(new double[] {scaler.scale(), scaler.cleanSteps(), scaler.skippedSteps()}));
+        }
         return out;
     }
 
@@ -256,7 +347,7 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
         if (!state.keySet().equals(mine.keySet())) {
             throw new IllegalArgumentException("checkpoint holds " + state.size() + " tensors " + state.keySet()
                     + " but this rank's ZeRO-" + stage + " state has " + mine.keySet()
-                    + "; resume with the same --tp, --dp, --zero and --optimizer as the saved run");
+                    + "; resume with the same --tp, --dp, --zero, --optimizer and --precision as the saved run");
         }
         try (Torch.GradMode g = Torch.gradMode(false)) {
             for (Map.Entry<String, NDArray> e : mine.entrySet()) {
@@ -268,7 +359,10 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
             }
             List<Optimizer> opts = optimizers();
             for (Map.Entry<String, NDArray> e : mine.entrySet()) {
-                if (e.getKey().endsWith(".t")) {
+                if (e.getKey().equals(LOSS_SCALER_KEY)) {
+                    double[] s = state.get(e.getKey()).toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+                    scaler.restore(s[0], (long) s[1], (long) s[2]);
+                } else if (e.getKey().endsWith(".t")) {
                     int i = Integer.parseInt(e.getKey().split("\\.")[1]);
                     opts.get(i).state().restoreSteps(state.get(e.getKey()).getLong());
                 } else {
@@ -310,35 +404,45 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     protected void afterBackward() {}
 
     /**
-     * Computes the global gradient norm over ranges and clips in place.
+     * Computes the global gradient norm over ranges, and unscales and clips in place in one pass:
+     * <pre>
+     *   ‖g‖ = ‖S·g‖ / S;   c = min(1, maxNorm / (‖g‖ + 1e-6));   g ← (c / S)·(S·g)     (skipped if ‖S·g‖ is not finite)
+     * </pre>
      *
      * @param ranges the gradient ranges this rank holds
-     * @param grads the gradients, one array per range
+     * @param grads the gradients, one array per range, multiplied by {@code lossScale}
      * @param sharding whether ranges are replicated or partitioned over the data-parallel group
      * @param maxNorm clip threshold (≤ 0: none)
-     * @return norm and coefficient
+     * @param lossScale the factor {@code S} the gradients carry (1 for fp32)
+     * @return norm (of the unscaled gradients) and coefficient
      */
-    protected final StepResult clip(List<FlatRange> ranges, List<NDArray> grads, Sharding sharding, double maxNorm) {
+    protected final StepResult clip(List<FlatRange> ranges, List<NDArray> grads, Sharding sharding, double maxNorm,
+                                    double lossScale) {
         TensorNorms norms = TensorNorms.of(context, sharding);
         double squares = 0;
         for (int i = 0; i < ranges.size(); i++) {
             double n = new GradientNorm(ranges.get(i), norms).compute(grads.get(i)).norm();
             squares += n * n;
         }
-        double norm = Math.sqrt(squares);
+        double norm = Math.sqrt(squares) / lossScale;
         if (!Double.isFinite(norm)) {
-            LOG.warn("rank {}: gradient norm is {}; skipping the optimizer step", context.rank(), norm);
-            return new StepResult(norm, 1, true);
+            if (scaler != null) {
+                LOG.info("rank {}: fp16 gradients overflowed at loss scale {}; skipping the optimizer step", context.rank(), lossScale);
+            } else {
+                LOG.warn("rank {}: gradient norm is {}; skipping the optimizer step", context.rank(), norm);
+            }
+            return new StepResult(norm, 1, true, lossScale);
         }
         double coefficient = maxNorm > 0 ? Math.min(1, maxNorm / (norm + GradientNorm.EPSILON)) : 1;
-        if (coefficient < 1) {
+        double factor = coefficient / lossScale;
+        if (factor != 1) {
             try (Torch.GradMode g = Torch.gradMode(false)) {
                 for (NDArray a : grads) {
-                    a.muli(coefficient);
+                    a.muli(factor);
                 }
             }
         }
-        return new StepResult(norm, coefficient, false);
+        return new StepResult(norm, coefficient, false, lossScale);
     }
 
     /**

@@ -88,12 +88,12 @@ abstract class ShardedGradientStage extends DataParallelOptimizer {
     }
 
     @Override
-    public final StepResult step(double lr, double maxGradNorm) {
+    protected final StepResult applyStep(double lr, double maxGradNorm, double lossScale) {
         List<NDArray> views = new ArrayList<>();
         for (Bucket b : buckets) {
             views.add(pieces.compact(grads.shard(), b));
         }
-        StepResult r = clip(pieces.ranges(), views, Sharding.PARTITIONED, maxGradNorm);
+        StepResult r = clip(pieces.ranges(), views, Sharding.PARTITIONED, maxGradNorm, lossScale);
         try (Torch.GradMode g = Torch.gradMode(false); NDManager scratch = manager.newSubManager()) {
             if (!r.skipped()) {
                 for (Bucket b : buckets) {

@@ -34,7 +34,7 @@ public final class ZeroStage1 extends DataParallelOptimizer {
     }
 
     @Override
-    public StepResult step(double lr, double maxGradNorm) {
+    protected StepResult applyStep(double lr, double maxGradNorm, double lossScale) {
         inFlight.forEach(Work::await);
         inFlight.clear();
         NDArray grads = buffer.grads();
@@ -42,7 +42,7 @@ public final class ZeroStage1 extends DataParallelOptimizer {
         for (Bucket b : buckets) {
             views.add(pieces.inBuffer(grads, b));
         }
-        StepResult r = clip(pieces.ranges(), views, Sharding.PARTITIONED, maxGradNorm);
+        StepResult r = clip(pieces.ranges(), views, Sharding.PARTITIONED, maxGradNorm, lossScale);
         try (Torch.GradMode g = Torch.gradMode(false); NDManager scratch = manager.newSubManager()) {
             if (!r.skipped()) {
                 for (Bucket b : buckets) {

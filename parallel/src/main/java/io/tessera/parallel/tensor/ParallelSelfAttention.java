@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.gemm.Gemm;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.tape.NodeContext;
@@ -37,6 +39,11 @@ import java.util.Objects;
  * <p>Collectives: forward {@code f} on {@code X} and {@code g} (all-reduce) on the output; backward one
  * all-reduce of {@code dX}. Attention-probability dropout draws split-region masks
  * ({@link TensorParallelRng}): each rank's heads get their own.
+ *
+ * <p>Precision: with fp16 activations the scores {@code Q_h·K_hᵀ/√D} are computed in fp16, then the
+ * fp32 mask is added (type promotion makes the sum fp32: {@code M} is far outside the fp16 range) and
+ * the softmax taken in fp32, and the probabilities are rounded to fp16 for the product with {@code V}
+ * ({@link DifferentiableCast}), as Megatron's {@code softmax_in_fp32}.
  *
  * <p>Nodes: {@code f}, one node for the projections, attention and the local output product, {@code g}.
  * The output bias is left to the caller ({@link #forwardWithoutOutputBias}, fused into the residual
@@ -194,9 +201,15 @@ public final class ParallelSelfAttention {
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Scalars.of(q, Math.sqrt(headDim))); // [B, h, T, T]
         NDArray bias = maskBias(ctx.manager(), attentionMask, causal, b, t);
         if (bias != null) {
-            scores = scores.add(bias);
+            scores = scores.add(bias);                                     // fp16 scores + fp32 bias: fp32
         }
-        NDArray probs = attentionDropout.apply(ctx, scores.softmax(-1), DROPOUT_STREAM);
+        NDArray probs;
+        if (q.getDataType() == DataType.FLOAT16) {                         // softmax in fp32, probabilities in fp16
+            probs = DifferentiableCast.to(JniUtils.softmax((PtNDArray) scores, -1, DataType.FLOAT32), DataType.FLOAT16);
+        } else {
+            probs = scores.softmax(-1);
+        }
+        probs = attentionDropout.apply(ctx, probs, DROPOUT_STREAM);
         return probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) h * headDim); // [B, T, C/p]
     }
 

@@ -29,6 +29,10 @@ import java.util.Objects;
  * elsewhere; all-reduce SUM) and the sum of exponentials (all-reduce SUM), each {@code [N]} floats.
  * Backward: none; {@code dz = (softmax(z) − onehot(t)) · dLoss / N} on the local columns.
  *
+ * <p>Precision: the arithmetic is fp32 whatever the logits' type; the loss is fp32 for fp16 logits
+ * (an fp16 loss would keep only about three significant digits, and a loss scale such as 2^16 is
+ * beyond the fp16 range) and of the logits' type otherwise; the logits' gradient has their type.
+ *
  * <p>With no target to score ({@code N = 0}) the loss and its gradient are zero (PyTorch would return
  * NaN). Targets must be {@value #IGNORE_INDEX} or in {@code [0, V)}; others fail with a message naming
  * the value.
@@ -119,7 +123,7 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         // Keep one [N, V'/p] tensor for backward, as Megatron does: the softmax, computed in place.
         softmax.divi(sumExp.expandDims(1));
         ctx.save(softmax, localTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
-        return new NDList(loss.toType(logits.getDataType(), false));
+        return new NDList(loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false));
     }
 
     @Override
