@@ -20,9 +20,11 @@ import java.util.Objects;
  *   p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
  * </pre>
  *
- * <p>Every line is one or two NDArray ops over the whole range (the decay one op per run of adjacent
- * decayed segments); there are no per-element Java loops. Each temporary is freed as soon as it is used,
- * so a step needs at most two range-sized temporaries at a time. State: {@link OptimizerState}, 8 bytes
+ * <p>On CPU the update is one pass over memory ({@link AdamWKernel}: chunked, on libtorch's intra-op
+ * threads). Elsewhere (device tensors) every line is one or two NDArray ops over the whole range (the
+ * decay one op per run of adjacent decayed segments), each temporary freed as soon as it is used, so a
+ * step needs at most two range-sized temporaries at a time. Both compute the same fp32 operations in the
+ * same order. State: {@link OptimizerState}, 8 bytes
  * per element of the range. No communication: under ZeRO each rank steps its own shard independently.
  *
  * <p>Thread safety: not thread-safe; one instance per rank, used by one thread.
@@ -33,6 +35,7 @@ public final class AdamW implements Optimizer {
     private final FlatRange range;
     private final OptimizerState state;
     private final List<FlatRange.Span> decayed;
+    private boolean fused = true;
 
     /**
      * @param config hyper-parameters
@@ -74,10 +77,18 @@ public final class AdamW implements Optimizer {
         long t = state.advance();
         double b1 = config.beta1;
         double b2 = config.beta2;
+        double stepSize = lr / (1 - Math.pow(b1, t));
+        double correction2 = Math.sqrt(1 - Math.pow(b2, t));
+        double decay = config.weightDecay > 0 && lr > 0 ? 1 - lr * config.weightDecay : 1;
+        if (fused && AdamWKernel.applies(params, grads, m, v)) {
+            AdamWKernel.step(params, grads, m, v, decayed, (float) decay, b1, b2, (float) stepSize,
+                    (float) correction2, (float) config.eps);
+            return;
+        }
         try (NDScope scope = new NDScope(); Torch.GradMode g = Torch.gradMode(false)) {
-            if (config.weightDecay > 0 && lr > 0) {
+            if (decay != 1) {
                 for (FlatRange.Span s : decayed) {
-                    s.view(params).muli(1 - lr * config.weightDecay);
+                    s.view(params).muli(decay);
                 }
             }
             try (NDArray scaled = grads.mul(1 - b1)) {
@@ -86,12 +97,22 @@ public final class AdamW implements Optimizer {
             try (NDArray squared = grads.square()) {
                 v.muli(b2).addi(squared.muli(1 - b2));
             }
-            double stepSize = lr / (1 - Math.pow(b1, t));
             try (NDArray denom = v.sqrt(); NDArray update = m.mul(stepSize)) {
-                denom.divi(Math.sqrt(1 - Math.pow(b2, t))).addi(config.eps);
+                denom.divi(correction2).addi(config.eps);
                 params.subi(update.divi(denom));
             }
         }
+    }
+
+    /**
+     * Chooses between the one-pass CPU update and tensor ops (for tests that compare the two).
+     *
+     * @param enabled whether CPU ranges use {@link AdamWKernel} (default true)
+     * @return this optimizer
+     */
+    AdamW fusedCpuUpdate(boolean enabled) {
+        this.fused = enabled;
+        return this;
     }
 
     @Override

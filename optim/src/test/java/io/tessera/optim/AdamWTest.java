@@ -155,4 +155,58 @@ class AdamWTest {
                     opt.range().view(buffer.grads()), 0.1));
         }
     }
+
+    /**
+     * Element-wise within 4 float ulps of {@code max(|expected|, floor)}: libtorch's vector kernels may
+     * round an operation differently by an ulp, and {@code p − update} cancels when the two are close,
+     * so parameters are compared at the scale of their operands.
+     */
+    static void assertUlpClose(double[] expected, double[] actual, double floor, String what) {
+        assertEquals(expected.length, actual.length, what + ": lengths");
+        for (int i = 0; i < expected.length; i++) {
+            double ulps = Math.abs(expected[i] - actual[i]) / Math.ulp((float) Math.max(Math.abs(expected[i]), floor));
+            assertTrue(ulps <= 4, what + ": element " + i + " is " + actual[i] + ", expected " + expected[i] + " (" + ulps + " ulps)");
+        }
+    }
+
+    /** 25,930 elements (four chunks of the one-pass update), decayed, not decayed, decayed. */
+    static Map<String, Parameter> chunkedModel() {
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        params.put("weightA", Fixture.parameter(new Shape(150, 130), Fixture.values(3, 19500, 0.01), Partition.REPLICATED, true));
+        params.put("biasA", Fixture.parameter(new Shape(130), Fixture.values(4, 130, 0.1), Partition.REPLICATED, false));
+        params.put("weightB", Fixture.parameter(new Shape(70, 90), Fixture.values(5, 6300, 0.02), Partition.REPLICATED, true));
+        return params;
+    }
+
+    /**
+     * The one-pass CPU update ({@link AdamWKernel}) and the tensor-op update compute the same fp32
+     * operations: over three steps of a range of several chunks, with decay runs that start and end
+     * inside chunks, parameters and moments agree to a float's rounding.
+     */
+    @Test
+    void oneProcessPassMatchesTensorOps() {
+        AdamW.Config config = AdamW.Config.builder().weightDecay(0.1).build();
+        try (ParameterBuffer fusedBuffer = Fixture.buffer(chunkedModel(), manager);
+             ParameterBuffer opsBuffer = Fixture.buffer(chunkedModel(), manager);
+             AdamW fused = new AdamW(config, FlatRange.of(fusedBuffer), manager);
+             AdamW ops = new AdamW(config, FlatRange.of(opsBuffer), manager).fusedCpuUpdate(false)) {
+            double[] initial = Fixture.read(fusedBuffer.params());
+            for (int step = 0; step < 3; step++) {
+                double[] g = Fixture.asFloat(Fixture.values(20 + step, fusedBuffer.numel(), 0.3));
+                Fixture.set(fusedBuffer.grads(), g);
+                Fixture.set(opsBuffer.grads(), g);
+                fused.step(fusedBuffer.params(), fusedBuffer.grads(), 1e-2);
+                ops.step(opsBuffer.params(), opsBuffer.grads(), 1e-2);
+                assertUlpClose(Fixture.read(opsBuffer.params()), Fixture.read(fusedBuffer.params()), 0.05, "parameters after step " + (step + 1));
+                assertUlpClose(Fixture.read(ops.state().firstMoment()), Fixture.read(fused.state().firstMoment()), 0, "m after step " + (step + 1));
+                assertUlpClose(Fixture.read(ops.state().secondMoment()), Fixture.read(fused.state().secondMoment()), 0, "v after step " + (step + 1));
+            }
+            double[] after = Fixture.read(fusedBuffer.params());
+            double moved = 0;
+            for (int i = 0; i < after.length; i++) {
+                moved = Math.max(moved, Math.abs(after[i] - initial[i]));
+            }
+            assertTrue(moved > 1e-3, "the updates moved the parameters by at most " + moved);
+        }
+    }
 }
