@@ -3,7 +3,6 @@ package io.tessera.core.gemm;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -113,10 +112,10 @@ public final class MeasuredGemm implements Gemm {
     private Decision measure(Key key, long sequence) {
         double[] medians = new double[candidates.size()];
         try (NDManager scratch = NDManager.newBaseManager(Device.cpu())) {
-            NDArray a = scratch.randomUniform(-1f, 1f,
-                    key.transposeA ? new Shape(key.k, key.m) : new Shape(key.m, key.k), DataType.FLOAT32);
-            NDArray b = scratch.randomUniform(-1f, 1f,
-                    key.transposeB ? new Shape(key.n, key.k) : new Shape(key.k, key.n), DataType.FLOAT32);
+            // Operands without libtorch's generator: drawing from it here, outside Rng's lock, would shift
+            // the dropout masks of in-JVM ranks drawing at the same time. The values do not matter.
+            NDArray a = scratch.full(key.transposeA ? new Shape(key.k, key.m) : new Shape(key.m, key.k), 0.5f);
+            NDArray b = scratch.full(key.transposeB ? new Shape(key.n, key.k) : new Shape(key.k, key.n), -0.25f);
             List<List<Double>> times = new ArrayList<>();
             for (Gemm g : candidates) {
                 g.multiply(a, key.transposeA, b, key.transposeB, scratch).close();

@@ -4,8 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.tape.FunctionContext;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.TapeFunction;
@@ -98,13 +101,17 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
 
         // [N, V'/p] in fp32; padded columns take no probability.
         NDArray z = logits.reshape(n, local).toType(DataType.FLOAT32, false);
+        boolean fresh = logitsType != DataType.FLOAT32;   // a converted copy, not a view of the logits, may be overwritten
         if (real < local) {
             Shape row = new Shape(local);
             NDArray padding = m.arange(0, (int) local, 1, DataType.INT64).gte(real);
             z = z.add(NDArrays.where(padding, m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
+            fresh = true;
         }
         NDArray max = RegionTensors.allReduce(group, m, z.max(new int[] {1}), ReduceOp.MAX);      // [N]
-        NDArray shifted = z.sub(max.expandDims(1));                                             // [N, V'/p]
+        // At most two [N, V'/p] tensors at a time: the shifted logits, then their exp, divided in place into
+        // the softmax (kept for backward, as Megatron does). The logits themselves are the tape's and stay intact.
+        NDArray shifted = fresh ? z.subi(max.expandDims(1)) : z.sub(max.expandDims(1));
 
         NDArray mine = t.gte(start).logicalAnd(t.lt(start + local));                            // [N]
         NDArray localTarget = t.sub(start).mul(mine.toType(DataType.INT64, false));             // [N]
@@ -120,9 +127,10 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDArray count = scored.sum().maximum(1f);
         NDArray loss = sumExp.log().sub(target).mul(scored).sum().div(count);                   // []
 
-        // Keep one [N, V'/p] tensor for backward, as Megatron does: the softmax, computed in place.
         softmax.divi(sumExp.expandDims(1));
-        ctx.save(softmax, localTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
+        // Where backward subtracts the one-hot target: flat positions i·(V'/p) + target_i.
+        NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(localTarget);
+        ctx.save(softmax, flatTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
         return new NDList(loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false));
     }
 
@@ -130,15 +138,18 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
     public NDList backward(FunctionContext ctx, NDList outputCotangents) {
         NDList saved = ctx.saved();
         NDArray softmax = saved.get(0);
-        NDArray localTarget = saved.get(1);
+        NDArray flatTarget = saved.get(1);
         NDArray mine = saved.get(2);
         NDArray weight = saved.get(3);
         NDArray cot = outputCotangents.singletonOrThrow().toType(DataType.FLOAT32, false);
-        int local = (int) softmax.getShape().get(1);
-        NDArray onehot = localTarget.oneHot(local, DataType.FLOAT32).muli(mine.expandDims(1));
-        NDArray grad = softmax.subi(onehot);                 // the saved softmax is not needed again
-        onehot.close();
-        grad.muli(weight.mul(cot).expandDims(1));
+        // d loss / d z = w_i·(softmax − onehot(target_i)), in place in the saved softmax (not needed again):
+        // scale every row, then lower each row's target entry by w_i (where this rank holds the target).
+        NDArray rowWeight = weight.mul(cot);                                                    // [N]
+        NDArray grad = softmax.muli(rowWeight.expandDims(1));
+        NDArray flat = grad.reshape(-1);
+        NDIndex targets = new NDIndex("{}", flatTarget);
+        NDArray atTarget = flat.get(targets).subi(rowWeight.muli(mine));
+        JniUtils.indexAdvPut((PtNDArray) flat, targets, (PtNDArray) atTarget);
         return new NDList(grad.reshape(logitsShape).toType(logitsType, false), null);
     }
 
