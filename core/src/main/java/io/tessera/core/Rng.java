@@ -24,6 +24,24 @@ public final class Rng {
     private Rng() {}
 
     /**
+     * Runs a libtorch operation that draws from the default generator (dropout, say) with the generator
+     * seeded to {@code seed}, under the same lock as every other draw here, so that its result depends
+     * only on the seed and its inputs.
+     *
+     * @param seed the seed
+     * @param draw the operation
+     * @param <T> its result
+     * @return what {@code draw} returned
+     */
+    public static <T> T seeded(long seed, java.util.function.Supplier<T> draw) {
+        synchronized (LOCK) {
+            Torch.engine();
+            JniUtils.setSeed(seed);
+            return draw.get();
+        }
+    }
+
+    /**
      * Uniform samples in [0, 1).
      *
      * @param manager owner of the result

@@ -1,9 +1,10 @@
 package io.tessera.parallel.tensor;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.Rng;
 import io.tessera.core.tape.NodeContext;
-import io.tessera.core.Scalars;
 import java.util.Objects;
 
 /**
@@ -76,8 +77,7 @@ public final class Dropout {
         if (!ctx.training() || probability == 0) {
             return x;
         }
-        NDArray u = Rng.uniform(ctx.manager(), x.getShape(), seed(ctx.seed(), stream));
-        NDArray keep = u.gte(probability).toType(x.getDataType(), false);
-        return x.mul(keep).mul(Scalars.of(x, 1 / (1 - probability)));
+        // libtorch's fused dropout (one pass; its backward reuses the mask), seeded per the rule above.
+        return Rng.seeded(seed(ctx.seed(), stream), () -> JniUtils.dropout((PtNDArray) x, probability, true));
     }
 }
