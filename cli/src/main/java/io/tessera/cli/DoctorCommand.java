@@ -2,9 +2,12 @@ package io.tessera.cli;
 
 import ai.djl.engine.Engine;
 import ai.djl.util.cuda.CudaUtils;
-import com.sun.jna.NativeLibrary;
 import io.tessera.core.TensorMemory;
 import io.tessera.core.Torch;
+import io.tessera.core.gemm.Gemm;
+import io.tessera.core.gemm.Gemms;
+import io.tessera.core.gemm.OpenBlas;
+import io.tessera.parallel.nccl.NcclSupport;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -38,6 +41,7 @@ final class DoctorCommand implements Callable<Integer> {
         int gpus = CudaUtils.hasCuda() ? CudaUtils.getGpuCount() : 0;
         row(out, "cuda", gpus > 0 ? gpus + " device(s), CUDA " + CudaUtils.getCudaVersionString() : "no CUDA device");
         row(out, "nccl", ncclStatus());
+        row(out, "gemm", gemmStatus());
         row(out, "bf16", "not available through DJL 0.35.1's JNI (requests fail with a clear error)");
         row(out, "zero-copy", TensorMemory.selfCheck());
         out.flush();
@@ -45,11 +49,17 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     private static String ncclStatus() {
+        return NcclSupport.available() ? "available (NCCL communicator usable)"
+                : NcclSupport.unavailableReason() + " (needed only for GPU training)";
+    }
+
+    private static String gemmStatus() {
         try {
-            NativeLibrary lib = NativeLibrary.getInstance("nccl");
-            return "libnccl found at " + lib.getFile();
-        } catch (UnsatisfiedLinkError e) {
-            return "libnccl not found (needed only for GPU training)";
+            Gemm g = Gemms.current();
+            return g.name() + " (" + Gemms.PROPERTY + " / " + Gemms.ENV + "; OpenBLAS " + OpenBlas.version() + ", "
+                    + OpenBlas.threads() + " threads)";
+        } catch (RuntimeException | LinkageError e) {
+            return "unavailable: " + e.getMessage();
         }
     }
 
