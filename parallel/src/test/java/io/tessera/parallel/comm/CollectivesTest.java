@@ -85,22 +85,7 @@ class CollectivesTest {
         for (ElementType type : ElementType.values()) {
             for (ReduceOp op : ReduceOp.values()) {
                 for (int n : SIZES) {
-                    String key = type + " " + op + " " + n;
-                    double[][] inputs = new double[world][];
-                    for (int r = 0; r < world; r++) {
-                        inputs[r] = ElementData.decode(type, ElementData.encode(type, ElementData.random(type, n, seed(r, type, n, 1))));
-                    }
-                    double[] expected = ElementData.reduce(inputs, op, type);
-                    double tol = ElementData.tolerance(type, world, maxAbs(expected) + 1);
-                    for (int r = 0; r < world; r++) {
-                        double[] got = results.get(r).get(key)[0];
-                        assertClose(expected, got, tol, "allReduce " + key + " rank " + r);
-                        assertArrayEquals(results.get(0).get(key)[0], got, 0.0, "allReduce " + key + ": rank " + r + " differs from rank 0");
-                        int off = (int) Shards.offset(n, world, r);
-                        double[] shard = results.get(r).get(key)[1];
-                        double[] expectedShard = java.util.Arrays.copyOfRange(expected, off, off + shard.length);
-                        assertClose(expectedShard, shard, tol, "reduceScatter " + key + " rank " + r);
-                    }
+                    checkReductions(results, type + " " + op + " " + n, world, n, type, op, 1);
                 }
             }
         }
@@ -221,23 +206,32 @@ class CollectivesTest {
         });
         for (ElementType type : types) {
             for (ReduceOp op : ops) {
-                String key = type + " " + op;
-                double[][] inputs = new double[world][];
-                for (int r = 0; r < world; r++) {
-                    inputs[r] = ElementData.decode(type, ElementData.encode(type, ElementData.random(type, n, seed(r, type, n, 5))));
-                }
-                double[] expected = ElementData.reduce(inputs, op, type);
-                double tol = ElementData.tolerance(type, world, maxAbs(expected) + 1);
-                for (int r = 0; r < world; r++) {
-                    double[] got = results.get(r).get(key)[0];
-                    assertClose(expected, got, tol, "allReduce " + key + " rank " + r);
-                    assertArrayEquals(results.get(0).get(key)[0], got, 0.0, "allReduce " + key + ": rank " + r + " differs from rank 0");
-                    int off = (int) Shards.offset(n, world, r);
-                    double[] shard = results.get(r).get(key)[1];
-                    assertClose(java.util.Arrays.copyOfRange(expected, off, off + shard.length), shard, tol,
-                            "reduceScatter " + key + " rank " + r);
-                }
+                checkReductions(results, type + " " + op, world, n, type, op, 5);
             }
+        }
+    }
+
+    /**
+     * Checks one case's all-reduce (result 0) and reduce-scatter (result 1) on every rank against the
+     * reference reduction of the inputs each rank drew with {@code seed(rank, type, n, salt)}; every
+     * rank's all-reduce must also equal rank 0's bit for bit.
+     */
+    private static void checkReductions(List<Map<String, double[][]>> results, String key, int world, int n,
+                                        ElementType type, ReduceOp op, int salt) {
+        double[][] inputs = new double[world][];
+        for (int r = 0; r < world; r++) {
+            inputs[r] = ElementData.decode(type, ElementData.encode(type, ElementData.random(type, n, seed(r, type, n, salt))));
+        }
+        double[] expected = ElementData.reduce(inputs, op, type);
+        double tol = ElementData.tolerance(type, world, maxAbs(expected) + 1);
+        for (int r = 0; r < world; r++) {
+            double[] got = results.get(r).get(key)[0];
+            assertClose(expected, got, tol, "allReduce " + key + " rank " + r);
+            assertArrayEquals(results.get(0).get(key)[0], got, 0.0, "allReduce " + key + ": rank " + r + " differs from rank 0");
+            int off = (int) Shards.offset(n, world, r);
+            double[] shard = results.get(r).get(key)[1];
+            assertClose(java.util.Arrays.copyOfRange(expected, off, off + shard.length), shard, tol,
+                    "reduceScatter " + key + " rank " + r);
         }
     }
 
