@@ -66,8 +66,22 @@ public interface Gemm {
      * @return {@code y [..., out]}
      */
     default NDArray linearForward(NDArray x, NDArray weight, NDManager manager) {
-        NDArray y = multiply(rows(x, "x"), false, weight, true, manager);
-        return y.reshape(replaceLast(x.getShape(), weight.getShape().get(0)));
+        return linearForward(x, weight, true, manager);
+    }
+
+    /**
+     * Forward of a linear layer without bias, for either weight layout.
+     *
+     * @param x input {@code [..., in]}
+     * @param weight {@code [out, in]} when {@code outIn}, else {@code [in, out]}
+     * @param outIn whether the weight is stored {@code [out, in]} ({@code y = x·Wᵀ}) rather than
+     *     {@code [in, out]} ({@code y = x·W})
+     * @param manager owner of the result
+     * @return {@code y [..., out]}
+     */
+    default NDArray linearForward(NDArray x, NDArray weight, boolean outIn, NDManager manager) {
+        NDArray y = multiply(rows(x, "x"), false, weight, outIn, manager);
+        return y.reshape(replaceLast(x.getShape(), y.getShape().get(1)));
     }
 
     /**
@@ -79,8 +93,22 @@ public interface Gemm {
      * @return {@code dx [..., in]}
      */
     default NDArray linearInputGradient(NDArray dy, NDArray weight, NDManager manager) {
-        NDArray dx = multiply(rows(dy, "dy"), false, weight, false, manager);
-        return dx.reshape(replaceLast(dy.getShape(), weight.getShape().get(1)));
+        return linearInputGradient(dy, weight, true, manager);
+    }
+
+    /**
+     * Input gradient of a linear layer, for either weight layout: {@code dx = dy·W} ({@code [out, in]})
+     * or {@code dy·Wᵀ} ({@code [in, out]}).
+     *
+     * @param dy output cotangent {@code [..., out]}
+     * @param weight the weight, laid out as {@code outIn} says
+     * @param outIn whether the weight is stored {@code [out, in]}
+     * @param manager owner of the result
+     * @return {@code dx [..., in]}
+     */
+    default NDArray linearInputGradient(NDArray dy, NDArray weight, boolean outIn, NDManager manager) {
+        NDArray dx = multiply(rows(dy, "dy"), false, weight, !outIn, manager);
+        return dx.reshape(replaceLast(dy.getShape(), dx.getShape().get(1)));
     }
 
     /**
@@ -92,7 +120,22 @@ public interface Gemm {
      * @return {@code dW [out, in]}
      */
     default NDArray linearWeightGradient(NDArray dy, NDArray x, NDManager manager) {
-        return multiply(rows(dy, "dy"), true, rows(x, "x"), false, manager);
+        return linearWeightGradient(dy, x, true, manager);
+    }
+
+    /**
+     * Weight gradient of a linear layer, for either weight layout: {@code dyᵀ·x} ({@code [out, in]}) or
+     * {@code xᵀ·dy} ({@code [in, out]}), summed over all leading positions.
+     *
+     * @param dy output cotangent {@code [..., out]}
+     * @param x the forward input {@code [..., in]}
+     * @param outIn whether the weight is stored {@code [out, in]}
+     * @param manager owner of the result
+     * @return {@code dW} in the weight's layout
+     */
+    default NDArray linearWeightGradient(NDArray dy, NDArray x, boolean outIn, NDManager manager) {
+        return outIn ? multiply(rows(dy, "dy"), true, rows(x, "x"), false, manager)
+                : multiply(rows(x, "x"), true, rows(dy, "dy"), false, manager);
     }
 
     /**
@@ -103,7 +146,23 @@ public interface Gemm {
      * @param weightGradient contiguous {@code [out, in]}, e.g. a parameter's gradient view
      */
     default void linearWeightGradientAdd(NDArray dy, NDArray x, NDArray weightGradient) {
-        multiplyAdd(rows(dy, "dy"), true, rows(x, "x"), false, weightGradient);
+        linearWeightGradientAdd(dy, x, true, weightGradient);
+    }
+
+    /**
+     * Weight gradient added in place, for either weight layout.
+     *
+     * @param dy output cotangent {@code [..., out]}
+     * @param x the forward input {@code [..., in]}
+     * @param outIn whether the weight is stored {@code [out, in]}
+     * @param weightGradient contiguous, in the weight's layout, e.g. a parameter's gradient view
+     */
+    default void linearWeightGradientAdd(NDArray dy, NDArray x, boolean outIn, NDArray weightGradient) {
+        if (outIn) {
+            multiplyAdd(rows(dy, "dy"), true, rows(x, "x"), false, weightGradient);
+        } else {
+            multiplyAdd(rows(x, "x"), true, rows(dy, "dy"), false, weightGradient);
+        }
     }
 
     /**

@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.gemm.Gemm;
 import io.tessera.core.gemm.Gemms;
 import io.tessera.core.nn.Parameter;
@@ -77,48 +76,32 @@ final class LinearFunction implements TapeFunction {
     @Override
     public NDList forward(FunctionContext ctx, NDList inputs) {
         NDArray x = inputs.singletonOrThrow();
-        NDArray w = ctx.param(weight);
-        NDArray rows = Gemm.rows(x, "x");
-        NDArray y = gemm.multiply(rows, false, w, layout == WeightLayout.OUT_IN, ctx.manager());
+        NDArray y = gemm.linearForward(x, ctx.param(weight), outIn(), ctx.manager());
         if (bias != null) {
             y.addi(ctx.param(bias));
         }
-        ctx.save(rows);
-        return new NDList(y.reshape(withLast(x.getShape(), y.getShape().get(1))));
+        ctx.save(x);
+        return new NDList(y);
     }
 
     @Override
     public NDList backward(FunctionContext ctx, NDList outputCotangents) {
-        NDArray dyFull = outputCotangents.singletonOrThrow();
-        NDArray dy = Gemm.rows(dyFull, "dy");
+        NDArray dy = outputCotangents.singletonOrThrow();
         NDArray x = ctx.saved().singletonOrThrow();
-        NDArray w = ctx.param(weight);
-        NDArray dx = gemm.multiply(dy, false, w, layout == WeightLayout.IN_OUT, ctx.manager());
+        NDArray dx = gemm.linearInputGradient(dy, ctx.param(weight), outIn(), ctx.manager());
         NDArray target = ctx.gradientTarget(weight);
-        if (layout == WeightLayout.OUT_IN) {       // dW [out, in] = dYᵀ·X
-            if (target != null) {
-                gemm.multiplyAdd(dy, true, x, false, target);
-            } else {
-                ctx.accumulateGradient(weight, gemm.multiply(dy, true, x, false, ctx.manager()));
-            }
-        } else {                                   // dW [in, out] = Xᵀ·dY
-            if (target != null) {
-                gemm.multiplyAdd(x, true, dy, false, target);
-            } else {
-                ctx.accumulateGradient(weight, gemm.multiply(x, true, dy, false, ctx.manager()));
-            }
+        if (target != null) {
+            gemm.linearWeightGradientAdd(dy, x, outIn(), target);
+        } else {
+            ctx.accumulateGradient(weight, gemm.linearWeightGradient(dy, x, outIn(), ctx.manager()));
         }
         if (bias != null) {
-            ctx.accumulateGradient(bias, dy.sum(new int[] {0}));
+            ctx.accumulateGradient(bias, Gemm.rows(dy, "dy").sum(new int[] {0}));
         }
-        long[] inShape = dyFull.getShape().getShape().clone();
-        inShape[inShape.length - 1] = x.getShape().get(1);
-        return new NDList(dx.reshape(new Shape(inShape)));
+        return new NDList(dx);
     }
 
-    private static Shape withLast(Shape s, long last) {
-        long[] dims = s.getShape().clone();
-        dims[dims.length - 1] = last;
-        return new Shape(dims);
+    private boolean outIn() {
+        return layout == WeightLayout.OUT_IN;
     }
 }
