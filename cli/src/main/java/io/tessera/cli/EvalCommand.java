@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import com.google.gson.GsonBuilder;
+import io.tessera.core.Devices;
 import io.tessera.core.io.AtomicFiles;
 import io.tessera.examples.eval.HfEvaluation;
 import java.nio.charset.StandardCharsets;
@@ -47,7 +48,8 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        return Ranks.run(spec, nproc, tp, threads, Duration.ofSeconds(300), ctx -> {
+        // One batch: the CPU is quick enough and needs no NCCL.
+        return Ranks.run(spec, nproc, tp, threads, Duration.ofSeconds(300), Devices.parse("cpu"), (ctx, device) -> {
             Map<String, Double> losses = HfEvaluation.evaluate(modelDir, input, ctx);
             if (ctx.rank() == 0) {
                 String json = new GsonBuilder().setPrettyPrinting().create().toJson(losses);

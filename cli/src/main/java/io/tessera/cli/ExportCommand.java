@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.core.Devices;
 import io.tessera.examples.train.RunRecord;
 import io.tessera.examples.train.TrainConfig;
 import io.tessera.examples.train.Trainer;
@@ -44,7 +45,8 @@ final class ExportCommand implements Callable<Integer> {
         boolean rank = Ranks.scheduled() != null;
         Integer ranks = nproc != null ? nproc : (rank || cfg.world() == 1 ? null : cfg.world());
         Path ckpt = checkpoint == null ? null : run.resolve("checkpoints").resolve(checkpoint);
-        return Ranks.run(spec, ranks, cfg.tensorParallel(), threads, Duration.ofSeconds(300),
-                ctx -> new Trainer(cfg, ctx, System.out).export(ckpt, out));
+        // Consolidation is I/O and copies: it runs on the CPU whatever the run trained on.
+        return Ranks.run(spec, ranks, cfg.tensorParallel(), threads, Duration.ofSeconds(300), Devices.parse("cpu"),
+                (ctx, device) -> new Trainer(cfg, ctx, device, System.out).export(ckpt, out));
     }
 }

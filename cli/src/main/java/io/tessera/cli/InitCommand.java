@@ -33,7 +33,7 @@ final class InitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TransformerConfig config = PretrainCommand.loadModel(model);
-        try (NDManager m = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu()); Torch.GradMode off = Torch.gradMode(false)) {
             ParallelContext single = ParallelContext.single();
             TransformerModel net = TransformerModel.of(config, single);
             try (ParameterBuffer params = ParameterBuffer.allocate(net, seed, m, false)) {

@@ -1,5 +1,6 @@
 package io.tessera.cli;
 
+import io.tessera.core.Devices;
 import io.tessera.examples.train.Preflight;
 import io.tessera.examples.train.Task;
 import io.tessera.examples.train.TrainConfig;
@@ -132,6 +133,10 @@ class PretrainCommand implements Callable<Integer> {
             + " Default: ${DEFAULT-VALUE}.")
     long lossScaleWindow = 1000;
 
+    @Option(names = "--device", description = "auto (cuda:LOCAL_RANK where libtorch can use a GPU, else cpu), cpu, cuda or cuda:N."
+            + " On GPUs the ranks' collectives run over NCCL. Default: ${DEFAULT-VALUE}.")
+    String device = "auto";
+
     @Option(names = "--threads", description = "libtorch threads per rank (default: cores / ranks on this host).")
     Integer threads;
 
@@ -146,8 +151,11 @@ class PretrainCommand implements Callable<Integer> {
         if (nproc != null || env == null || env.rank() == 0) {
             Preflight.check(cfg);
         }
-        return Ranks.run(spec, nproc, cfg.tensorParallel(), threads, Duration.ofSeconds(timeout),
-                ctx -> new Trainer(cfg, ctx, System.out).run());
+        if (nproc != null) {
+            cfg.device().resolve(nproc - 1, nproc); // every local rank's device exists, before spawning any
+        }
+        return Ranks.run(spec, nproc, cfg.tensorParallel(), threads, Duration.ofSeconds(timeout), cfg.device(),
+                (ctx, here) -> new Trainer(cfg, ctx, here, System.out).run());
     }
 
     private TrainConfig config(int world) throws java.io.IOException {
@@ -165,7 +173,7 @@ class PretrainCommand implements Callable<Integer> {
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
                 .optVocabSize(vocabSize).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
                 .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery)
-                .optPrecision(Precision.parse(precision)).optInitialLossScale(initialLossScale).optLossScaleWindow(lossScaleWindow)
+                .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale).optLossScaleWindow(lossScaleWindow)
                 .build();
     }
 

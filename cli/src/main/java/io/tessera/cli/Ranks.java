@@ -1,5 +1,7 @@
 package io.tessera.cli;
 
+import ai.djl.Device;
+import io.tessera.core.Devices;
 import io.tessera.core.Torch;
 import io.tessera.examples.launch.LocalLauncher;
 import io.tessera.parallel.ParallelContext;
@@ -7,6 +9,7 @@ import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.launch.DistributedJob;
 import io.tessera.parallel.launch.JobEnvironment;
+import io.tessera.parallel.nccl.NcclGroups;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -28,10 +31,12 @@ final class Ranks {
     @FunctionalInterface
     interface Body {
         /**
-         * @param ctx this rank's groups
+         * @param ctx this rank's groups (NCCL communicators when {@code device} is a GPU and the job has
+         *     several ranks)
+         * @param device where this rank computes
          * @throws IOException on I/O failure
          */
-        void run(ParallelContext ctx) throws IOException;
+        void run(ParallelContext ctx, Device device) throws IOException;
     }
 
     private Ranks() {}
@@ -48,17 +53,24 @@ final class Ranks {
     }
 
     /**
+     * Runs {@code body} as this process's rank, or spawns {@code nproc} local ranks that do.
+     *
+     * <p>The device request is resolved per rank ({@link Devices#resolve}: rank with local rank L takes
+     * cuda:L). On a GPU, a job of several ranks forms its groups with NCCL ({@link NcclGroups}); on the
+     * CPU, with the Netty backend.
+     *
      * @param spec the running command
      * @param nproc local ranks to spawn, or null
      * @param tp tensor-parallel degree
      * @param threads libtorch threads per rank, or null for cores / local ranks
      * @param timeout how long a collective waits for a peer
+     * @param device the {@code --device} request
      * @param body the rank's work
      * @return the exit code
      * @throws Exception if the work fails
      */
-    static int run(CommandLine.Model.CommandSpec spec, Integer nproc, int tp, Integer threads, Duration timeout, Body body)
-            throws Exception {
+    static int run(CommandLine.Model.CommandSpec spec, Integer nproc, int tp, Integer threads, Duration timeout, Devices device,
+            Body body) throws Exception {
         int world = world(nproc);
         if (nproc != null) {
             return spawn(spec, nproc, threads);
@@ -71,16 +83,24 @@ final class Ranks {
                 throw new IllegalArgumentException("--tp " + tp + " needs " + tp + " ranks; pass --nproc " + tp
                         + " to spawn them locally, or launch with torchrun/srun");
             }
-            body.run(ParallelContext.single());
+            body.run(ParallelContext.single(), device.resolve(0, 1));
             return 0;
         }
-        DistributedJob.run(env, ParallelLayout.of(world, tp, 1), CommOptions.defaults().withTimeout(timeout), ctx -> {
+        Device here = device.resolve(env.localRank(), Math.max(localRanks, env.localRank() + 1));
+        ParallelLayout layout = ParallelLayout.of(world, tp, 1);
+        CommOptions options = CommOptions.defaults().withTimeout(timeout);
+        java.util.function.Consumer<ParallelContext> work = ctx -> {
             try {
-                body.run(ctx);
+                body.run(ctx, here);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        });
+        };
+        if (here.isGpu()) {
+            NcclGroups.run(env, layout, here.getDeviceId(), options, work);
+        } else {
+            DistributedJob.run(env, layout, options, work);
+        }
         return 0;
     }
 

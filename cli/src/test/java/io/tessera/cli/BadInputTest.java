@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import io.tessera.core.Devices;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -107,6 +109,16 @@ class BadInputTest {
         assertFails(pretrain("--precision", "bf16", "--out", out.toString()), "--precision bf16", "DJL 0.35.1",
                 "--precision fp16");
         assertFails(pretrain("--precision", "half", "--out", out.toString()), "--precision half", "fp32", "fp16");
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
+    @Test
+    void deviceRequestsThatCannotBeMetFailBeforeAnyRankStarts() {
+        Path out = dir.resolve("out");
+        assertFails(pretrain("--device", "tpu", "--out", out.toString()), "--device tpu", "cpu", "cuda:N");
+        Assumptions.assumeTrue(Devices.usableGpus() == 0, "this host has a usable GPU; the no-GPU message cannot be checked here");
+        assertFails(pretrain("--device", "cuda", "--out", out.toString()), "--device cuda", "--device cpu");
+        assertFails(pretrain("--device", "cuda:0", "--out", out.toString()), "--device cuda:0", "--device cpu");
         assertFalse(Files.exists(out), "nothing written");
     }
 

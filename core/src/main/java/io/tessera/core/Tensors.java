@@ -18,12 +18,18 @@ public final class Tensors {
      * Copies {@code src} into the storage of {@code dst} (which may be a view of a larger buffer).
      *
      * @param dst destination, same shape as src
-     * @param src source
+     * @param src source, of any type (converted) and on any device (copied over first)
      */
     public static void copyInto(NDArray dst, NDArray src) {
         if (!dst.getShape().equals(src.getShape())) {
             throw new IllegalArgumentException("copyInto: destination " + dst.getShape() + " and source " + src.getShape()
                     + " differ in shape");
+        }
+        if (!src.getDevice().equals(dst.getDevice())) {
+            try (NDArray moved = src.toDevice(dst.getDevice(), true)) {
+                copyInto(dst, moved);
+            }
+            return;
         }
         dst.set(ALL, src.getDataType() == dst.getDataType() ? src : src.toType(dst.getDataType(), false));
     }

@@ -48,7 +48,7 @@ public final class HfEvaluation {
      */
     public static Map<String, Double> evaluate(Path modelDir, Path input, ParallelContext ctx) throws IOException {
         TransformerConfig config = HfConfigJson.read(modelDir.resolve(HfConfigJson.FILE_NAME));
-        try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+        try (NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu()); Torch.GradMode off = Torch.gradMode(false)) {
             TransformerModel model = TransformerModel.of(config, ctx);
             try (ParameterBuffer params = ParameterBuffer.allocate(model, 0, manager, false)) {
                 HfCheckpoint.load(model, modelDir);

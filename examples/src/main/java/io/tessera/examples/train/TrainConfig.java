@@ -1,5 +1,6 @@
 package io.tessera.examples.train;
 
+import io.tessera.core.Devices;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.amp.Precision;
@@ -47,13 +48,15 @@ import java.util.Objects;
  *     (bf16 is refused by {@link Builder#build()})
  * @param initialLossScale the fp16 loss scale of the first step (DeepSpeed: 2^16)
  * @param lossScaleWindow clean fp16 steps before the loss scale doubles (DeepSpeed: 1000)
+ * @param device where each rank computes ({@code --device}; default {@link Devices#AUTO}: cuda:LOCAL_RANK where
+ *     the loaded libtorch can use a GPU, else the CPU); resolved per rank by {@link Devices#resolve(int, int)}
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
                           int zero, String optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
                           boolean overwrite, long bucketBytes, boolean progress, Path vocabFile, Precision precision,
-                          double initialLossScale, long lossScaleWindow) {
+                          double initialLossScale, long lossScaleWindow, Devices device) {
 
     /** @return world size */
     public int world() {
@@ -112,6 +115,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.precision = precision;
         b.initialLossScale = initialLossScale;
         b.lossScaleWindow = lossScaleWindow;
+        b.device = device;
         return b;
     }
 
@@ -146,6 +150,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         private boolean progress = true;
         private Path vocabFile;
         private Precision precision = Precision.FP32;
+        private Devices device = Devices.AUTO;
         private double initialLossScale = 65536;
         private long lossScaleWindow = 1000;
 
@@ -179,6 +184,9 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         public Builder optProgress(boolean v) { progress = v; return this; }
         public Builder optVocabFile(Path v) { vocabFile = v; return this; }
         public Builder optPrecision(Precision v) { precision = Objects.requireNonNull(v, "precision"); return this; }
+
+        /** @param v where each rank computes ({@code auto}, {@code cpu}, {@code cuda}, {@code cuda:N}) @return this */
+        public Builder optDevice(Devices v) { device = Objects.requireNonNull(v, "device"); return this; }
         public Builder optInitialLossScale(double v) { initialLossScale = v; return this; }
         public Builder optLossScaleWindow(long v) { lossScaleWindow = v; return this; }
 
@@ -270,7 +278,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
                     tensorParallel, dataParallel, zero, optimizer, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
                     evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile,
-                    precision, initialLossScale, lossScaleWindow);
+                    precision, initialLossScale, lossScaleWindow, device);
         }
 
         private static void positive(List<String> errors, String flag, long v) {

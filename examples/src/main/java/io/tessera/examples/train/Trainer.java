@@ -1,11 +1,13 @@
 package io.tessera.examples.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import com.google.gson.Gson;
+import io.tessera.core.Devices;
 import io.tessera.core.Rng;
 import io.tessera.core.Scalars;
 import io.tessera.core.Torch;
@@ -52,6 +54,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -92,16 +95,31 @@ public final class Trainer {
 
     private final TrainConfig cfg;
     private final ParallelContext ctx;
+    private final Device device;
     private final PrintStream log;
 
     /**
+     * A trainer on the CPU.
+     *
      * @param cfg the run
      * @param ctx this rank's groups
      * @param log where rank 0 reports progress
      */
     public Trainer(TrainConfig cfg, ParallelContext ctx, PrintStream log) {
+        this(cfg, ctx, Device.cpu(), log);
+    }
+
+    /**
+     * @param cfg the run
+     * @param ctx this rank's groups; on a CUDA device their communicators must take CUDA tensors (NCCL,
+     *     see {@code io.tessera.parallel.nccl.NcclGroups}) unless the group has one rank
+     * @param device where this rank's model, optimizer state and batches live ({@link Devices#resolve})
+     * @param log where rank 0 reports progress
+     */
+    public Trainer(TrainConfig cfg, ParallelContext ctx, Device device, PrintStream log) {
         this.cfg = cfg;
         this.ctx = ctx;
+        this.device = java.util.Objects.requireNonNull(device, "device");
         this.log = log;
         if (ctx.tensorSize() != cfg.tensorParallel() || ctx.dataSize() != cfg.dataParallel()) {
             throw new IllegalArgumentException("rank " + ctx.rank() + ": the job has tp " + ctx.tensorSize() + " × dp " + ctx.dataSize()
@@ -130,7 +148,7 @@ public final class Trainer {
         if (lead && !cfg.resume()) {
             RunRecord.write(cfg, modelConfig);
         }
-        try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+        try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
             TransformerModel model = newModel(modelConfig);
             try (DataParallelOptimizer dpo = newOptimizer(model, manager);
                  Metrics metrics = new Metrics(lead ? cfg.out().resolve("metrics.jsonl") : null)) {
@@ -187,15 +205,18 @@ public final class Trainer {
                         row.put("tokens_per_s", tokensPerStep / dt);
                         row.put("tflops", flopsPerStep / dt / 1e12 / cfg.world());
                         row.put("rss_mb", residentMegabytes());
+                        Optional<Devices.Memory> deviceMemory = Devices.memory(device);
+                        deviceMemory.ifPresent(d -> row.put("device_mem_mb", d.usedMegabytes()));
                         metrics.write(row);
                         if (bar != null) {
                             bar.stepTo(step + 1);
                             bar.setExtraMessage(String.format(" loss %.3f | %.0f tok/s | %.3f TFLOP/s/rank | %.0f MB", sl.loss,
                                     tokensPerStep / dt, flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes()));
                         } else if (lead && ((step + 1) % 10 == 0 || step + 1 == cfg.steps() || step == start)) {
-                            log.printf("step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  %.4f TFLOP/s/rank  rss %.0f MB%s%n",
+                            log.printf("step %d/%d  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tok/s  %.4f TFLOP/s/rank  rss %.0f MB%s%s%n",
                                     step + 1, cfg.steps(), sl.loss, lr, r.gradNorm(), tokensPerStep / dt,
                                     flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes(),
+                                    deviceMemory.map(d -> String.format("  %s %.0f MB", device, d.usedMegabytes())).orElse(""),
                                     cfg.precision() == Precision.FP16 ? String.format("  loss-scale %.0f  skipped %d%s", r.lossScale(),
                                             dpo.skippedSteps(), r.skipped() ? " (this step: overflow)" : "") : "");
                         }
@@ -238,7 +259,7 @@ public final class Trainer {
      */
     public void export(Path checkpoint, Path target) throws IOException {
         TransformerConfig modelConfig = cfg.model();
-        try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+        try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
             TransformerModel model = newModel(modelConfig);
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, ctx, dpo, manager);

@@ -154,7 +154,7 @@ public interface Communicator extends AutoCloseable {
      * @return a handle
      */
     default Work allReduceAsync(ByteBuffer buffer, ElementType type, ReduceOp op) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             allReduce(wrap(m, buffer, type, "allReduce"), op);
         }
         return Work.DONE;
@@ -170,7 +170,7 @@ public interface Communicator extends AutoCloseable {
      * @return a handle
      */
     default Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, ElementType type, ReduceOp op) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             reduceScatter(wrap(m, input, type, "reduceScatter"), wrap(m, output, type, "reduceScatter"), op);
         }
         return Work.DONE;
@@ -185,7 +185,7 @@ public interface Communicator extends AutoCloseable {
      * @return a handle
      */
     default Work allGatherAsync(ByteBuffer input, ByteBuffer output, ElementType type) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             allGather(wrap(m, input, type, "allGather"), wrap(m, output, type, "allGather"));
         }
         return Work.DONE;
@@ -199,7 +199,7 @@ public interface Communicator extends AutoCloseable {
      * @return a handle
      */
     default Work broadcastAsync(ByteBuffer buffer, int root) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             broadcast(wrapBytes(m, buffer), root);
         }
         return Work.DONE;
@@ -212,7 +212,7 @@ public interface Communicator extends AutoCloseable {
      * @param peer group rank of the receiver
      */
     default void send(ByteBuffer buffer, int peer) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             send(wrapBytes(m, buffer), peer);
         }
     }
@@ -224,7 +224,7 @@ public interface Communicator extends AutoCloseable {
      * @param peer group rank of the sender
      */
     default void recv(ByteBuffer buffer, int peer) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             recv(wrapBytes(m, buffer), peer);
         }
     }

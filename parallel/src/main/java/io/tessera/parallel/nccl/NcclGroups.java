@@ -6,11 +6,14 @@ import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.comm.Communicator;
 import io.tessera.parallel.comm.RingCommunicator;
 import io.tessera.parallel.comm.SingleRankCommunicator;
+import io.tessera.parallel.launch.DistributedJob;
+import io.tessera.parallel.launch.JobEnvironment;
 import io.tessera.parallel.store.Store;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * This rank's NCCL communicators for the groups {@link ParallelLayout} assigns it (world, tensor-,
@@ -69,6 +72,41 @@ public final class NcclGroups implements AutoCloseable {
             owned.forEach(NcclCommunicator::close);
             throw e;
         }
+    }
+
+    /**
+     * Joins the job described by {@code env} (store and CPU groups, as {@link DistributedJob#run}), forms
+     * this rank's NCCL groups on {@code device}, runs {@code body} on them, and leaves: on success by
+     * closing both, on failure by aborting both (so that the other ranks fail at once rather than at their
+     * timeout) and rethrowing.
+     *
+     * @param env where this process sits
+     * @param layout the degrees
+     * @param device this rank's CUDA device index (usually {@code env.localRank()})
+     * @param options timeout of joining, of forming each group and of every collective
+     * @param body the rank's work, on NCCL communicators
+     */
+    public static void run(JobEnvironment env, ParallelLayout layout, int device, CommOptions options,
+            Consumer<ParallelContext> body) {
+        DistributedJob job = DistributedJob.join(env, layout, options);
+        NcclGroups gpu;
+        try {
+            gpu = join(job.store(), layout, env.rank(), device, options);
+        } catch (RuntimeException | Error e) {
+            job.abort("rank " + env.rank() + " could not form its NCCL groups on cuda:" + device + ": " + e.getMessage());
+            throw e;
+        }
+        try {
+            body.accept(gpu.context());
+        } catch (RuntimeException | Error e) {
+            String reason = "rank " + env.rank() + " failed: " + e;
+            gpu.owned.forEach(c -> c.abort(reason));
+            gpu.close();
+            job.abort(reason);
+            throw e;
+        }
+        gpu.close();
+        job.close();
     }
 
     /** @return the context whose communicators run on this rank's device */
