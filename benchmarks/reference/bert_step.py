@@ -51,6 +51,8 @@ DEFAULTS = {
     "seed": 1234,
     "steps": 10,
     "warmup": 3,
+    "device": "cpu",  # or cuda / cuda:N: model and batch there, each timed step ends with torch.cuda.synchronize()
+    "precision": "fp32",  # or fp16: torch.autocast(float16) + GradScaler(2**16, growth every 1000 clean steps)
 }
 
 
@@ -70,7 +72,7 @@ def parse_config(argv=None, extra=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", help="JSON object or path to a JSON file with any of: " + ", ".join(DEFAULTS))
     for key, value in DEFAULTS.items():
-        kind = float if isinstance(value, float) or key == "attention_dropout" else int
+        kind = str if isinstance(value, str) else float if isinstance(value, float) or key == "attention_dropout" else int
         ap.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=None)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: all cores)")
     ap.add_argument("--interop-threads", type=int, default=1, help="torch.set_num_interop_threads")
@@ -107,6 +109,11 @@ def parse_config(argv=None, extra=None):
         problems.append("hidden = %d is not divisible by heads = %d" % (cfg["hidden"], cfg["heads"]))
     if cfg["seq"] > cfg["max_positions"]:
         problems.append("seq = %d exceeds max_positions = %d; raise --max-positions" % (cfg["seq"], cfg["max_positions"]))
+    if cfg["precision"] not in ("fp32", "fp16"):
+        problems.append("precision = %s: use fp32 or fp16" % cfg["precision"])
+    elif cfg["precision"] == "fp16" and not str(cfg["device"]).startswith("cuda"):
+        problems.append("precision = fp16 on %s: PyTorch's CPU autocast computes in bf16 only; use a cuda device"
+                        % cfg["device"])
     if problems:
         ap.error("; ".join(problems))
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
@@ -234,16 +241,49 @@ def blas_info():
     return info + (" (" + ", ".join(libs) + ")" if libs else "")
 
 
-def train_step(model, opt, batch, clip=0.0):
-    """zero_grad, forward, backward, global-norm clipping (computed even when clip <= 0), AdamW step."""
+def train_step(model, opt, batch, clip=0.0, scaler=None):
+    """zero_grad, forward, backward, global-norm clipping (computed even when clip <= 0), AdamW step.
+
+    With a GradScaler (fp16), the forward runs under torch.autocast(float16), backward is seeded with the
+    loss scale, the gradients are unscaled before clipping, and a step whose gradients overflowed is
+    skipped (the scale halves), as Tessera's DynamicLossScaler does."""
     import torch
 
     opt.zero_grad(set_to_none=True)
-    loss = model(*batch)
-    loss.backward()
+    if scaler is None:
+        loss = model(*batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip > 0 else float("inf"))
+        opt.step()
+        return loss
+    with torch.autocast(device_type=batch[0].device.type, dtype=torch.float16):
+        loss = model(*batch)
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
     torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip > 0 else float("inf"))
-    opt.step()
+    scaler.step(opt)
+    scaler.update()
     return loss
+
+
+def grad_scaler(cfg):
+    """The fp16 loss scaler with Tessera's (and DeepSpeed's) policy, or None in fp32."""
+    if cfg["precision"] != "fp16":
+        return None
+    import torch
+
+    kwargs = dict(init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=1000)
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(torch.device(cfg["device"]).type, **kwargs)
+    return torch.cuda.amp.GradScaler(**kwargs)
+
+
+def synchronize(cfg):
+    """Waits for the device's queued kernels (a no-op on the CPU)."""
+    import torch
+
+    if torch.device(cfg["device"]).type == "cuda":
+        torch.cuda.synchronize(torch.device(cfg["device"]))
 
 
 def main(argv=None):
@@ -258,17 +298,23 @@ def main(argv=None):
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(args.interop_threads)
     torch.manual_seed(cfg["seed"])
-    model = build_model(cfg)
+    device = torch.device(cfg["device"])
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False  # fp32 products in fp32, as libtorch's default in Tessera
+    model = build_model(cfg).to(device)
     model.train()
     opt = make_optimizer(cfg, model)
-    batch = make_batch(cfg, cfg["batch"], cfg["seed"])
+    batch = tuple(t.to(device) for t in make_batch(cfg, cfg["batch"], cfg["seed"]))
+    scaler = grad_scaler(cfg)
     losses = []
     for _ in range(cfg["warmup"]):
-        losses.append(train_step(model, opt, batch, cfg["clip"]).item())
+        losses.append(train_step(model, opt, batch, cfg["clip"], scaler).item())
+    synchronize(cfg)
     times = []
     for _ in range(cfg["steps"]):
         t0 = time.perf_counter()
-        loss = train_step(model, opt, batch, cfg["clip"])
+        loss = train_step(model, opt, batch, cfg["clip"], scaler)
+        synchronize(cfg)
         times.append(time.perf_counter() - t0)
         losses.append(loss.item())
     median = statistics.median(times)
@@ -292,6 +338,8 @@ def main(argv=None):
         "tokens_per_s": tokens / median,
         "flops_per_step": flops,
         "tflops": flops / median / 1e12,
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "loss_first": losses[0],
         "loss_last": losses[-1],
     }))

@@ -15,6 +15,9 @@ the median over --steps steps is reported. One JSON line per world size:
 tokens_per_s = global_batch * seq / step_s_median, tflops from bert_step.flops_per_step over the
 global batch. Efficiency is left to the caller: throughput(N) / (N * throughput(1)).
 
+With "device": "cuda" in the configuration, rank r runs on cuda:r with the NCCL backend (DDP with
+device_ids=[r]), and every timed step ends with torch.cuda.synchronize().
+
 Usage:
     python3 ddp_scaling.py --worlds 1,2 --mode weak --hidden 768 --layers 2 --batch 8 --seq 128 --threads 2
 """
@@ -51,27 +54,35 @@ def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s,
 
     torch.set_num_threads(threads_per_rank)
     torch.set_num_interop_threads(1)
-    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%d" % port, rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=timeout_s))
+    gpu = str(cfg["device"]).startswith("cuda")
+    if gpu:  # rank r on cuda:r, NCCL, as Tessera's GPU ranks
+        torch.cuda.set_device(rank)
+        torch.backends.cuda.matmul.allow_tf32 = False
+    device = torch.device("cuda", rank) if gpu else torch.device("cpu")
+    dist.init_process_group("nccl" if gpu else "gloo", init_method="tcp://127.0.0.1:%d" % port, rank=rank,
+                            world_size=world, timeout=datetime.timedelta(seconds=timeout_s))
+    rank_cfg = dict(cfg, device=str(device))
     try:
         torch.manual_seed(cfg["seed"])  # same initial weights on every rank (DDP also broadcasts rank 0's)
-        model = DDP(bert_step.build_model(cfg))
+        model = DDP(bert_step.build_model(cfg).to(device), device_ids=[rank] if gpu else None)
         model.train()
         opt = bert_step.make_optimizer(cfg, model)
-        batch = bert_step.make_batch(cfg, batch_per_rank, cfg["seed"] + rank)  # each rank its own data
+        batch = tuple(t.to(device) for t in bert_step.make_batch(cfg, batch_per_rank, cfg["seed"] + rank))
         for _ in range(cfg["warmup"]):
             bert_step.train_step(model, opt, batch, cfg["clip"])
+        bert_step.synchronize(rank_cfg)
         dist.barrier()
         times = []
         for _ in range(cfg["steps"]):
             t0 = time.perf_counter()
             bert_step.train_step(model, opt, batch, cfg["clip"])
+            bert_step.synchronize(rank_cfg)
             times.append(time.perf_counter() - t0)
-        slowest = torch.tensor(times, dtype=torch.float64)
+        slowest = torch.tensor(times, dtype=torch.float64, device=device)
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
         if rank == 0:
             with open(result_path, "w", encoding="utf-8") as fh:
-                json.dump({"step_s": slowest.tolist(), "threads": torch.get_num_threads(),
+                json.dump({"step_s": slowest.cpu().tolist(), "threads": torch.get_num_threads(),
                            "torch": torch.__version__, "blas": bert_step.blas_info()}, fh)
     finally:
         dist.destroy_process_group()
@@ -113,7 +124,7 @@ def main(argv=None):
             "script": "ddp_scaling",
             "torch": res["torch"],
             "blas": res["blas"],
-            "backend": "gloo",
+            "backend": "nccl" if str(cfg["device"]).startswith("cuda") else "gloo",
             "mode": args.mode,
             "world": world,
             "threads_per_rank": res["threads"],

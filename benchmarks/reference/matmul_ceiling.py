@@ -9,6 +9,10 @@ on CPU is reported with status "failed" and the error, not raised.
 One JSON line per (dtype, shape), with the durations in "seconds" so that the caller computes the
 same statistics as for its own backends.
 
+With --device cuda[:N] the operands live on that GPU and each sample is --batch products launched back
+to back, then torch.cuda.synchronize(), divided by --batch (kernel launches return at once). TF32 stays
+off for fp32 products, libtorch's default, as in Tessera's measurement.
+
 Usage:
     python3 matmul_ceiling.py --shapes 2048x768x3072,2048x2048x2048 --threads 2
 """
@@ -27,6 +31,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch", type=int, default=None, help="products per sample (default: 1 on CPU, 20 on a GPU)")
     args = ap.parse_args(argv)
     import torch
 
@@ -37,25 +43,38 @@ def main(argv=None):
     unknown = [d for d in dtypes if d not in kinds]
     if unknown:
         ap.error("unknown dtypes %s; known: %s" % (unknown, ", ".join(kinds)))
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    if gpu:
+        torch.backends.cuda.matmul.allow_tf32 = False
+    batch = args.batch or (20 if gpu else 1)
+
+    def sync():
+        if gpu:
+            torch.cuda.synchronize(device)
+
     for shape in args.shapes.split(","):
         m, k, n = (int(x) for x in shape.lower().split("x"))
         g = torch.Generator().manual_seed(0)
-        a = torch.rand(m, k, generator=g) * 2 - 1
-        b = torch.rand(k, n, generator=g) * 2 - 1
+        a = (torch.rand(m, k, generator=g) * 2 - 1).to(device)
+        b = (torch.rand(k, n, generator=g) * 2 - 1).to(device)
         ref = torch.matmul(a, b)
         for name in dtypes:
             row = {"system": "pytorch", "script": "matmul_ceiling", "backend": "pytorch", "torch": torch.__version__,
-                   "threads": torch.get_num_threads(), "dtype": name, "shape": shape}
+                   "threads": torch.get_num_threads(), "dtype": name, "shape": shape, "device": str(device)}
             try:
                 x = a.to(kinds[name])
                 y = b.to(kinds[name])
                 for _ in range(args.warmup):
                     torch.matmul(x, y)
+                sync()
                 times = []
                 for _ in range(args.reps):
                     t0 = time.perf_counter()
-                    torch.matmul(x, y)
-                    times.append(time.perf_counter() - t0)
+                    for _ in range(batch):
+                        torch.matmul(x, y)
+                    sync()
+                    times.append((time.perf_counter() - t0) / batch)
                 c = torch.matmul(x, y).to(torch.float32)
                 err = None if name == "fp32" else float((c - ref).abs().max() / ref.abs().max())
                 median = statistics.median(times)

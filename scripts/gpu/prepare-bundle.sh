@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds, on the build machine (Java, Maven, network), everything that run-nccl-tests.sh needs on a lent
+# Builds, on the build machine (Java, Maven, network), everything that run-gpu-checks.sh needs on a lent
 # GPU machine, which has no Java and reaches no registry:
 #
 #   out/gpu-bundle.tar.xz      (the only thing to carry: run's carry = ["out/gpu-bundle.tar.xz"])
 #     jre/                     jlink'd runtime (Temurin 25's jlink; runs the release-17 classes)
-#     jars/                    tessera-core/-parallel (+ their test jars), runtime deps, JUnit console
+#     jars/                    every tessera module, parallel's test jars, runtime deps, JUnit console
 #     MANIFEST.txt             what went in, with sizes
 #
 # Trimmed to fit the 64 MiB carry limit: no pytorch-native-cpu (the machine's own libtorch is used through
-# PYTORCH_LIBRARY_PATH), no OpenBLAS, DJL's pytorch-jni reduced to its linux-x86_64 JNI libraries (cpu and
+# PYTORCH_LIBRARY_PATH), no OpenBLAS (the GPU runs use -Dtessera.gemm=libtorch), DJL's pytorch-jni reduced to its linux-x86_64 JNI libraries (cpu and
 # cu128), and the CUDA presets' linux-x86_64 jar reduced to the two JNI wrappers the NCCL backend loads
 # (libjnicudart.so, libjninccl.so). CUDA, cuDNN and NCCL themselves come from the machine (PyTorch's pip
 # wheels), never from Maven.
@@ -36,8 +36,8 @@ fi
 
 cd "$ROOT"
 if [[ "${1:-}" != "--skip-build" ]]; then
-  echo "== building core and parallel (tests compiled, not run)"
-  mvn -q -B -pl core,parallel install -DskipTests
+  echo "== building every module (tests compiled, not run)"
+  mvn -q -B install -DskipTests
 fi
 
 rm -rf "$OUT_DIR" "$TARBALL"
@@ -49,6 +49,11 @@ mvn -q -B -pl parallel dependency:copy-dependencies -DincludeScope=test -Doutput
 mvn -q -B dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_PLATFORM_VERSION" \
   -DoutputDirectory="$OUT_DIR/jars"
 cp parallel/target/tessera-parallel-*.jar "$OUT_DIR/jars/"
+
+echo "== copying the command line's runtime dependencies (bench step, pretrain on the GPU)"
+mvn -q -B -pl cli dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$OUT_DIR/jars" \
+  -DexcludeArtifactIds=pytorch-native-cpu,openblas
+cp cli/target/tessera-cli-*.jar "$OUT_DIR/jars/"
 
 echo "== trimming native jars"
 python3 - "$OUT_DIR/jars" <<'EOF'
@@ -90,4 +95,4 @@ size=$(stat -c %s "$TARBALL")
 if (( size > 64 * 1024 * 1024 )); then
   echo "WARNING: $TARBALL is $((size / 1048576)) MiB, over the 64 MiB carry limit" >&2
 fi
-echo "carry: out/gpu-bundle.tar.xz   run there: bash scripts/gpu/run-nccl-tests.sh"
+echo "carry: out/gpu-bundle.tar.xz   run there: bash scripts/gpu/run-gpu-checks.sh [nccl|step|train|all]"

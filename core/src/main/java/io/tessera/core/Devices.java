@@ -196,6 +196,22 @@ public record Devices(Kind kind, int index) {
     }
 
     /**
+     * Waits until every operation queued on a CUDA device's default stream (where DJL's PyTorch ops run)
+     * has finished, by copying one element to the host; a no-op on the CPU, where ops complete before
+     * they return. Timing on a GPU must end with this, because kernel launches return at once.
+     *
+     * @param manager a manager on the device
+     */
+    public static void synchronize(ai.djl.ndarray.NDManager manager) {
+        if (!manager.getDevice().isGpu()) {
+            return;
+        }
+        try (ai.djl.ndarray.NDArray one = manager.zeros(new ai.djl.ndarray.types.Shape(1))) {
+            one.toFloatArray();
+        }
+    }
+
+    /**
      * Device memory in bytes.
      *
      * @param used bytes in use on the device

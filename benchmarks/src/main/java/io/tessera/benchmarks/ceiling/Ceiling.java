@@ -34,13 +34,21 @@ public record Ceiling(List<MatmulMeasurement> measurements, int threads) {
 
     /** @return the fp32 row with the highest best-run rate */
     public MatmulMeasurement best() {
+        return best("fp32").orElseThrow();
+    }
+
+    /**
+     * @param dtype {@code fp32}, {@code fp16} or {@code bf16}
+     * @return the row of that type with the highest best-run rate, if any was measured
+     */
+    public Optional<MatmulMeasurement> best(String dtype) {
         MatmulMeasurement best = null;
         for (MatmulMeasurement m : measurements) {
-            if (m.measured() && m.dtype().equals("fp32") && (best == null || m.bestGflops() > best.bestGflops())) {
+            if (m.measured() && m.dtype().equals(dtype) && (best == null || m.bestGflops() > best.bestGflops())) {
                 best = m;
             }
         }
-        return best;
+        return Optional.ofNullable(best);
     }
 
     /** @return the ceiling in GFLOP/s: {@code best().bestGflops()} */
@@ -72,5 +80,17 @@ public record Ceiling(List<MatmulMeasurement> measurements, int threads) {
      */
     public double mfu(double achievedTflops) {
         return achievedTflops * 1000 / gflops();
+    }
+
+    /**
+     * MFU against the ceiling of one precision: a step that computes in fp16 is divided by the fastest
+     * fp16 product measured, as an fp32 step by the fastest fp32 one.
+     *
+     * @param achievedTflops achieved TFLOP/s
+     * @param dtype the precision the step computes in
+     * @return {@code achievedTflops · 1000 / best(dtype).bestGflops()}, NaN when no product of that type was measured
+     */
+    public double mfu(double achievedTflops, String dtype) {
+        return best(dtype).map(m -> achievedTflops * 1000 / m.bestGflops()).orElse(Double.NaN);
     }
 }

@@ -129,16 +129,36 @@ public final class CeilingBenchmark {
     public static List<MatmulMeasurement> referenceMeasurements(PyTorchReference ref, List<MatmulShape> shapes,
                                                                 List<String> dtypes, int warmup, int reps, int threads,
                                                                 PrintStream out) {
+        return referenceMeasurements(ref, shapes, dtypes, warmup, reps, threads, "cpu", out);
+    }
+
+    /**
+     * {@link #referenceMeasurements(PyTorchReference, List, List, int, int, int, PrintStream)} on a device
+     * ({@code cpu}, {@code cuda:0}, ...); on a GPU the script synchronises after each batch of products.
+     *
+     * @param ref the reference runner
+     * @param shapes products
+     * @param dtypes data types, among {@code fp32, bf16, fp16}
+     * @param warmup untimed runs
+     * @param reps timed runs
+     * @param threads threads
+     * @param device PyTorch's device string
+     * @param out progress lines
+     * @return one measurement per line the script printed
+     */
+    public static List<MatmulMeasurement> referenceMeasurements(PyTorchReference ref, List<MatmulShape> shapes,
+                                                                List<String> dtypes, int warmup, int reps, int threads,
+                                                                String device, PrintStream out) {
         List<String> shapeText = new ArrayList<>();
         shapes.forEach(s -> shapeText.add(s.toString()));
         List<JsonObject> lines = ref.run("matmul_ceiling.py", List.of("--shapes", String.join(",", shapeText),
-                "--dtypes", String.join(",", dtypes), "--warmup", Integer.toString(warmup), "--reps", Integer.toString(reps)),
-                threads);
+                "--dtypes", String.join(",", dtypes), "--warmup", Integer.toString(warmup), "--reps", Integer.toString(reps),
+                "--device", device), threads);
         List<MatmulMeasurement> measured = new ArrayList<>();
         for (JsonObject j : lines) {
             MatmulShape shape = MatmulShape.parse(j.get("shape").getAsString());
             String dtype = j.get("dtype").getAsString();
-            String note = "PyTorch " + j.get("torch").getAsString() + " (matmul_ceiling.py)";
+            String note = "PyTorch " + j.get("torch").getAsString() + " (matmul_ceiling.py" + (device.equals("cpu") ? ")" : ", " + device + ")");
             MatmulMeasurement m;
             if ("measured".equals(j.get("status").getAsString())) {
                 List<Double> secs = new ArrayList<>();

@@ -10,6 +10,7 @@ import io.tessera.core.gemm.LibtorchGemm;
 import io.tessera.core.gemm.OpenBlas;
 import io.tessera.core.gemm.OpenBlasGemm;
 import io.tessera.benchmarks.report.Samples;
+import io.tessera.core.Devices;
 import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
 import java.io.PrintStream;
@@ -48,7 +49,11 @@ public final class MatmulCeiling {
     private final int threads;
     private final boolean openblas;
     private final boolean fp16;
+    private final Device device;
     private final PrintStream log;
+
+    /** Products per synchronised sample on a GPU. */
+    public static final int GPU_BATCH = 20;
 
     /**
      * @param shapes products to time
@@ -61,6 +66,26 @@ public final class MatmulCeiling {
      */
     public MatmulCeiling(List<MatmulShape> shapes, int warmup, int reps, int threads, boolean openblas, boolean fp16,
                          PrintStream log) {
+        this(shapes, warmup, reps, threads, openblas, fp16, Device.cpu(), log);
+    }
+
+    /**
+     * The same measurement on a device. On a CUDA device only libtorch is timed (OpenBLAS is a CPU
+     * library), and each sample is {@value #GPU_BATCH} products launched back to back and then
+     * synchronised ({@link Devices#synchronize}), divided by {@value #GPU_BATCH}: kernel launches return at
+     * once, and one synchronisation per product would add its latency to every sample.
+     *
+     * @param shapes products to time
+     * @param warmup untimed runs per backend and shape
+     * @param reps timed runs per backend and shape
+     * @param threads intra-op threads of the CPU backends
+     * @param openblas whether to time OpenBLAS (ignored on a GPU)
+     * @param fp16 whether to time libtorch fp16
+     * @param device where the operands live
+     * @param log where progress lines go
+     */
+    public MatmulCeiling(List<MatmulShape> shapes, int warmup, int reps, int threads, boolean openblas, boolean fp16,
+                         Device device, PrintStream log) {
         if (shapes.isEmpty()) {
             throw new IllegalArgumentException("matmul ceiling: no shape; pass at least one MxKxN");
         }
@@ -72,7 +97,8 @@ public final class MatmulCeiling {
         this.warmup = warmup;
         this.reps = reps;
         this.threads = threads;
-        this.openblas = openblas;
+        this.device = java.util.Objects.requireNonNull(device, "device");
+        this.openblas = openblas && !device.isGpu();
         this.fp16 = fp16;
         this.log = log;
     }
@@ -104,7 +130,7 @@ public final class MatmulCeiling {
 
     private List<MatmulMeasurement> measureShape(MatmulShape shape, Gemm torch, Gemm blas) {
         List<MatmulMeasurement> out = new ArrayList<>();
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (NDManager m = NDManager.newBaseManager(device)) {
             NDArray a = m.randomUniform(-1f, 1f, new Shape(shape.m(), shape.k()), DataType.FLOAT32);
             NDArray b = m.randomUniform(-1f, 1f, new Shape(shape.k(), shape.n()), DataType.FLOAT32);
             List<Gemm> backends = blas == null ? List.of(torch) : List.of(torch, blas);
@@ -117,15 +143,22 @@ public final class MatmulCeiling {
             for (int i = 0; i < backends.size(); i++) {
                 times.add(new ArrayList<>());
             }
+            Devices.synchronize(m);
+            int batch = device.isGpu() ? GPU_BATCH : 1;
             for (int r = 0; r < reps; r++) {
                 for (int i = 0; i < backends.size(); i++) {
                     long t0 = System.nanoTime();
-                    backends.get(i).multiply(a, false, b, false, m).close();
-                    times.get(i).add((System.nanoTime() - t0) / 1e9);
+                    for (int j = 0; j < batch; j++) {
+                        backends.get(i).multiply(a, false, b, false, m).close();
+                    }
+                    Devices.synchronize(m);
+                    times.get(i).add((System.nanoTime() - t0) / 1e9 / batch);
                 }
             }
             MatmulMeasurement t32 = new MatmulMeasurement(LibtorchGemm.NAME, "fp32", shape, MatmulMeasurement.Status.MEASURED,
-                    new Samples(times.get(0)), 0, "libtorch " + Torch.version() + " (DJL's build: MKL); reference for the error column");
+                    new Samples(times.get(0)), 0, "libtorch " + Torch.version() + (device.isGpu() ? " on " + device
+                            + " (cuBLAS, TF32 off as libtorch's default)" : " (DJL's build: MKL)")
+                            + "; reference for the error column");
             out.add(t32);
             log(t32);
             if (blas != null) {
@@ -155,7 +188,15 @@ public final class MatmulCeiling {
 
     private MatmulMeasurement measureHalf(MatmulShape shape, NDArray a, NDArray b) {
         try (NDArray ah = a.toType(DataType.FLOAT16, false); NDArray bh = b.toType(DataType.FLOAT16, false)) {
-            Samples s = Samples.time(warmup, reps, () -> ah.matMul(bh).close());
+            int batch = device.isGpu() ? GPU_BATCH : 1;
+            NDManager m = a.getManager();
+            Samples s = Samples.time(warmup, reps, () -> {
+                for (int j = 0; j < batch; j++) {
+                    ah.matMul(bh).close();
+                }
+                Devices.synchronize(m);
+            });
+            s = new Samples(s.seconds().stream().map(x -> x / batch).toList());
             double err;
             try (NDArray ref = a.matMul(b); NDArray half = ah.matMul(bh); NDArray back = half.toType(DataType.FLOAT32, false)) {
                 err = Tensors.maxRelativeDifference(back, ref);

@@ -52,8 +52,14 @@ public final class ConsoleTable {
                 m.measured() ? "" : m.note()});
         }
         MatmulMeasurement best = c.best();
-        return table(t) + String.format(Locale.ROOT, "ceiling: %.1f GFLOP/s fp32 (%s, %s, %d threads, best of %d runs;"
-                + " median %.1f)%n", c.gflops(), best.backend(), best.shape(), c.threads(), best.samples().count(), best.gflops());
+        StringBuilder lines = new StringBuilder(table(t)).append(String.format(Locale.ROOT, "ceiling: %.1f GFLOP/s fp32 (%s, %s,"
+                + " %d threads, best of %d runs; median %.1f)%n", c.gflops(), best.backend(), best.shape(), c.threads(),
+                best.samples().count(), best.gflops()));
+        for (String dtype : List.of("fp16", "bf16")) {
+            c.best(dtype).ifPresent(h -> lines.append(String.format(Locale.ROOT, "ceiling: %.1f GFLOP/s %s (%s, %s)%n",
+                    h.bestGflops(), dtype, h.backend(), h.shape())));
+        }
+        return lines.toString();
     }
 
     /**
@@ -62,10 +68,11 @@ public final class ConsoleTable {
      */
     public static String rows(List<ResultRow> rows) {
         List<String[]> t = new ArrayList<>();
-        t.add(new String[] {"system", "bench", "model", "world", "tp", "dp", "thr/rank", "batch/rank", "step s", "tokens/s",
-            "TFLOP/s", "MFU", "eff"});
+        t.add(new String[] {"system", "bench", "model", "device", "prec", "world", "tp", "dp", "thr/rank", "batch/rank", "step s",
+            "tokens/s", "TFLOP/s", "MFU", "eff"});
         for (ResultRow r : rows) {
-            t.add(new String[] {r.system(), r.benchmark(), r.model(), Integer.toString(r.world()), Integer.toString(r.tp()),
+            t.add(new String[] {r.system(), r.benchmark(), r.model(), r.device(), r.precision(), Integer.toString(r.world()),
+                Integer.toString(r.tp()),
                 Integer.toString(r.dp()), Integer.toString(r.threadsPerRank()), Integer.toString(r.batchPerRank()),
                 String.format(Locale.ROOT, "%.4f", r.stepSeconds()), f1(r.tokensPerSecond()),
                 String.format(Locale.ROOT, "%.4f", r.tflops()), pct(r.mfu()), pct(r.efficiency())});

@@ -25,7 +25,7 @@ import java.util.Map;
  *                "threads": 2, "measurements": [ {backend, dtype, shape, status, gflops, best_gflops,
  *                                                 runs, max_relative_error, note}, ... ] },
  *   "rows": [ {system, benchmark, model, layers, hidden, seq, batch_per_rank, global_batch, world, tp, dp,
- *              threads_per_rank, step_s, tokens_per_s, tflops, mfu, efficiency, detail}, ... ],
+ *              threads_per_rank, step_s, tokens_per_s, tflops, mfu, efficiency, detail, device, precision}, ... ],
  *   "comparisons": [ {benchmark, model, world, tp, dp, tessera_tokens_per_s, pytorch_tokens_per_s,
  *                     throughput_ratio, tessera_efficiency, pytorch_efficiency, efficiency_ratio}, ... ],
  *   "notes": [ ... ] }
@@ -122,6 +122,8 @@ public final class JsonReport {
         o.add("mfu", number(r.mfu()));
         o.add("efficiency", number(r.efficiency()));
         o.addProperty("detail", r.detail());
+        o.addProperty("device", r.device());
+        o.addProperty("precision", r.precision());
         return o;
     }
 
@@ -134,6 +136,11 @@ public final class JsonReport {
         o.addProperty("dtype", best.dtype());
         o.addProperty("shape", best.shape().toString());
         o.addProperty("threads", c.threads());
+        JsonObject byType = new JsonObject();
+        for (String dtype : java.util.List.of("fp32", "fp16", "bf16")) {
+            c.best(dtype).ifPresent(m -> byType.add(dtype, number(m.bestGflops())));
+        }
+        o.add("gflops_by_dtype", byType);
         JsonArray all = new JsonArray();
         for (MatmulMeasurement m : c.measurements()) {
             JsonObject x = new JsonObject();

@@ -36,10 +36,13 @@ import java.util.Optional;
  * @param mfu {@code tflops} over the measured ceiling, NaN without one
  * @param efficiency scaling efficiency {@code throughput(N) / (N·throughput(1))}, NaN outside scaling runs
  * @param detail free text: backend versions, GEMM strategy
+ * @param device where each rank computed: {@code cpu}, or {@code cuda} (rank r on cuda:LOCAL_RANK)
+ * @param precision the compute precision, {@code fp32} or {@code fp16} (fp32 master weights); the MFU
+ *     divides by the ceiling measured in that precision
  */
 public record ResultRow(String system, String benchmark, String model, int layers, int hidden, int seq, int batchPerRank,
                         int world, int tp, int dp, int threadsPerRank, double stepSeconds, double tokensPerSecond,
-                        double tflops, double mfu, double efficiency, String detail) {
+                        double tflops, double mfu, double efficiency, String detail, String device, String precision) {
 
     /** The Java implementation. */
     public static final String TESSERA = "tessera";
@@ -54,6 +57,8 @@ public record ResultRow(String system, String benchmark, String model, int layer
         Objects.requireNonNull(benchmark, "benchmark");
         Objects.requireNonNull(model, "model");
         detail = detail == null ? "" : detail;
+        device = device == null ? "cpu" : device;
+        precision = precision == null ? "fp32" : precision;
         if (world < 1 || tp < 1 || dp < 1 || tp * dp != world) {
             throw new IllegalArgumentException("result row " + system + " " + model + ": world = " + world + ", tp = " + tp
                     + ", dp = " + dp + "; need positive degrees with tp·dp = world");
@@ -88,11 +93,36 @@ public record ResultRow(String system, String benchmark, String model, int layer
      */
     public static ResultRow measured(String system, String benchmark, String model, ModelShape perRank, int tp, int dp,
                                      int threadsPerRank, double stepSeconds, Ceiling ceiling, String detail) {
+        return measured(system, benchmark, model, perRank, tp, dp, threadsPerRank, stepSeconds, ceiling, detail, "cpu", "fp32");
+    }
+
+    /**
+     * {@link #measured(String, String, String, ModelShape, int, int, int, double, Ceiling, String)} on a
+     * device and in a precision; the MFU divides by the ceiling of that precision
+     * ({@link Ceiling#mfu(double, String)}).
+     *
+     * @param system {@link #TESSERA} or {@link #PYTORCH}
+     * @param benchmark {@code step}, {@code weak} or {@code strong}
+     * @param model label
+     * @param perRank the model with the per-rank batch
+     * @param tp tensor-parallel degree
+     * @param dp data-parallel degree
+     * @param threadsPerRank threads of each process
+     * @param stepSeconds median seconds per step
+     * @param ceiling the measured ceiling, or null
+     * @param detail free text
+     * @param device {@code cpu} or {@code cuda}
+     * @param precision {@code fp32} or {@code fp16}
+     * @return the row, efficiency NaN
+     */
+    public static ResultRow measured(String system, String benchmark, String model, ModelShape perRank, int tp, int dp,
+                                     int threadsPerRank, double stepSeconds, Ceiling ceiling, String detail, String device,
+                                     String precision) {
         ModelShape global = perRank.withBatch(perRank.batch() * dp);
         double tflops = TransformerFlops.teraflopsPerSecond(global, stepSeconds);
         return new ResultRow(system, benchmark, model, perRank.layers(), perRank.hidden(), perRank.seq(), perRank.batch(),
                 tp * dp, tp, dp, threadsPerRank, stepSeconds, global.tokensPerStep() / stepSeconds, tflops,
-                ceiling == null ? Double.NaN : ceiling.mfu(tflops), Double.NaN, detail);
+                ceiling == null ? Double.NaN : ceiling.mfu(tflops, precision), Double.NaN, detail, device, precision);
     }
 
     /**
@@ -121,11 +151,11 @@ public record ResultRow(String system, String benchmark, String model, int layer
     /** @return a copy with the scaling efficiency set */
     public ResultRow withEfficiency(double value) {
         return new ResultRow(system, benchmark, model, layers, hidden, seq, batchPerRank, world, tp, dp, threadsPerRank,
-                stepSeconds, tokensPerSecond, tflops, mfu, value, detail);
+                stepSeconds, tokensPerSecond, tflops, mfu, value, detail, device, precision);
     }
 
-    /** @return the key rows of two systems are paired on: benchmark, model, world, tp, dp */
+    /** @return the key rows of two systems are paired on: benchmark, model, world, tp, dp, device, precision */
     public String pairingKey() {
-        return String.format(Locale.ROOT, "%s|%s|%d|%d|%d", benchmark, model, world, tp, dp);
+        return String.format(Locale.ROOT, "%s|%s|%d|%d|%d|%s|%s", benchmark, model, world, tp, dp, device, precision);
     }
 }

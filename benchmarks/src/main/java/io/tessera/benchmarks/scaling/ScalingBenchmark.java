@@ -1,5 +1,6 @@
 package io.tessera.benchmarks.scaling;
 
+import ai.djl.Device;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -14,6 +15,7 @@ import io.tessera.benchmarks.report.Samples;
 import io.tessera.benchmarks.step.BertReference;
 import io.tessera.benchmarks.step.StepBenchmark;
 import io.tessera.benchmarks.step.StepSpec;
+import io.tessera.core.Devices;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -75,7 +77,14 @@ public final class ScalingBenchmark {
         }
         RankLauncher launcher = new LocalRankLauncher(out, line -> !line.contains(ScalingRank.RESULT_MARKER),
                 Duration.ofSeconds(10));
-        Report r = run(o, launcher, out);
+        Report r;
+        try {
+            o.device().resolve(0, 1); // --device cuda without a usable GPU fails here, before any rank starts
+            r = run(o, launcher, out);
+        } catch (IllegalArgumentException e) {
+            out.println("error: " + e.getMessage());
+            return 2;
+        }
         out.println();
         out.print(ConsoleTable.render(r));
         goals(r).forEach(out::println);
@@ -107,6 +116,19 @@ public final class ScalingBenchmark {
      * @return the points: per mode, the single-process point first
      */
     public static List<Point> points(ScalingOptions o, List<String> notes) {
+        return points(o, notes, 0);
+    }
+
+    /**
+     * The points of a run on {@code gpus} GPUs (0: the CPU): on GPUs a point needs one GPU per process,
+     * and the core count does not limit it.
+     *
+     * @param o options
+     * @param notes receives one line per point left out, with the reason
+     * @param gpus usable GPUs of this host, 0 for a CPU run
+     * @return the points: per mode, the single-process point first
+     */
+    public static List<Point> points(ScalingOptions o, List<String> notes, int gpus) {
         List<Point> out = new ArrayList<>();
         for (String mode : o.modes()) {
             List<Point> m = new ArrayList<>();
@@ -117,7 +139,12 @@ public final class ScalingBenchmark {
                     if (p.world() == 1 || m.contains(p)) {
                         continue;
                     }
-                    if (p.world() > o.cores() && !o.oversubscribe()) {
+                    if (gpus > 0 && p.world() > gpus) {
+                        notes.add(String.format(Locale.ROOT, "%s dp=%d tp=%d skipped: %d processes need %d GPUs, this host"
+                                + " has %d (one rank per GPU)", mode, dp, tp, p.world(), p.world(), gpus));
+                        continue;
+                    }
+                    if (gpus == 0 && p.world() > o.cores() && !o.oversubscribe()) {
                         notes.add(String.format(Locale.ROOT, "%s dp=%d tp=%d skipped: %d processes do not fit %d cores"
                                 + " (--oversubscribe runs it anyway)", mode, dp, tp, p.world(), o.cores()));
                         continue;
@@ -152,7 +179,10 @@ public final class ScalingBenchmark {
     public static Report run(ScalingOptions o, RankLauncher launcher, PrintStream out) {
         Map<String, String> env = Environment.describe();
         List<String> notes = new ArrayList<>();
-        List<Point> points = points(o, notes);
+        Device first = o.device().resolve(0, 1);
+        int gpus = first.isGpu() ? Devices.usableGpus() : 0;
+        env.put("device", first.isGpu() ? "cuda (" + gpus + " GPU" + (gpus == 1 ? "" : "s") + ")" : "cpu");
+        List<Point> points = points(o, notes, gpus);
         PyTorchReference ref = null;
         if (o.reference()) {
             Optional<String> why = BertReference.unsupported(o.config());
@@ -169,10 +199,11 @@ public final class ScalingBenchmark {
         }
         out.printf(Locale.ROOT, "scaling benchmark: %s, seq %d, batch %d (%s), %d cores, points %s%n", o.label(), o.seq(),
                 o.batch(), String.join("/", o.modes()), o.cores(), points);
-        Ceiling ceiling = StepBenchmark.measureCeiling(o.cores(), o.ceilingReps(), ref, out);
+        Ceiling ceiling = first.isGpu() ? StepBenchmark.measureGpuCeiling(first, o.ceilingReps(), ref, out)
+                : StepBenchmark.measureCeiling(o.cores(), o.ceilingReps(), ref, out);
         List<ResultRow> rows = new ArrayList<>();
         for (Point p : points) {
-            rows.add(tessera(o, p, ceiling, launcher, out));
+            rows.add(tessera(o, p, ceiling, launcher, first.isGpu(), out));
         }
         if (ref != null) {
             for (String mode : o.modes()) {
@@ -182,7 +213,7 @@ public final class ScalingBenchmark {
                         worlds.add(p.dp());
                     }
                 }
-                rows.addAll(pytorch(o, mode, worlds, ceiling, ref, out));
+                rows.addAll(pytorch(o, mode, worlds, ceiling, ref, first.isGpu(), out));
             }
         }
         if (points.stream().anyMatch(p -> p.world() > o.cores())) {
@@ -192,14 +223,16 @@ public final class ScalingBenchmark {
         return new Report("scaling", env, ceiling, ScalingEfficiency.apply(rows), notes);
     }
 
-    private static ResultRow tessera(ScalingOptions o, Point p, Ceiling ceiling, RankLauncher launcher, PrintStream out) {
+    private static ResultRow tessera(ScalingOptions o, Point p, Ceiling ceiling, RankLauncher launcher, boolean gpu,
+                                     PrintStream out) {
         int threads = Math.max(1, o.cores() / p.world());
         StepSpec spec = o.spec(p.mode(), p.dp());
-        ScalingRank.Options rank = new ScalingRank.Options(spec, p.tp(), threads, o.steps(), o.warmup(), o.timeout());
+        ScalingRank.Options rank = new ScalingRank.Options(spec, p.tp(), threads, o.steps(), o.warmup(), o.timeout(),
+                Devices.parse(gpu ? "cuda" : "cpu"));
         List<String> cmd = launcher.rankCommand(ScalingRank.class.getName(),
                 List.of("-Xms256m", "-Xmx" + o.rankHeap(), "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"), rank.toArgs());
-        out.printf(Locale.ROOT, "tessera %s dp=%d tp=%d: %d processes x %d threads, batch %d per data-parallel rank%n",
-                p.mode(), p.dp(), p.tp(), p.world(), threads, spec.batch());
+        out.printf(Locale.ROOT, "tessera %s dp=%d tp=%d: %d processes x %s, batch %d per data-parallel rank%n",
+                p.mode(), p.dp(), p.tp(), p.world(), gpu ? "1 GPU (NCCL)" : threads + " threads", spec.batch());
         List<String> lines;
         try {
             lines = launcher.launch(p.world(), cmd, Map.of("OMP_NUM_THREADS", Integer.toString(threads)));
@@ -223,7 +256,7 @@ public final class ScalingBenchmark {
         Samples slowest = slowestPerStep(results);
         out.printf(Locale.ROOT, "  median %.4f s/step (slowest rank per step)%n", slowest.median());
         return ResultRow.measured(ResultRow.TESSERA, p.mode(), o.label(), spec.shape(), p.tp(), p.dp(), threads,
-                slowest.median(), ceiling, results.get(0).get("detail").getAsString());
+                slowest.median(), ceiling, results.get(0).get("detail").getAsString(), gpu ? "cuda" : "cpu", "fp32");
     }
 
     /**
@@ -249,7 +282,7 @@ public final class ScalingBenchmark {
     }
 
     private static List<ResultRow> pytorch(ScalingOptions o, String mode, List<Integer> worlds, Ceiling ceiling,
-                                           PyTorchReference ref, PrintStream out) {
+                                           PyTorchReference ref, boolean gpu, PrintStream out) {
         if (worlds.isEmpty()) {
             return List.of();
         }
@@ -257,16 +290,18 @@ public final class ScalingBenchmark {
         worlds.forEach(x -> w.add(Integer.toString(x)));
         StepSpec global = new StepSpec(o.config(), o.label(), o.batch(), o.seq(), "adamw", o.learningRate(), o.maxGradNorm(),
                 o.seed());
-        out.printf(Locale.ROOT, "pytorch DDP+Gloo %s: worlds %s%n", mode, w);
+        String backend = gpu ? "NCCL" : "Gloo";
+        out.printf(Locale.ROOT, "pytorch DDP+%s %s: worlds %s%n", backend, mode, w);
         List<JsonObject> lines = ref.run("ddp_scaling.py", List.of("--config", BertReference.config(global, o.steps(),
-                o.warmup()).toString(), "--worlds", String.join(",", w), "--mode", mode), o.cores());
+                o.warmup(), gpu ? "cuda" : "cpu").toString(), "--worlds", String.join(",", w), "--mode", mode), o.cores());
         List<ResultRow> rows = new ArrayList<>();
         for (JsonObject j : lines) {
             int world = j.get("world").getAsInt();
             Samples s = BertReference.samples(j);
             out.printf(Locale.ROOT, "  world %d: median %.4f s/step%n", world, s.median());
             rows.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
-                    j.get("threads_per_rank").getAsInt(), s.median(), ceiling, BertReference.describe(j) + ", DDP + Gloo"));
+                    j.get("threads_per_rank").getAsInt(), s.median(), ceiling, BertReference.describe(j) + ", DDP + " + backend,
+                    gpu ? "cuda" : "cpu", "fp32"));
         }
         return rows;
     }

@@ -3,6 +3,7 @@ package io.tessera.benchmarks.scaling;
 import io.tessera.benchmarks.report.Flags;
 import io.tessera.benchmarks.report.PyTorchReference;
 import io.tessera.benchmarks.step.StepSpec;
+import io.tessera.core.Devices;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
 import java.nio.file.Path;
@@ -44,16 +45,18 @@ import java.util.Set;
  * @param json report file ({@code --json}), or null
  * @param csv rows file ({@code --csv}), or null
  * @param plots directory for PNG charts ({@code --plots}), or null
+ * @param device {@code cpu} (default) or {@code cuda} ({@code --device}): rank with local rank L on cuda:L,
+ *     NCCL for Tessera's groups and PyTorch DDP; points needing more GPUs than the host has are skipped
  */
 public record ScalingOptions(String model, int layers, int batch, int seq, int steps, int warmup, List<String> modes,
                              List<Integer> dataParallel, List<Integer> tensorParallel, int cores, boolean oversubscribe,
                              String optimizer, double learningRate, double maxGradNorm, long seed, boolean reference,
                              Path python, Path referenceDir, Duration timeout, String rankHeap, int ceilingReps, Path json,
-                             Path csv, Path plots) {
+                             Path csv, Path plots, Devices device) {
 
     private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "mode", "dp",
             "tp", "cores", "optimizer", "lr", "clip", "seed", "python", "reference-dir", "timeout", "rank-heap",
-            "ceiling-reps", "json", "csv", "plots");
+            "ceiling-reps", "json", "csv", "plots", "device");
     private static final Set<String> BOOLEANS = Set.of("oversubscribe", "reference", "help");
 
     /**
@@ -103,6 +106,10 @@ public record ScalingOptions(String model, int layers, int batch, int seq, int s
         if (timeout.isNegative() || timeout.isZero()) {
             problems.add("--timeout " + timeout.toSeconds() + " must be a positive number of seconds");
         }
+        Objects.requireNonNull(device, "device");
+        if (device.kind() == Devices.Kind.CUDA_INDEX) {
+            problems.add("--device " + device + ": a scaling run puts rank L on cuda:L; use --device cuda (or cpu)");
+        }
         if (!rankHeap.matches("[0-9]+[kKmMgG]?")) {
             problems.add("--rank-heap " + rankHeap + ": use a JVM size such as 3g or 2048m");
         }
@@ -128,7 +135,8 @@ public record ScalingOptions(String model, int layers, int batch, int seq, int s
                 f.string("optimizer", "adamw").toLowerCase(Locale.ROOT), f.number("lr", 1e-4), f.number("clip", 1.0),
                 f.longValue("seed", 1234), f.flag("reference", true), f.path("python", PyTorchReference.DEFAULT_PYTHON),
                 f.path("reference-dir", null), f.seconds("timeout", Duration.ofSeconds(1800)), f.string("rank-heap", "3g"),
-                f.integer("ceiling-reps", 10), f.path("json", null), f.path("csv", null), f.path("plots", null));
+                f.integer("ceiling-reps", 10), f.path("json", null), f.path("csv", null), f.path("plots", null),
+                Devices.parse(f.string("device", "cpu")));
     }
 
     /** @return the preset with the layer override applied */
@@ -178,6 +186,8 @@ public record ScalingOptions(String model, int layers, int batch, int seq, int s
                   --rank-heap SIZE        heap of each rank JVM                   (3g)
                   --ceiling-reps N        timed runs per GEMM backend             (10)
                   --json FILE  --csv FILE  --plots DIR   write the report
+                  --device cpu|cuda|auto  cuda: rank L on cuda:L, NCCL for Tessera and DDP; points that need
+                                          more GPUs than this host has are skipped   (cpu)
                 """;
     }
 }

@@ -1,17 +1,21 @@
 package io.tessera.benchmarks.scaling;
 
+import ai.djl.Device;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.tessera.benchmarks.report.Flags;
 import io.tessera.benchmarks.step.StepSpec;
 import io.tessera.benchmarks.step.TesseraTrainStep;
+import io.tessera.core.Devices;
 import io.tessera.core.Torch;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.launch.DistributedJob;
 import io.tessera.parallel.launch.JobEnvironment;
+import io.tessera.parallel.nccl.NcclGroups;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,11 +54,27 @@ public final class ScalingRank {
      * @param steps timed steps
      * @param warmup untimed steps
      * @param timeout bound of joining and of every collective
+     * @param device {@code cpu}, or {@code cuda}: this rank on cuda:LOCAL_RANK with NCCL groups
      */
-    public record Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout) {
+    public record Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout,
+                          Devices device) {
 
         private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "tp",
-                "threads", "optimizer", "lr", "clip", "seed", "timeout");
+                "threads", "optimizer", "lr", "clip", "seed", "timeout", "device");
+
+        /**
+         * Options of a rank on the CPU.
+         *
+         * @param spec model, per-rank batch, optimizer
+         * @param tensorParallel tensor-parallel degree
+         * @param threads intra-op threads of this process
+         * @param steps timed steps
+         * @param warmup untimed steps
+         * @param timeout bound of joining and of every collective
+         */
+        public Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout) {
+            this(spec, tensorParallel, threads, steps, warmup, timeout, Devices.parse("cpu"));
+        }
 
         /**
          * @throws IllegalArgumentException naming the option that breaks its rule
@@ -81,7 +101,8 @@ public final class ScalingRank {
             StepSpec spec = new StepSpec(c, label, f.integer("batch", 8), f.integer("seq", 128), f.string("optimizer", "adamw"),
                     f.number("lr", 1e-4), f.number("clip", 1.0), f.longValue("seed", 1234));
             return new Options(spec, f.integer("tp", 1), f.integer("threads", 1), f.integer("steps", 10),
-                    f.integer("warmup", 3), f.seconds("timeout", Duration.ofSeconds(600)));
+                    f.integer("warmup", 3), f.seconds("timeout", Duration.ofSeconds(600)),
+                    Devices.parse(f.string("device", "cpu")));
         }
 
         /** @return the command-line form, for the launcher */
@@ -92,7 +113,7 @@ public final class ScalingRank {
                     "--tp", Integer.toString(tensorParallel), "--threads", Integer.toString(threads),
                     "--optimizer", spec.optimizer(), "--lr", Double.toString(spec.learningRate()),
                     "--clip", Double.toString(spec.maxGradNorm()), "--seed", Long.toString(spec.seed()),
-                    "--timeout", Long.toString(timeout.toSeconds()));
+                    "--timeout", Long.toString(timeout.toSeconds()), "--device", device.toString());
         }
     }
 
@@ -104,8 +125,11 @@ public final class ScalingRank {
         Torch.setThreads(o.threads());
         JobEnvironment env = JobEnvironment.fromEnv();
         ParallelLayout layout = ParallelLayout.of(env.worldSize(), o.tensorParallel(), 1);
-        DistributedJob.run(env, layout, CommOptions.defaults().withTimeout(o.timeout()), ctx -> {
-            try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx)) {
+        int localRanks = Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", Integer.toString(env.worldSize())));
+        Device device = o.device().resolve(env.localRank(), Math.max(localRanks, env.localRank() + 1));
+        CommOptions options = CommOptions.defaults().withTimeout(o.timeout());
+        java.util.function.Consumer<ParallelContext> body = ctx -> {
+            try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx, device)) {
                 for (int i = 0; i < o.warmup(); i++) {
                     step.run();
                 }
@@ -130,6 +154,11 @@ public final class ScalingRank {
                 System.out.println(RESULT_MARKER + j);
                 System.out.flush();
             }
-        });
+        };
+        if (device.isGpu()) {
+            NcclGroups.run(env, layout, device.getDeviceId(), options, body);
+        } else {
+            DistributedJob.run(env, layout, options, body);
+        }
     }
 }

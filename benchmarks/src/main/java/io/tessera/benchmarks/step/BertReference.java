@@ -28,6 +28,21 @@ public final class BertReference {
     private BertReference() {}
 
     /**
+     * Why the reference cannot run this step on a device, if it cannot.
+     *
+     * @param spec the step (model and precision)
+     * @param device PyTorch's device string
+     * @return empty when supported, else the reason
+     */
+    public static Optional<String> unsupported(StepSpec spec, String device) {
+        if (spec.precision() == io.tessera.optim.amp.Precision.FP16 && !device.startsWith("cuda")) {
+            return Optional.of("fp16 on the CPU: PyTorch's CPU autocast computes in bf16 only, so the reference runs fp16"
+                    + " on a GPU only (--device cuda)");
+        }
+        return unsupported(spec.config());
+    }
+
+    /**
      * Why the reference cannot run this model, if it cannot.
      *
      * @param config the model
@@ -52,6 +67,19 @@ public final class BertReference {
      * @return the configuration object
      */
     public static JsonObject config(StepSpec spec, int steps, int warmup) {
+        return config(spec, steps, warmup, "cpu");
+    }
+
+    /**
+     * The {@code --config} JSON of the reference scripts, on a device and in the spec's precision.
+     *
+     * @param spec the step (its batch is the reference's {@code batch})
+     * @param steps timed steps
+     * @param warmup untimed steps
+     * @param device PyTorch's device string, {@code cpu} or {@code cuda:N}
+     * @return the configuration object
+     */
+    public static JsonObject config(StepSpec spec, int steps, int warmup, String device) {
         TransformerConfig c = spec.config();
         JsonObject j = new JsonObject();
         j.addProperty("hidden", c.hiddenSize());
@@ -72,6 +100,8 @@ public final class BertReference {
         j.addProperty("seed", spec.seed());
         j.addProperty("steps", steps);
         j.addProperty("warmup", warmup);
+        j.addProperty("device", device);
+        j.addProperty("precision", spec.precision().flag());
         return j;
     }
 
@@ -86,7 +116,23 @@ public final class BertReference {
      * @return the measured step times and the script's JSON line
      */
     public static Result step(PyTorchReference ref, StepSpec spec, int steps, int warmup, int threads) {
-        List<JsonObject> lines = ref.run("bert_step.py", List.of("--config", config(spec, steps, warmup).toString()), threads);
+        return step(ref, spec, steps, warmup, threads, "cpu");
+    }
+
+    /**
+     * Runs {@code bert_step.py} on a device.
+     *
+     * @param ref the runner
+     * @param spec the step
+     * @param steps timed steps
+     * @param warmup untimed steps
+     * @param threads threads
+     * @param device PyTorch's device string
+     * @return the measured step times and the script's JSON line
+     */
+    public static Result step(PyTorchReference ref, StepSpec spec, int steps, int warmup, int threads, String device) {
+        List<JsonObject> lines = ref.run("bert_step.py", List.of("--config", config(spec, steps, warmup, device).toString()),
+                threads);
         JsonObject j = lines.get(lines.size() - 1);
         return new Result(samples(j), j);
     }
@@ -112,8 +158,11 @@ public final class BertReference {
     public static String describe(JsonObject j) {
         String threads = j.has("threads") ? j.get("threads").getAsString()
                 : j.has("threads_per_rank") ? j.get("threads_per_rank").getAsString() : "?";
-        return "PyTorch " + j.get("torch").getAsString() + " eager, BLAS " + j.get("blas").getAsString() + ", " + threads
-                + " threads" + (j.has("loss_last") ? String.format(Locale.ROOT, ", last loss %.3f",
+        boolean gpu = j.has("gpu") && !j.get("gpu").isJsonNull();
+        return "PyTorch " + j.get("torch").getAsString() + " eager" + (j.has("config") && j.getAsJsonObject("config").has("precision")
+                ? " " + j.getAsJsonObject("config").get("precision").getAsString() : "")
+                + (gpu ? " on " + j.get("device").getAsString() + " (" + j.get("gpu").getAsString() + ")"
+                        : ", BLAS " + j.get("blas").getAsString() + ", " + threads + " threads") + (j.has("loss_last") ? String.format(Locale.ROOT, ", last loss %.3f",
                 j.get("loss_last").getAsDouble()) : "");
     }
 

@@ -18,7 +18,10 @@ import io.tessera.benchmarks.report.PyTorchReference;
 import io.tessera.benchmarks.report.Report;
 import io.tessera.benchmarks.report.ResultRow;
 import io.tessera.benchmarks.report.Samples;
+import ai.djl.Device;
+import io.tessera.core.Devices;
 import io.tessera.core.Torch;
+import io.tessera.optim.amp.Precision;
 import io.tessera.parallel.ParallelContext;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,12 +38,22 @@ import java.util.Optional;
  * model, batch, thread count and machine, in one run.
  *
  * <pre>
- *   1. ceiling   fp32 GEMM rate of libtorch, OpenBLAS and PyTorch on 2048×768·768×3072 (MatmulCeiling)
+ *   1. ceiling   fp32 GEMM rate of libtorch, OpenBLAS and PyTorch on 2048×768·768×3072 (MatmulCeiling);
+ *                with --device cuda: libtorch fp32/fp16 and PyTorch fp32/fp16/bf16 on that GPU, also 8192³
  *   2. rounds    --rounds times, alternating (so that load from other processes falls on both):
  *                tessera  TesseraTrainStep: warm-up once, then --steps timed steps
  *                pytorch  bert_step.py in a subprocess, same config, threads, warm-up and step count
  *   3. report    median step time of each system over all rounds; tokens/s, TFLOP/s (TransformerFlops),
- *                MFU = TFLOP/s ÷ ceiling, Tessera ÷ PyTorch
+ *                MFU = TFLOP/s ÷ ceiling of the step's precision, Tessera ÷ PyTorch; on a GPU also MFU
+ *                against the bf16 ceiling, and the device memory in use
+ * </pre>
+ *
+ * <p>On a GPU ({@code --device cuda}) every timed step of both systems ends with a device
+ * synchronisation, so that it includes all of its kernels; {@code --threads} then only sizes the CPU
+ * side. {@code --precision fp16} runs Tessera's mixed precision and PyTorch's autocast with a GradScaler
+ * (the reference needs a GPU for fp16: PyTorch's CPU autocast is bf16 only).
+ *
+ * <pre>
  * </pre>
  *
  * <p>Issue 7's goals printed at the end: Tessera ÷ PyTorch tokens/s ≥ 1.0, Tessera MFU ≥ 50%.
@@ -48,6 +61,9 @@ import java.util.Optional;
  * <p>Thread safety: a process entry point; sets process-wide thread counts.
  */
 public final class StepBenchmark {
+
+    /** The square product of the GPU ceiling: large enough to keep every streaming multiprocessor busy. */
+    public static final MatmulShape GPU_SQUARE = new MatmulShape(8192, 8192, 8192);
 
     private StepBenchmark() {}
 
@@ -78,7 +94,14 @@ public final class StepBenchmark {
             out.print(StepOptions.usage());
             return 2;
         }
-        Report r = run(o, out);
+        Report r;
+        try {
+            o.device().resolve(0, 1); // a GPU that is not there fails here, before anything is measured
+            r = run(o, out);
+        } catch (IllegalArgumentException e) {
+            out.println("error: " + e.getMessage());
+            return 2;
+        }
         out.println();
         out.print(ConsoleTable.render(r));
         goals(r).forEach(out::println);
@@ -95,16 +118,22 @@ public final class StepBenchmark {
      */
     public static Report run(StepOptions o, PrintStream out) {
         StepSpec spec = o.spec();
+        Device device = o.device().resolve(0, 1);
+        String deviceName = device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu";
         Torch.setThreads(o.threads());
-        OpenBlas.setThreads(o.threads());
+        if (!device.isGpu()) {
+            OpenBlas.setThreads(o.threads());
+        }
         Map<String, String> env = Environment.describe();
+        env.put("device", deviceName);
         List<String> notes = new ArrayList<>();
-        out.printf(Locale.ROOT, "step benchmark: %s, batch %d x seq %d, %d threads, %d warm-up + %d timed steps%n",
-                spec.label(), o.batch(), o.seq(), o.threads(), o.warmup(), o.steps());
+        out.printf(Locale.ROOT, "step benchmark: %s, batch %d x seq %d, %s on %s, %s, %d warm-up + %d timed steps%n",
+                spec.label(), o.batch(), o.seq(), spec.precision().flag(), deviceName,
+                device.isGpu() ? "synchronised per step" : o.threads() + " threads", o.warmup(), o.steps());
 
         PyTorchReference ref = null;
         if (o.reference()) {
-            Optional<String> why = BertReference.unsupported(spec.config());
+            Optional<String> why = BertReference.unsupported(spec, deviceName);
             PyTorchReference candidate = new PyTorchReference(o.python(), o.referenceDir(), o.referenceTimeout());
             PyTorchReference.Availability a = candidate.probe();
             if (why.isPresent()) {
@@ -116,7 +145,11 @@ public final class StepBenchmark {
                 ref = candidate;
             }
         }
-        Ceiling ceiling = measureCeiling(o.threads(), o.ceilingReps(), ref, out);
+        Ceiling ceiling = device.isGpu() ? measureGpuCeiling(device, o.ceilingReps(), ref, out)
+                : measureCeiling(o.threads(), o.ceilingReps(), ref, spec.precision() == Precision.FP16, out);
+        if (spec.precision() == Precision.FP16 && ceiling.best("fp16").isEmpty()) {
+            notes.add("no fp16 product was measured, so the fp16 step has no MFU");
+        }
 
         out.println("tessera: building " + spec.label() + " ...");
         List<Double> tesseraTimes = new ArrayList<>();
@@ -126,7 +159,7 @@ public final class StepBenchmark {
         if (o.gemm() != null) {
             Gemms.use(o.gemm());
         }
-        try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single())) {
+        try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single(), device)) {
             for (int i = 0; i < o.warmup(); i++) {
                 step.run();
             }
@@ -137,7 +170,7 @@ public final class StepBenchmark {
                 out.printf(Locale.ROOT, "round %d/%d tessera: median %.4f s/step (mean %.4f, min %.4f)%n", round,
                         o.rounds(), t.median(), t.mean(), t.min());
                 if (ref != null) {
-                    BertReference.Result p = BertReference.step(ref, spec, o.steps(), o.warmup(), o.threads());
+                    BertReference.Result p = BertReference.step(ref, spec, o.steps(), o.warmup(), o.threads(), deviceName);
                     pytorchTimes.addAll(p.samples().seconds());
                     pytorchDetail = BertReference.describe(p.json());
                     out.printf(Locale.ROOT, "round %d/%d pytorch: median %.4f s/step (mean %.4f, min %.4f)%n", round,
@@ -155,16 +188,19 @@ public final class StepBenchmark {
                 }
             }
             if (step.skippedUpdates() > 0) {
-                notes.add("Tessera skipped " + step.skippedUpdates() + " optimizer updates on a non-finite gradient norm;"
+                notes.add("Tessera skipped " + step.skippedUpdates() + " optimizer updates on a non-finite gradient norm"
+                        + (spec.precision() == Precision.FP16 ? " (fp16 overflow: the loss scale halved each time)" : "") + ";"
                         + " skipped updates make steps cheaper, so the timing is optimistic");
             }
         }
         List<ResultRow> rows = new ArrayList<>();
+        String kind = device.isGpu() ? "cuda" : "cpu";
+        String precision = spec.precision().flag();
         rows.add(ResultRow.measured(ResultRow.TESSERA, "step", spec.label(), spec.shape(), 1, 1, o.threads(),
-                new Samples(tesseraTimes).median(), ceiling, detail));
+                new Samples(tesseraTimes).median(), ceiling, detail, kind, precision));
         if (ref != null) {
             rows.add(ResultRow.measured(ResultRow.PYTORCH, "step", spec.label(), spec.shape(), 1, 1, o.threads(),
-                    new Samples(pytorchTimes).median(), ceiling, pytorchDetail));
+                    new Samples(pytorchTimes).median(), ceiling, pytorchDetail, kind, precision));
             notes.add("the PyTorch reference computes logits over Tessera's padded vocabulary ("
                     + spec.config().paddedVocabSize(1) + "); FLOPs count the real one (" + spec.config().vocabSize() + ")");
         }
@@ -173,6 +209,17 @@ public final class StepBenchmark {
                     + " steps per system (load from other processes falls on both)");
         }
         ResultRow.implausibleMfu(rows).ifPresent(notes::add);
+        if (device.isGpu()) {
+            ceiling.best("bf16").ifPresent(b -> {
+                for (ResultRow row : rows) {
+                    notes.add(String.format(Locale.ROOT, "%s MFU against the bf16 ceiling (%.1f TFLOP/s, %s): %.1f%%",
+                            row.system(), b.bestGflops() / 1000, b.backend(), 100 * ceiling.mfu(row.tflops(), "bf16")));
+                }
+            });
+            Devices.memory(device).ifPresent(m -> notes.add(String.format(Locale.ROOT,
+                    "device memory in use after Tessera's run: %.0f of %.0f MiB (driver's count, libtorch's cache included)",
+                    m.usedMegabytes(), m.total() / 1048576.0)));
+        }
         if (!spec.optimizer().equals("adamw")) {
             notes.add("Tessera ran " + spec.optimizer() + " while the PyTorch reference runs AdamW");
         }
@@ -190,15 +237,56 @@ public final class StepBenchmark {
      * @return the ceiling
      */
     public static Ceiling measureCeiling(int threads, int reps, PyTorchReference ref, PrintStream out) {
-        out.println("ceiling: fp32 " + MatmulShape.BERT_MLP + ", " + reps + " runs per backend");
+        return measureCeiling(threads, reps, ref, false, out);
+    }
+
+    /**
+     * {@link #measureCeiling(int, int, PyTorchReference, PrintStream)}, with libtorch's fp16 product too
+     * when the step computes in fp16.
+     *
+     * @param threads threads of every backend
+     * @param reps timed runs per backend
+     * @param ref the reference runner, or null
+     * @param fp16 whether to time libtorch's fp16 product
+     * @param out progress lines
+     * @return the ceiling
+     */
+    public static Ceiling measureCeiling(int threads, int reps, PyTorchReference ref, boolean fp16, PrintStream out) {
+        out.println("ceiling: fp32" + (fp16 ? " and fp16 " : " ") + MatmulShape.BERT_MLP + ", " + reps + " runs per backend");
         List<MatmulMeasurement> m = new ArrayList<>(
-                new MatmulCeiling(List.of(MatmulShape.BERT_MLP), 2, reps, threads, true, false, out).measure());
+                new MatmulCeiling(List.of(MatmulShape.BERT_MLP), 2, reps, threads, true, fp16, out).measure());
         if (ref != null) {
             m.addAll(CeilingBenchmark.referenceMeasurements(ref, List.of(MatmulShape.BERT_MLP), List.of("fp32"), 2, reps,
                     threads, out));
         }
         return new Ceiling(m, threads);
     }
+
+    /**
+     * The ceiling on a CUDA device: libtorch's fp32 and fp16 products in this process and PyTorch's fp32,
+     * fp16 and bf16 ones (when a reference is available), on the BERT-shaped product and a square
+     * 8192³ one, which comes closer to the device's peak. bf16 is measured by PyTorch only (DJL 0.35.1 has
+     * no bf16 tensors).
+     *
+     * @param device the GPU
+     * @param reps timed samples per backend (each {@link MatmulCeiling#GPU_BATCH} products)
+     * @param ref the reference runner, or null
+     * @param out progress lines
+     * @return the ceiling
+     */
+    public static Ceiling measureGpuCeiling(Device device, int reps, PyTorchReference ref, PrintStream out) {
+        List<MatmulShape> shapes = List.of(MatmulShape.BERT_MLP, GPU_SQUARE);
+        out.println("ceiling on " + device + ": fp32 and fp16 " + shapes + ", " + reps + " samples of "
+                + MatmulCeiling.GPU_BATCH + " products per backend");
+        List<MatmulMeasurement> m = new ArrayList<>(
+                new MatmulCeiling(shapes, 3, reps, 1, false, true, device, out).measure());
+        if (ref != null) {
+            m.addAll(CeilingBenchmark.referenceMeasurements(ref, shapes, List.of("fp32", "fp16", "bf16"), 3, reps, 1,
+                    "cuda:" + device.getDeviceId(), out));
+        }
+        return new Ceiling(m, 1);
+    }
+
 
     /**
      * Issue 7's single-process goals, evaluated on the report's rows.

@@ -1,10 +1,12 @@
 package io.tessera.benchmarks.step;
 
+import io.tessera.core.Devices;
 import io.tessera.core.gemm.GemmBackend;
 import io.tessera.benchmarks.report.Flags;
 import io.tessera.benchmarks.report.PyTorchReference;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.optim.amp.Precision;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,15 +44,19 @@ import java.util.Set;
  * @param gemm the GEMM strategy of Tessera's layers ({@code --gemm measured|openblas|libtorch}; default: the
  *     process-wide setting, see {@link io.tessera.core.gemm.Gemms})
  * @param profile whether to print where Tessera's step time goes, by node kind ({@code --profile})
+ * @param device where both systems compute ({@code --device cpu|cuda|cuda:N|auto}; default {@code cpu}, so
+ *     that a command gives the same kind of figure on every machine; the GPU mode is asked for)
+ * @param precision compute precision of both systems ({@code --precision fp32|fp16}; fp16 is Tessera's mixed
+ *     precision and PyTorch's autocast with a GradScaler)
  */
 public record StepOptions(String model, int layers, int batch, int seq, int steps, int warmup, int rounds, int threads,
                           String optimizer, double learningRate, double maxGradNorm, long seed, boolean reference,
                           Path python, Path referenceDir, Duration referenceTimeout, int ceilingReps, Path json, Path csv,
-                          Path plots, GemmBackend gemm, boolean profile) {
+                          Path plots, GemmBackend gemm, boolean profile, Devices device, Precision precision) {
 
     private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "rounds", "threads",
             "optimizer", "lr", "clip", "seed", "python", "reference-dir", "reference-timeout", "ceiling-reps", "json", "csv",
-            "plots", "gemm");
+            "plots", "gemm", "device", "precision");
     private static final Set<String> BOOLEANS = Set.of("reference", "help", "profile");
 
     /**
@@ -88,6 +94,11 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
         if (Double.isNaN(maxGradNorm)) {
             problems.add("--clip NaN: use 1.0, or 0 for no clipping");
         }
+        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(precision, "precision");
+        if (precision == Precision.BF16) {
+            problems.add(Precision.unsupportedMessage());
+        }
         if (referenceTimeout.isNegative() || referenceTimeout.isZero()) {
             problems.add("--reference-timeout " + referenceTimeout.toSeconds() + " must be a positive number of seconds");
         }
@@ -111,7 +122,15 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                 f.path("python", PyTorchReference.DEFAULT_PYTHON), f.path("reference-dir", null),
                 f.seconds("reference-timeout", Duration.ofSeconds(1800)), f.integer("ceiling-reps", 10),
                 f.path("json", null), f.path("csv", null), f.path("plots", null), gemm(f.string("gemm", null)),
-                f.flag("profile", false));
+                f.flag("profile", false), Devices.parse(f.string("device", "cpu")), precision(f.string("precision", "fp32")));
+    }
+
+    private static Precision precision(String value) {
+        try {
+            return Precision.parse(value);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     private static GemmBackend gemm(String value) {
@@ -135,7 +154,7 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
 
     /** @return the step this benchmark times */
     public StepSpec spec() {
-        return new StepSpec(config(), label(), batch, seq, optimizer, learningRate, maxGradNorm, seed);
+        return new StepSpec(config(), label(), batch, seq, optimizer, learningRate, maxGradNorm, seed, precision);
     }
 
     /** @return the usage text */
@@ -165,6 +184,10 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                   --gemm measured|openblas|libtorch   Tessera's layer products (tessera.gemm / TESSERA_GEMM,
                                           else measured: the faster per shape)
                   --profile               print Tessera's step time by node kind and the GEMM choices
+                  --device cpu|cuda|cuda:N|auto   where both systems run (cpu); on a GPU the ceiling is
+                                          libtorch's and PyTorch's fp32/fp16/bf16 products on that device
+                  --precision fp32|fp16   compute precision of both systems (fp32; fp16 = fp32 master
+                                          weights + dynamic loss scaling, PyTorch autocast + GradScaler)
                   --json FILE  --csv FILE  --plots DIR   write the report
                 """;
     }

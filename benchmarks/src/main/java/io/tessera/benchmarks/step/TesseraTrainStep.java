@@ -2,6 +2,7 @@ package io.tessera.benchmarks.step;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import io.tessera.core.Devices;
 import io.tessera.core.Torch;
 import io.tessera.core.tape.NodeProfile;
 import io.tessera.core.tape.Tape;
@@ -13,6 +14,8 @@ import io.tessera.models.config.Architecture;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.optim.AdamW;
 import io.tessera.optim.Lamb;
+import io.tessera.optim.amp.DynamicLossScaler;
+import io.tessera.optim.amp.Precision;
 import io.tessera.optim.zero.DataParallelOptimizer;
 import io.tessera.optim.zero.OptimizerFactory;
 import io.tessera.parallel.ParallelContext;
@@ -27,7 +30,8 @@ import java.util.SplittableRandom;
  *   tape  = new Tape(step seed)              one tape (memory scope) per step
  *   dp.beginBackward(tape)                   gradient buckets start reducing as backward finishes them
  *   loss  = model.loss(tape, batch)          MLM loss (BERT) or LM loss (GPT-2)
- *   tape.backward(loss); dp.endBackward()
+ *   tape.backward(loss · S); dp.endBackward()   S = the fp16 loss scale, 1 in fp32
+ *   (on a GPU: synchronise the device)
  *   dp.step(lr, maxGradNorm)                 await reductions, global-norm clip, AdamW/LAMB update
  * </pre>
  *
@@ -57,13 +61,14 @@ public final class TesseraTrainStep implements TrainStep {
     private long skipped;
     private float lastLoss = Float.NaN;
 
-    private TesseraTrainStep(StepSpec spec, ParallelContext context) {
+    private TesseraTrainStep(StepSpec spec, ParallelContext context, Device device) {
         this.spec = spec;
-        this.manager = NDManager.newBaseManager(Device.cpu());
+        this.manager = NDManager.newBaseManager(device);
         try {
             this.model = TransformerModel.of(spec.config(), context);
             this.optimizer = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(model, spec.seed(), context,
-                    optimizerFactory(spec), BUCKET_BYTES, manager));
+                    optimizerFactory(spec), BUCKET_BYTES, manager)
+                    .withPrecision(spec.precision(), DynamicLossScaler.Config.builder().build()));
             this.batch = randomBatch(spec, manager, spec.seed() + context.dataRank());
         } catch (RuntimeException e) {
             manager.close();
@@ -80,9 +85,24 @@ public final class TesseraTrainStep implements TrainStep {
      * @return the step; close it to free everything
      */
     public static TesseraTrainStep create(StepSpec spec, ParallelContext context) {
+        return create(spec, context, Device.cpu());
+    }
+
+    /**
+     * Builds a step on a device. On a CUDA device the context's communicators must take CUDA tensors
+     * (NCCL) unless every group has one rank, and {@link #run()} ends by synchronising the device, so
+     * that a timed step includes all of its kernels.
+     *
+     * @param spec the model, batch, optimizer and precision
+     * @param context this rank's parallel context
+     * @param device where the model, optimizer state and batch live
+     * @return the step; close it to free everything
+     */
+    public static TesseraTrainStep create(StepSpec spec, ParallelContext context, Device device) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(context, "context");
-        return new TesseraTrainStep(spec, context);
+        Objects.requireNonNull(device, "device");
+        return new TesseraTrainStep(spec, context, device);
     }
 
     /** @return node times of the steps run so far (forward and backward by node kind, and the optimizer) */
@@ -96,7 +116,13 @@ public final class TesseraTrainStep implements TrainStep {
             tape.addTimer(profile);
             optimizer.beginBackward(tape, true);
             Var loss = model.loss(tape, batch);
-            tape.backward(loss);
+            if (spec.precision() == Precision.FP16) {
+                // the cotangent is the loss scale S, so that backward computes the gradients of S·loss
+                tape.backward(loss, manager.full(loss.value().getShape(), (float) optimizer.lossScale(),
+                        loss.value().getDataType()));
+            } else {
+                tape.backward(loss);
+            }
             long t0 = System.nanoTime();
             optimizer.endBackward();
             profile.timed("optimizer.endBackward", false, System.nanoTime() - t0);
@@ -104,6 +130,7 @@ public final class TesseraTrainStep implements TrainStep {
         }
         long t0 = System.nanoTime();
         boolean skippedUpdate = optimizer.step(spec.learningRate(), spec.maxGradNorm()).skipped();
+        Devices.synchronize(manager);
         profile.timed("optimizer.step", false, System.nanoTime() - t0);
         if (skippedUpdate) {
             skipped++;
@@ -117,7 +144,8 @@ public final class TesseraTrainStep implements TrainStep {
     }
 
     /**
-     * Steps whose update was skipped because the gradient norm was not finite. A skipped update is
+     * Steps whose update was skipped because the gradient norm was not finite (fp16: the gradients
+     * overflowed and the loss scale was halved). A skipped update is
      * cheaper than a real one, so benchmarks report the count next to the timing.
      *
      * @return the number of skipped updates so far
@@ -133,8 +161,9 @@ public final class TesseraTrainStep implements TrainStep {
 
     @Override
     public String describe() {
-        return model.getClass().getSimpleName() + " " + spec.label() + ", " + spec.optimizer() + ", ZeRO 0, libtorch "
-                + Torch.version() + " (" + Torch.threads() + " threads)"
+        return model.getClass().getSimpleName() + " " + spec.label() + ", " + spec.optimizer() + ", ZeRO 0, "
+                + spec.precision().flag() + " on " + manager.getDevice() + ", libtorch " + Torch.version()
+                + (manager.getDevice().isGpu() ? "" : " (" + Torch.threads() + " threads)")
                 + (skipped > 0 ? ", " + skipped + " of " + step + " updates skipped (non-finite gradient norm)" : "");
     }
 

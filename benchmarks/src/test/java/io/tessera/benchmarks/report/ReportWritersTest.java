@@ -2,6 +2,7 @@ package io.tessera.benchmarks.report;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,29 @@ class ReportWritersTest {
                 new MatmulMeasurement("openblas", "fp32", s, MatmulMeasurement.Status.MEASURED,
                         new Samples(List.of(0.05, 0.06, 0.04)), 1e-7, "synthetic"),
                 MatmulMeasurement.notMeasured("libtorch", "bf16", s, MatmulMeasurement.Status.UNSUPPORTED, "no bf16, by design")), 2);
+    }
+
+    @Test
+    void mfuDividesByTheCeilingOfTheStepsPrecision() {
+        MatmulShape s = MatmulShape.BERT_MLP;
+        double flop = 2.0 * s.m() * s.k() * s.n();
+        Ceiling c = new Ceiling(List.of(
+                new MatmulMeasurement("libtorch", "fp32", s, MatmulMeasurement.Status.MEASURED,
+                        new Samples(List.of(flop / 100e9)), 0, "100 GFLOP/s"),
+                new MatmulMeasurement("pytorch", "fp16", s, MatmulMeasurement.Status.MEASURED,
+                        new Samples(List.of(flop / 400e9)), 1e-3, "400 GFLOP/s"),
+                MatmulMeasurement.notMeasured("libtorch", "bf16", s, MatmulMeasurement.Status.UNSUPPORTED, "no bf16")), 1);
+        assertEquals(0.5, c.mfu(0.05), 1e-9);
+        assertEquals(0.5, c.mfu(0.05, "fp32"), 1e-9);
+        assertEquals(0.125, c.mfu(0.05, "fp16"), 1e-9);
+        assertTrue(Double.isNaN(c.mfu(0.05, "bf16")), "no bf16 product was measured");
+        ResultRow half = ResultRow.measured(ResultRow.TESSERA, "step", "m", SHAPE, 1, 1, 1, 0.1, c, "", "cuda", "fp16");
+        assertEquals(half.tflops() * 1000 / 400, half.mfu(), 1e-9);
+        assertEquals("cuda", JsonReport.row(half).get("device").getAsString());
+        assertEquals("fp16", JsonReport.row(half).get("precision").getAsString());
+        ResultRow full = ResultRow.measured(ResultRow.PYTORCH, "step", "m", SHAPE, 1, 1, 1, 0.1, c, "", "cuda", "fp32");
+        assertFalse(half.pairingKey().equals(full.pairingKey()), "fp16 and fp32 rows are not compared with each other");
+        assertTrue(ConsoleTable.ceiling(c).contains("ceiling: 400.0 GFLOP/s fp16 (pytorch"), ConsoleTable.ceiling(c));
     }
 
     static List<ResultRow> scalingRows() {
@@ -117,7 +141,7 @@ class ReportWritersTest {
         List<String> lines = Files.readAllLines(f);
         assertEquals(6, lines.size());
         assertEquals(String.join(",", CsvReport.ROW_COLUMNS), lines.get(0));
-        assertTrue(lines.get(2).endsWith(",\"synthetic, with \"\"quotes\"\", commas\""), lines.get(2));
+        assertTrue(lines.get(2).endsWith(",\"synthetic, with \"\"quotes\"\", commas\",cpu,fp32"), lines.get(2));
         assertTrue(lines.get(1).startsWith("tessera,weak,bert-tiny/L2,2,64,32,4,4,1,1,1,2,0.1,1280.0,"), lines.get(1));
         String ceilingCsv = CsvReport.ceiling(ceiling());
         assertEquals(4, ceilingCsv.split("\n").length);

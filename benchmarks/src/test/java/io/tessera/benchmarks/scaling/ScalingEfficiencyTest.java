@@ -57,6 +57,23 @@ class ScalingEfficiencyTest {
     }
 
     @Test
+    void onGpusAPointNeedsOneGpuPerProcessAndCoresDoNotLimitIt() {
+        ScalingOptions o = ScalingOptions.parse(new String[] {"--model", "bert-tiny", "--seq", "32", "--cores", "1",
+            "--device", "cuda", "--dp", "1,2,4", "--tp", "1,2"});
+        List<String> notes = new ArrayList<>();
+        assertEquals(List.of(new ScalingBenchmark.Point("weak", 1, 1), new ScalingBenchmark.Point("weak", 2, 1),
+                new ScalingBenchmark.Point("weak", 1, 2)), ScalingBenchmark.points(o, notes, 2));
+        assertTrue(notes.stream().anyMatch(n -> n.equals("weak dp=4 tp=1 skipped: 4 processes need 4 GPUs, this host has 2"
+                + " (one rank per GPU)")), notes.toString());
+        List<String> one = new ArrayList<>();
+        assertEquals(List.of(new ScalingBenchmark.Point("weak", 1, 1)), ScalingBenchmark.points(o, one, 1));
+        assertEquals(5, one.size(), one.toString()); // every point but dp=1 tp=1
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ScalingOptions.parse(
+                new String[] {"--device", "cuda:1"}));
+        assertTrue(e.getMessage().contains("--device cuda:1") && e.getMessage().contains("--device cuda"), e.getMessage());
+    }
+
+    @Test
     void strongScalingNeedsADivisibleBatch() {
         ScalingOptions o = ScalingOptions.parse(new String[] {"--model", "bert-tiny", "--seq", "32", "--cores", "4", "--mode", "strong",
             "--batch", "6", "--dp", "4", "--tp", "1"});
@@ -80,6 +97,9 @@ class ScalingEfficiencyTest {
         ScalingRank.Options r = new ScalingRank.Options(o.spec("weak", 2), 2, 1, 5, 1, Duration.ofSeconds(60));
         ScalingRank.Options back = ScalingRank.Options.parse(r.toArgs().toArray(new String[0]));
         assertEquals(r, back);
+        ScalingRank.Options gpu = new ScalingRank.Options(o.spec("weak", 2), 1, 1, 5, 1, Duration.ofSeconds(60),
+                io.tessera.core.Devices.parse("cuda"));
+        assertEquals(gpu, ScalingRank.Options.parse(gpu.toArgs().toArray(new String[0])));
     }
 
     @Test

@@ -6,8 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
+import io.tessera.core.Devices;
 import io.tessera.models.config.Presets;
+import io.tessera.optim.amp.Precision;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class StepOptionsTest {
@@ -56,5 +62,32 @@ class StepOptionsTest {
         assertFalse(BertReference.unsupported(s.config()).isPresent());
         assertTrue(BertReference.unsupported(Presets.get("gpt2")).isPresent());
         assertTrue(BertReference.unsupported(Presets.get("megatron-bert-336m")).get().contains("post-LN"));
+    }
+
+    @Test
+    void deviceAndPrecisionDefaultToCpuFp32AndBadValuesAreNamed() {
+        StepOptions o = StepOptions.parse(new String[0]);
+        assertEquals("cpu", o.device().toString());
+        assertEquals(Precision.FP32, o.precision());
+        StepOptions gpu = StepOptions.parse(new String[] {"--device", "cuda:1", "--precision", "fp16"});
+        assertEquals("cuda:1", gpu.device().toString());
+        assertEquals(Precision.FP16, gpu.spec().precision());
+        IllegalArgumentException d = assertThrows(IllegalArgumentException.class,
+                () -> StepOptions.parse(new String[] {"--device", "tpu"}));
+        assertTrue(d.getMessage().contains("--device tpu") && d.getMessage().contains("cuda:N"), d.getMessage());
+        IllegalArgumentException b = assertThrows(IllegalArgumentException.class,
+                () -> StepOptions.parse(new String[] {"--precision", "bf16"}));
+        assertTrue(b.getMessage().contains("--precision bf16"), b.getMessage());
+    }
+
+    @Test
+    void aGpuRequestWithoutAUsableGpuFailsWithExitCode2BeforeMeasuring() {
+        Assumptions.assumeTrue(Devices.usableGpus() == 0, "this host has a usable GPU");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        int code = StepBenchmark.run(new String[] {"--device", "cuda", "--no-reference"}, new PrintStream(bytes, true));
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        assertEquals(2, code, text);
+        assertTrue(text.startsWith("error: --device cuda:") && text.contains("--device cpu"), text);
+        assertFalse(text.contains("ceiling"), "nothing was measured: " + text);
     }
 }

@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
-# Runs the NCCL backend's tests on a lent GPU machine (no Java, no network) and prints a table.
+# Checks Tessera's GPU path on a lent GPU machine (no Java, no network) and prints tables.
 #
-# Prepare on the build machine:   scripts/gpu/prepare-bundle.sh        -> out/gpu-bundle.tar.xz (~37 MB)
-# Run on the GPU machine:         run(command="bash scripts/gpu/run-nccl-tests.sh",
+# Prepare on the build machine:   scripts/gpu/prepare-bundle.sh        -> out/gpu-bundle.tar.xz (< 64 MiB)
+# Run on the GPU machine:         run(command="bash scripts/gpu/run-gpu-checks.sh all",
 #                                     carry=["out/gpu-bundle.tar.xz"])
-#   bash scripts/gpu/run-nccl-tests.sh [bundle.tar.xz | unpacked bundle dir]
+#   bash scripts/gpu/run-gpu-checks.sh [nccl|step|train|all] [bundle.tar.xz | unpacked bundle dir]
 #
 # What it does, each step reported whatever the previous gave:
 #   1. the machine: GPUs, driver, glibc; the Python/PyTorch install and the CUDA libraries its pip wheels
 #      ship (site-packages/nvidia/*/lib: libcudart.so.12, libnccl.so.2, ...);
-#   2. NCCL without DJL: LD_LIBRARY_PATH and TESSERA_CUDA_LIBRARY_PATH point at those libraries, and the
-#      tests that need no PyTorch run (probe, all-reduce of host buffers of every type, init timeout);
+#   2. (nccl) NCCL without DJL: LD_LIBRARY_PATH and TESSERA_CUDA_LIBRARY_PATH point at those libraries, and
+#      the tests that need no PyTorch run (probe, all-reduce of host buffers of every type, init timeout);
 #   3. DJL against the machine's libtorch: PYTORCH_LIBRARY_PATH=<torch>/lib with DJL's own 2.7.1 JNI
 #      (PYTORCH_VERSION=2.7.1, flavor cu128 then cpu; the machine's PyTorch is newer, e.g. 2.11). Loads or
 #      not, and why;
-#   4. every NCCL test, with the DJL settings of step 3 (if none loaded, the tests on NDArrays fail and
-#      say so);
-#   5. a table of every test and every [nccl-gpu] row.
+#   4. (nccl) every NCCL test, with the DJL settings of step 3 (if none loaded, the tests on NDArrays fail
+#      and say so);
+#   5. (nccl) a table of every test and every [nccl-gpu] row;
+#   6. (step) a BERT-base training step on cuda:0, fp32 and fp16, beside PyTorch's eager step on the same
+#      GPU, with the measured fp32/fp16/bf16 matrix-product rates and MFU (bench step --device cuda);
+#   7. (train) a short BERT pretraining run on cuda:0 (pretrain --device cuda): loss before and after,
+#      tokens/s and device memory.
 # Environment: TESSERA_GPU_WORK (scratch folder, default /tmp/tessera-gpu), PYTHON (interpreter with
 # torch), STEP_TIMEOUT (seconds per Java run, default 240).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUNDLE=${1:-$ROOT/out/gpu-bundle.tar.xz}
+WHAT=${1:-all}
+case "$WHAT" in
+  nccl|step|train|all) ;;
+  *) echo "usage: run-gpu-checks.sh [nccl|step|train|all] [bundle]; got '$WHAT'"; exit 2 ;;
+esac
+wants() { [[ "$WHAT" == all || "$WHAT" == "$1" ]]; }
+BUNDLE=${2:-$ROOT/out/gpu-bundle.tar.xz}
 WORK=${TESSERA_GPU_WORK:-/tmp/tessera-gpu}
 STEP_TIMEOUT=${STEP_TIMEOUT:-240}
 GPU_TEST=io.tessera.parallel.nccl.NcclGpuTest
@@ -105,7 +115,8 @@ LD_LIBRARY_PATH=$(join "${LIB_DIRS[@]}" ${TORCH_DIR:+"$TORCH_DIR/lib"} ${LD_LIBR
 export TESSERA_CUDA_LIBRARY_PATH
 TESSERA_CUDA_LIBRARY_PATH=$(join $(printf '%s\n' "${NEEDED_DIRS[@]}" | sort -u))
 export DJL_CACHE_DIR=$WORK/djl ENGINE_CACHE_DIR=$WORK/djl
-JOPTS=(-Xms512m -Xmx16g -XX:+UseParallelGC -Dai.djl.offline=true "-Dorg.bytedeco.javacpp.cachedir=$WORK/javacpp"
+JOPTS=(-Xms512m -Xmx16g -XX:+UseParallelGC -Dai.djl.offline=true -Dtessera.gemm=libtorch
+       "-Dorg.bytedeco.javacpp.cachedir=$WORK/javacpp"
        -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.ai.djl.pytorch=info)
 
 # junit NAME SELECTORS... : runs the JUnit console launcher, log in $WORK/NAME.log, XML in $WORK/NAME/
@@ -123,10 +134,13 @@ junit() {
 }
 
 # ---- 2. NCCL without DJL ----
+if wants nccl; then
 section "2. NCCL without DJL (LD_LIBRARY_PATH=$LD_LIBRARY_PATH)"
 junit nccl-only --select-class io.tessera.parallel.nccl.NcclSupportTest \
   --select-method "$GPU_TEST#hostBuffersEveryTypeWithoutLoadingDjl" \
   --select-method "$GPU_TEST#aRankThatNeverJoinsMakesInitTimeOutAndAbort"
+
+fi
 
 # ---- 3. DJL against the machine's libtorch ----
 section "3. DJL 0.35.1 (JNI built for PyTorch 2.7.1) against the machine's libtorch ${TORCH_VERSION:-?}"
@@ -151,6 +165,7 @@ else
 fi
 
 # ---- 4. every NCCL test ----
+if wants nccl; then
 section "4. all NCCL tests${DJL_FLAVOR:+ (DJL JNI flavor $DJL_FLAVOR)}"
 ALL=()
 for c in NcclSupportTest NcclTypesTest NcclPollerTest NcclUniqueIdsTest NcclUnavailableTest NcclTorchGpuTest NcclGpuTest; do
@@ -190,3 +205,33 @@ fi
 echo
 echo "collective rows:"
 grep -h '^\[nccl-gpu\]' "$WORK/all.log" 2>/dev/null | sed 's/^\[nccl-gpu\] /  /' | sort -u
+fi
+
+# tessera ARGS... : the command line in the bundle's runtime, bounded by STEP_TIMEOUT, log in $WORK/<first arg>.log
+tessera() {
+  local log="$WORK/$1${TESSERA_LOG_SUFFIX:-}.log"
+  timeout "$STEP_TIMEOUT" "$JAVA" "${JOPTS[@]}" -cp "$CP" io.tessera.cli.Tessera "$@" 2>&1 | tee "$log" | cut -c1-300
+  local rc=${PIPESTATUS[0]}
+  [[ $rc -eq 124 ]] && echo "($1: killed after $STEP_TIMEOUT s)"
+  echo "($1: exit $rc, log $log)"
+  return $rc
+}
+
+# ---- 6. a BERT training step on the GPU, beside PyTorch ----
+if wants step; then
+  section "6. BERT-base training step on cuda:0 beside PyTorch ${TORCH_VERSION:-?} (bench step --device cuda)"
+  cd "$ROOT" || exit 2
+  for precision in fp32 fp16; do
+    TESSERA_LOG_SUFFIX=-$precision tessera bench step --device cuda --precision "$precision" --model bert-base \
+      --batch 32 --seq 128 --steps 10 --warmup 3 --python "${PY:-python3}" --json "$WORK/step-$precision.json"
+  done
+fi
+
+# ---- 7. pretraining on the GPU ----
+if wants train; then
+  section "7. BERT pretraining on cuda:0 (pretrain --device cuda)"
+  cd "$ROOT" || exit 2
+  tessera pretrain --device cuda --tp 1 --model bert-mini --steps 60 --warmup 10 --micro-batch 32 --global-batch 32 \
+    --seq-length 128 --out "$WORK/pretrain" --overwrite
+  [[ -f "$WORK/pretrain/metrics.jsonl" ]] && tail -n 3 "$WORK/pretrain/metrics.jsonl" | cut -c1-400
+fi
