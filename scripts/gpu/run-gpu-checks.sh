@@ -2,8 +2,10 @@
 # Checks Tessera's GPU path on a lent GPU machine (no Java, no network) and prints tables.
 #
 # Prepare on the build machine:   scripts/gpu/prepare-bundle.sh        -> out/gpu-bundle.tar.xz (< 64 MiB)
-# Run on the GPU machine:         run(command="bash scripts/gpu/run-gpu-checks.sh all",
-#                                     carry=["out/gpu-bundle.tar.xz"])
+# Run on the GPU machine, one part per call (a call may run 10 minutes; "all" may need more):
+#   run(command="bash scripts/gpu/run-gpu-checks.sh nccl",  carry=["out/gpu-bundle.tar.xz"])
+#   run(command="bash scripts/gpu/run-gpu-checks.sh step",  carry=["out/gpu-bundle.tar.xz"])
+#   run(command="bash scripts/gpu/run-gpu-checks.sh train", carry=["out/gpu-bundle.tar.xz"])
 #   bash scripts/gpu/run-gpu-checks.sh [nccl|step|train|all] [bundle.tar.xz | unpacked bundle dir]
 #
 # What it does, each step reported whatever the previous gave:
