@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.tessera.core.gemm.Gemm;
 import io.tessera.core.gemm.LibtorchGemm;
 import io.tessera.core.gemm.OpenBlas;
 import io.tessera.core.gemm.OpenBlasGemm;
@@ -39,6 +38,11 @@ import java.util.Locale;
  * <p>Both backends run with the same thread count: libtorch's intra-op threads and OpenBLAS's pool are
  * set to {@code threads} first.
  *
+ * <p>libtorch's product is timed as {@code NDArray.matMul} itself, not through {@link LibtorchGemm}: the
+ * {@code Gemm} strategies accept CPU tensors only, and the same code times CUDA operands. On a CUDA
+ * device OpenBLAS is left out, and each sample is {@value #GPU_BATCH} products launched back to back,
+ * then one {@link Devices#synchronize}, divided by {@value #GPU_BATCH}.
+ *
  * <p>Thread safety: not thread-safe (it sets process-wide thread counts); run one at a time.
  */
 public final class MatmulCeiling {
@@ -50,6 +54,7 @@ public final class MatmulCeiling {
     private final boolean openblas;
     private final boolean fp16;
     private final Device device;
+    private final int productsPerSample;
     private final PrintStream log;
 
     /** Products per synchronised sample on a GPU. */
@@ -86,12 +91,32 @@ public final class MatmulCeiling {
      */
     public MatmulCeiling(List<MatmulShape> shapes, int warmup, int reps, int threads, boolean openblas, boolean fp16,
                          Device device, PrintStream log) {
+        this(shapes, warmup, reps, threads, openblas, fp16, device, device.isGpu() ? GPU_BATCH : 1, log);
+    }
+
+    /**
+     * The measurement with an explicit sample size; tests use it to run the GPU's batched, synchronised
+     * sampling on the CPU.
+     *
+     * @param shapes products to time
+     * @param warmup untimed runs per backend and shape
+     * @param reps timed runs per backend and shape
+     * @param threads intra-op threads of the CPU backends
+     * @param openblas whether to time OpenBLAS (ignored on a GPU)
+     * @param fp16 whether to time libtorch fp16
+     * @param device where the operands live
+     * @param productsPerSample products launched per timed sample (the sample is divided by it)
+     * @param log where progress lines go
+     */
+    MatmulCeiling(List<MatmulShape> shapes, int warmup, int reps, int threads, boolean openblas, boolean fp16,
+                  Device device, int productsPerSample, PrintStream log) {
         if (shapes.isEmpty()) {
             throw new IllegalArgumentException("matmul ceiling: no shape; pass at least one MxKxN");
         }
-        if (warmup < 0 || reps < 1 || threads < 1) {
+        if (warmup < 0 || reps < 1 || threads < 1 || productsPerSample < 1) {
             throw new IllegalArgumentException("matmul ceiling: warmup = " + warmup + ", reps = " + reps + ", threads = "
-                    + threads + "; need warmup >= 0, reps >= 1, threads >= 1");
+                    + threads + ", products per sample = " + productsPerSample
+                    + "; need warmup >= 0, reps >= 1, threads >= 1, products per sample >= 1");
         }
         this.shapes = List.copyOf(shapes);
         this.warmup = warmup;
@@ -100,6 +125,7 @@ public final class MatmulCeiling {
         this.device = java.util.Objects.requireNonNull(device, "device");
         this.openblas = openblas && !device.isGpu();
         this.fp16 = fp16;
+        this.productsPerSample = productsPerSample;
         this.log = log;
     }
 
@@ -110,17 +136,16 @@ public final class MatmulCeiling {
      */
     public List<MatmulMeasurement> measure() {
         Torch.setThreads(threads);
-        Gemm blas = null;
+        OpenBlasGemm blas = null;
         if (openblas) {
             OpenBlas.setThreads(threads);
             blas = new OpenBlasGemm();
         }
-        Gemm torch = new LibtorchGemm();
         List<MatmulMeasurement> out = new ArrayList<>();
         Torch.GradMode noGrad = Torch.gradMode(false);
         try {
             for (MatmulShape shape : shapes) {
-                out.addAll(measureShape(shape, torch, blas));
+                out.addAll(measureShape(shape, blas));
             }
         } finally {
             noGrad.close();
@@ -128,15 +153,21 @@ public final class MatmulCeiling {
         return out;
     }
 
-    private List<MatmulMeasurement> measureShape(MatmulShape shape, Gemm torch, Gemm blas) {
+    /** One backend's {@code A·B} into a new tensor. */
+    private interface Product {
+        NDArray multiply(NDArray a, NDArray b);
+    }
+
+    private List<MatmulMeasurement> measureShape(MatmulShape shape, OpenBlasGemm blas) {
         List<MatmulMeasurement> out = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(device)) {
             NDArray a = m.randomUniform(-1f, 1f, new Shape(shape.m(), shape.k()), DataType.FLOAT32);
             NDArray b = m.randomUniform(-1f, 1f, new Shape(shape.k(), shape.n()), DataType.FLOAT32);
-            List<Gemm> backends = blas == null ? List.of(torch) : List.of(torch, blas);
+            Product torch = NDArray::matMul; // on any device; the result is attached to a's manager, m
+            List<Product> backends = blas == null ? List.of(torch) : List.of(torch, (x, y) -> blas.multiply(x, false, y, false, m));
             for (int i = 0; i < warmup; i++) {
-                for (Gemm g : backends) {
-                    g.multiply(a, false, b, false, m).close();
+                for (Product p : backends) {
+                    p.multiply(a, b).close();
                 }
             }
             List<List<Double>> times = new ArrayList<>();
@@ -144,15 +175,14 @@ public final class MatmulCeiling {
                 times.add(new ArrayList<>());
             }
             Devices.synchronize(m);
-            int batch = device.isGpu() ? GPU_BATCH : 1;
             for (int r = 0; r < reps; r++) {
                 for (int i = 0; i < backends.size(); i++) {
                     long t0 = System.nanoTime();
-                    for (int j = 0; j < batch; j++) {
-                        backends.get(i).multiply(a, false, b, false, m).close();
+                    for (int j = 0; j < productsPerSample; j++) {
+                        backends.get(i).multiply(a, b).close();
                     }
                     Devices.synchronize(m);
-                    times.get(i).add((System.nanoTime() - t0) / 1e9 / batch);
+                    times.get(i).add((System.nanoTime() - t0) / 1e9 / productsPerSample);
                 }
             }
             MatmulMeasurement t32 = new MatmulMeasurement(LibtorchGemm.NAME, "fp32", shape, MatmulMeasurement.Status.MEASURED,
@@ -163,7 +193,7 @@ public final class MatmulCeiling {
             log(t32);
             if (blas != null) {
                 double err;
-                try (NDArray ref = torch.multiply(a, false, b, false, m); NDArray c = blas.multiply(a, false, b, false, m)) {
+                try (NDArray ref = a.matMul(b); NDArray c = blas.multiply(a, false, b, false, m)) {
                     err = Tensors.maxRelativeDifference(c, ref);
                 }
                 MatmulMeasurement o32 = new MatmulMeasurement(OpenBlasGemm.NAME, "fp32", shape,
@@ -188,15 +218,14 @@ public final class MatmulCeiling {
 
     private MatmulMeasurement measureHalf(MatmulShape shape, NDArray a, NDArray b) {
         try (NDArray ah = a.toType(DataType.FLOAT16, false); NDArray bh = b.toType(DataType.FLOAT16, false)) {
-            int batch = device.isGpu() ? GPU_BATCH : 1;
             NDManager m = a.getManager();
             Samples s = Samples.time(warmup, reps, () -> {
-                for (int j = 0; j < batch; j++) {
+                for (int j = 0; j < productsPerSample; j++) {
                     ah.matMul(bh).close();
                 }
                 Devices.synchronize(m);
             });
-            s = new Samples(s.seconds().stream().map(x -> x / batch).toList());
+            s = new Samples(s.seconds().stream().map(x -> x / productsPerSample).toList());
             double err;
             try (NDArray ref = a.matMul(b); NDArray half = ah.matMul(bh); NDArray back = half.toType(DataType.FLOAT32, false)) {
                 err = Tensors.maxRelativeDifference(back, ref);

@@ -36,7 +36,9 @@ import java.util.Optional;
  * @param mfu {@code tflops} over the measured ceiling, NaN without one
  * @param efficiency scaling efficiency {@code throughput(N) / (N·throughput(1))}, NaN outside scaling runs
  * @param detail free text: backend versions, GEMM strategy
- * @param device where each rank computed: {@code cpu}, or {@code cuda} (rank r on cuda:LOCAL_RANK)
+ * @param device where each rank computed: {@code cpu}, {@code cuda:N} (a step benchmark on that GPU), or
+ *     {@code cuda} (a scaling run: each rank on cuda:LOCAL_RANK); the GPU's name is the report's
+ *     environment entry {@code gpu} when the PyTorch reference ran
  * @param precision the compute precision, {@code fp32} or {@code fp16} (fp32 master weights); the MFU
  *     divides by the ceiling measured in that precision
  */
@@ -111,7 +113,7 @@ public record ResultRow(String system, String benchmark, String model, int layer
      * @param stepSeconds median seconds per step
      * @param ceiling the measured ceiling, or null
      * @param detail free text
-     * @param device {@code cpu} or {@code cuda}
+     * @param device {@code cpu}, {@code cuda:N} or {@code cuda} (see the record components)
      * @param precision {@code fp32} or {@code fp16}
      * @return the row, efficiency NaN
      */

@@ -77,14 +77,13 @@ public final class ScalingBenchmark {
         }
         RankLauncher launcher = new LocalRankLauncher(out, line -> !line.contains(ScalingRank.RESULT_MARKER),
                 Duration.ofSeconds(10));
-        Report r;
         try {
             o.device().resolve(0, 1); // --device cuda without a usable GPU fails here, before any rank starts
-            r = run(o, launcher, out);
         } catch (IllegalArgumentException e) {
             out.println("error: " + e.getMessage());
             return 2;
         }
+        Report r = run(o, launcher, out); // a failure while measuring is a bug, not a usage error: its stack trace is kept
         out.println();
         out.print(ConsoleTable.render(r));
         goals(r).forEach(out::println);

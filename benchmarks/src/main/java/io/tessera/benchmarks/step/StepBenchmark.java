@@ -38,23 +38,23 @@ import java.util.Optional;
  * model, batch, thread count and machine, in one run.
  *
  * <pre>
- *   1. ceiling   fp32 GEMM rate of libtorch, OpenBLAS and PyTorch on 2048×768·768×3072 (MatmulCeiling);
+ *   1. ceiling   fp32 GEMM rate of libtorch, OpenBLAS and PyTorch on 2048×768·768×3072 (MatmulCeiling),
+ *                and libtorch's fp16 rate with --precision fp16;
  *                with --device cuda: libtorch fp32/fp16 and PyTorch fp32/fp16/bf16 on that GPU, also 8192³
  *   2. rounds    --rounds times, alternating (so that load from other processes falls on both):
  *                tessera  TesseraTrainStep: warm-up once, then --steps timed steps
  *                pytorch  bert_step.py in a subprocess, same config, threads, warm-up and step count
  *   3. report    median step time of each system over all rounds; tokens/s, TFLOP/s (TransformerFlops),
  *                MFU = TFLOP/s ÷ ceiling of the step's precision, Tessera ÷ PyTorch; on a GPU also MFU
- *                against the bf16 ceiling, and the device memory in use
+ *                against the bf16 ceiling, and the device memory in use; rows carry the device
+ *                ({@code cpu} or {@code cuda:N}) and the precision, the environment the GPU's name
+ *                (from torch.cuda.get_device_name, when the reference ran)
  * </pre>
  *
  * <p>On a GPU ({@code --device cuda}) every timed step of both systems ends with a device
  * synchronisation, so that it includes all of its kernels; {@code --threads} then only sizes the CPU
  * side. {@code --precision fp16} runs Tessera's mixed precision and PyTorch's autocast with a GradScaler
  * (the reference needs a GPU for fp16: PyTorch's CPU autocast is bf16 only).
- *
- * <pre>
- * </pre>
  *
  * <p>Issue 7's goals printed at the end: Tessera ÷ PyTorch tokens/s ≥ 1.0, Tessera MFU ≥ 50%.
  *
@@ -94,14 +94,13 @@ public final class StepBenchmark {
             out.print(StepOptions.usage());
             return 2;
         }
-        Report r;
         try {
             o.device().resolve(0, 1); // a GPU that is not there fails here, before anything is measured
-            r = run(o, out);
         } catch (IllegalArgumentException e) {
             out.println("error: " + e.getMessage());
             return 2;
         }
+        Report r = run(o, out); // a failure while measuring is a bug, not a usage error: its stack trace is kept
         out.println();
         out.print(ConsoleTable.render(r));
         goals(r).forEach(out::println);
@@ -173,6 +172,9 @@ public final class StepBenchmark {
                     BertReference.Result p = BertReference.step(ref, spec, o.steps(), o.warmup(), o.threads(), deviceName);
                     pytorchTimes.addAll(p.samples().seconds());
                     pytorchDetail = BertReference.describe(p.json());
+                    if (p.json().has("gpu") && !p.json().get("gpu").isJsonNull()) {
+                        env.put("gpu", p.json().get("gpu").getAsString()); // torch.cuda.get_device_name
+                    }
                     out.printf(Locale.ROOT, "round %d/%d pytorch: median %.4f s/step (mean %.4f, min %.4f)%n", round,
                             o.rounds(), p.samples().median(), p.samples().mean(), p.samples().min());
                 }
@@ -194,13 +196,12 @@ public final class StepBenchmark {
             }
         }
         List<ResultRow> rows = new ArrayList<>();
-        String kind = device.isGpu() ? "cuda" : "cpu";
         String precision = spec.precision().flag();
         rows.add(ResultRow.measured(ResultRow.TESSERA, "step", spec.label(), spec.shape(), 1, 1, o.threads(),
-                new Samples(tesseraTimes).median(), ceiling, detail, kind, precision));
+                new Samples(tesseraTimes).median(), ceiling, detail, deviceName, precision));
         if (ref != null) {
             rows.add(ResultRow.measured(ResultRow.PYTORCH, "step", spec.label(), spec.shape(), 1, 1, o.threads(),
-                    new Samples(pytorchTimes).median(), ceiling, pytorchDetail, kind, precision));
+                    new Samples(pytorchTimes).median(), ceiling, pytorchDetail, deviceName, precision));
             notes.add("the PyTorch reference computes logits over Tessera's padded vocabulary ("
                     + spec.config().paddedVocabSize(1) + "); FLOPs count the real one (" + spec.config().vocabSize() + ")");
         }
