@@ -1,5 +1,6 @@
 package io.tessera.core;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -14,6 +15,13 @@ import java.nio.charset.StandardCharsets;
  * would otherwise race on it. Each draw here seeds the generator and draws under one process-wide lock,
  * so a tensor depends only on its seed, never on what other threads drew. Seeds are derived with
  * {@link #mix(long...)} from a base seed and the draw's identity (parameter name, step, layer, rank).
+ *
+ * <p>Devices: {@link #uniform} and {@link #normal} always draw from the CPU generator and copy the
+ * result to the manager's device. libtorch's CUDA generator gives other values for the same seed, and
+ * which ones depends on the GPU model (its kernels size their grid by the multiprocessor count), so
+ * drawing on the device would make the initial weights differ between the CPU and a GPU, and between
+ * ranks on different GPUs. {@link #seeded} runs its operation where the operation runs: dropout on a GPU
+ * draws from that device's generator (seeded from the same seed), reproducible on one GPU model.
  *
  * <p>Thread safety: thread-safe.
  */
@@ -47,14 +55,10 @@ public final class Rng {
      * @param manager owner of the result
      * @param shape shape of the result
      * @param seed the seed
-     * @return an fp32 tensor on the manager's device
+     * @return an fp32 tensor on the manager's device, the same values on every device
      */
     public static NDArray uniform(NDManager manager, Shape shape, long seed) {
-        synchronized (LOCK) {
-            Torch.engine();
-            JniUtils.setSeed(seed);
-            return manager.randomUniform(0f, 1f, shape, DataType.FLOAT32);
-        }
+        return drawOnCpu(manager, seed, cpu -> cpu.randomUniform(0f, 1f, shape, DataType.FLOAT32));
     }
 
     /**
@@ -65,13 +69,30 @@ public final class Rng {
      * @param mean the mean
      * @param std the standard deviation
      * @param seed the seed
-     * @return an fp32 tensor on the manager's device
+     * @return an fp32 tensor on the manager's device, the same values on every device
      */
     public static NDArray normal(NDManager manager, Shape shape, float mean, float std, long seed) {
-        synchronized (LOCK) {
-            Torch.engine();
-            JniUtils.setSeed(seed);
-            return manager.randomNormal(mean, std, shape, DataType.FLOAT32);
+        return drawOnCpu(manager, seed, cpu -> cpu.randomNormal(mean, std, shape, DataType.FLOAT32));
+    }
+
+    /** Draws with the CPU generator seeded to {@code seed}; the result belongs to {@code manager}, on its device. */
+    private static NDArray drawOnCpu(NDManager manager, long seed, java.util.function.Function<NDManager, NDArray> draw) {
+        if (Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
+            synchronized (LOCK) {
+                Torch.engine();
+                JniUtils.setSeed(seed);
+                return draw.apply(manager);
+            }
+        }
+        try (NDManager cpu = Torch.engine().newBaseManager(Device.cpu())) {
+            NDArray host;
+            synchronized (LOCK) {
+                JniUtils.setSeed(seed);
+                host = draw.apply(cpu);
+            }
+            NDArray moved = host.toDevice(manager.getDevice(), false);
+            moved.attach(manager);
+            return moved;
         }
     }
 

@@ -182,6 +182,9 @@ public final class Trainer {
                         StepLosses sl = trainStep(model, dpo, sampler, step, manager);
                         double lr = schedule.lr(step);
                         StepResult r = dpo.step(lr, cfg.maxGradNorm());
+                        // On a GPU the update's kernels are still queued here; without this wait they would be
+                        // timed in the next step, or in an evaluation or checkpoint, and not at all after the last step.
+                        Devices.synchronize(manager);
                         double dt = (System.nanoTime() - t0) / 1e9;
                         seconds += dt;
                         losses.add(sl.loss);
