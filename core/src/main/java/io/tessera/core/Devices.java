@@ -2,8 +2,6 @@ package io.tessera.core;
 
 import ai.djl.Device;
 import ai.djl.engine.StandardCapabilities;
-import ai.djl.util.cuda.CudaUtils;
-import java.lang.management.MemoryUsage;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -167,18 +165,17 @@ public record Devices(Kind kind, int index) {
         return Torch.engine().hasCapability(StandardCapabilities.CUDA) ? hostGpus() : 0;
     }
 
-    /** @return GPUs the CUDA driver reports, whatever libtorch was loaded; 0 without CUDA */
+    /**
+     * @return GPUs the CUDA driver reports to this process (after {@code CUDA_VISIBLE_DEVICES}), whatever
+     *     libtorch was loaded; 0 without a driver (see {@link CudaDriver} for why not DJL's {@code CudaUtils})
+     */
     public static int hostGpus() {
-        try {
-            return CudaUtils.hasCuda() ? CudaUtils.getGpuCount() : 0;
-        } catch (RuntimeException | LinkageError e) {
-            return 0;
-        }
+        return CudaDriver.deviceCount();
     }
 
     /**
      * Device memory of a CUDA device as the driver sees it (every process's allocations, including
-     * libtorch's cache).
+     * libtorch's cache), asked in the device's primary context so that no other GPU is touched.
      *
      * @param device any device
      * @return used and total bytes, or empty for the CPU or when the driver cannot be asked
@@ -187,12 +184,7 @@ public record Devices(Kind kind, int index) {
         if (device == null || !device.isGpu()) {
             return Optional.empty();
         }
-        try {
-            MemoryUsage u = CudaUtils.getGpuMemory(device);
-            return Optional.of(new Memory(u.getUsed(), u.getMax()));
-        } catch (RuntimeException | LinkageError e) {
-            return Optional.empty();
-        }
+        return CudaDriver.memory(device.getDeviceId()).map(m -> new Memory(m[1] - m[0], m[1]));
     }
 
     /**
