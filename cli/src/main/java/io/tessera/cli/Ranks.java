@@ -7,7 +7,6 @@ import io.tessera.examples.launch.LocalLauncher;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
-import io.tessera.parallel.launch.DistributedJob;
 import io.tessera.parallel.launch.JobEnvironment;
 import io.tessera.parallel.nccl.NcclGroups;
 import java.io.IOException;
@@ -96,11 +95,7 @@ final class Ranks {
                 throw new UncheckedIOException(e);
             }
         };
-        if (here.isGpu()) {
-            NcclGroups.run(env, layout, here.getDeviceId(), options, work);
-        } else {
-            DistributedJob.run(env, layout, options, work);
-        }
+        NcclGroups.runOn(here, env, layout, options, work);
         return 0;
     }
 

@@ -13,7 +13,6 @@ import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
-import io.tessera.parallel.launch.DistributedJob;
 import io.tessera.parallel.launch.JobEnvironment;
 import io.tessera.parallel.nccl.NcclGroups;
 import java.time.Duration;
@@ -23,9 +22,9 @@ import java.util.Set;
 
 /**
  * The program each rank of a scaling run executes (spawned by a {@link RankLauncher}): join the job
- * from torchrun's environment ({@link DistributedJob}, Netty backend), build a {@link TesseraTrainStep}
- * on this rank's parallel context, run the warm-up steps, meet at a barrier, time each step, and print
- * one line
+ * from torchrun's environment (the Netty backend on the CPU, NCCL groups on a GPU:
+ * {@link NcclGroups#runOn}), build a {@link TesseraTrainStep} on this rank's parallel context, run the
+ * warm-up steps, meet at a barrier, time each step, and print one line
  *
  * <pre>
  *   TESSERA_RANK_RESULT {"rank": r, "world": N, "tp": t, "dp": d, "threads": T, "step_s": [...], "loss": x}
@@ -155,10 +154,6 @@ public final class ScalingRank {
                 System.out.flush();
             }
         };
-        if (device.isGpu()) {
-            NcclGroups.run(env, layout, device.getDeviceId(), options, body);
-        } else {
-            DistributedJob.run(env, layout, options, body);
-        }
+        NcclGroups.runOn(device, env, layout, options, body);
     }
 }

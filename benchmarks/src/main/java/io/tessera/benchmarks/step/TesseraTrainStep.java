@@ -15,7 +15,6 @@ import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.optim.AdamW;
 import io.tessera.optim.Lamb;
 import io.tessera.optim.amp.DynamicLossScaler;
-import io.tessera.optim.amp.Precision;
 import io.tessera.optim.zero.DataParallelOptimizer;
 import io.tessera.optim.zero.OptimizerFactory;
 import io.tessera.parallel.ParallelContext;
@@ -116,13 +115,8 @@ public final class TesseraTrainStep implements TrainStep {
             tape.addTimer(profile);
             optimizer.beginBackward(tape, true);
             Var loss = model.loss(tape, batch);
-            if (spec.precision() == Precision.FP16) {
-                // the cotangent is the loss scale S, so that backward computes the gradients of S·loss
-                tape.backward(loss, manager.full(loss.value().getShape(), (float) optimizer.lossScale(),
-                        loss.value().getDataType()));
-            } else {
-                tape.backward(loss);
-            }
+            // the cotangent is the loss scale S (1 in fp32), so that backward computes the gradients of S·loss
+            tape.backward(loss, manager.full(loss.value().getShape(), (float) optimizer.lossScale(), loss.value().getDataType()));
             long t0 = System.nanoTime();
             optimizer.endBackward();
             profile.timed("optimizer.endBackward", false, System.nanoTime() - t0);

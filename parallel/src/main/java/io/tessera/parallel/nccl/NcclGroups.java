@@ -109,6 +109,25 @@ public final class NcclGroups implements AutoCloseable {
         job.close();
     }
 
+    /**
+     * Joins the job with the groups a device needs and runs {@code body}: NCCL groups ({@link #run}) on
+     * a CUDA device, the Netty backend's ({@link DistributedJob#run}) on the CPU.
+     *
+     * @param device this rank's device
+     * @param env where this process sits
+     * @param layout the degrees
+     * @param options timeout of joining, of forming each group and of every collective
+     * @param body the rank's work
+     */
+    public static void runOn(ai.djl.Device device, JobEnvironment env, ParallelLayout layout, CommOptions options,
+            Consumer<ParallelContext> body) {
+        if (device.isGpu()) {
+            run(env, layout, device.getDeviceId(), options, body);
+        } else {
+            DistributedJob.run(env, layout, options, body);
+        }
+    }
+
     /** @return the context whose communicators run on this rank's device */
     public ParallelContext context() {
         return context;
