@@ -173,7 +173,8 @@ class PretrainCommand implements Callable<Integer> {
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
                 .optVocabSize(vocabSize).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
                 .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery)
-                .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale).optLossScaleWindow(lossScaleWindow)
+                .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale)
+                .optLossScaleWindow(lossScaleWindow)
                 .build();
     }
 
