@@ -41,7 +41,7 @@ import java.util.Set;
  * @param json report file ({@code --json}), or null
  * @param csv rows file ({@code --csv}), or null
  * @param plots directory for PNG charts ({@code --plots}), or null
- * @param gemm the GEMM strategy of Tessera's layers ({@code --gemm measured|openblas|libtorch}; default: the
+ * @param gemm the GEMM strategy of Tessera's layers ({@code --gemm planned|measured|openblas|libtorch}; default: the
  *     process-wide setting, see {@link io.tessera.core.gemm.Gemms})
  * @param profile whether to print where Tessera's step time goes, by node kind ({@code --profile})
  * @param device where both systems compute ({@code --device cpu|cuda|cuda:N|auto}; default {@code cpu}, so
@@ -181,8 +181,8 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                   --reference-dir DIR     reference scripts                  (copies inside the jar)
                   --reference-timeout S   seconds                            (1800)
                   --ceiling-reps N        timed runs per GEMM backend        (10)
-                  --gemm measured|openblas|libtorch   Tessera's layer products (tessera.gemm / TESSERA_GEMM,
-                                          else measured: the faster per shape)
+                  --gemm planned|measured|openblas|libtorch   Tessera's layer products (tessera.gemm /
+                                          TESSERA_GEMM, else planned: the faster per shape, kept per machine)
                   --profile               print Tessera's step time by node kind and the GEMM choices
                   --device cpu|cuda|cuda:N|auto   where both systems run (cpu); on a GPU the ceiling is
                                           libtorch's and PyTorch's fp32/fp16/bf16 products on that device

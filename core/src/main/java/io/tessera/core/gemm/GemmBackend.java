@@ -3,7 +3,7 @@ package io.tessera.core.gemm;
 import java.util.Locale;
 
 /**
- * The {@link Gemm} strategies by name, for command-line options ({@code --gemm libtorch|openblas|measured}).
+ * The {@link Gemm} strategies by name, for command-line options ({@code --gemm planned|measured|openblas|libtorch}).
  *
  * <p>Thread safety: immutable enum.
  */
@@ -12,8 +12,13 @@ public enum GemmBackend {
     LIBTORCH,
     /** {@link OpenBlasGemm}: OpenBLAS through JavaCPP on zero-copy buffers. */
     OPENBLAS,
-    /** {@link MeasuredGemm#ofDefaults()}: the faster of the two, per shape, measured on first use. */
-    MEASURED;
+    /** {@link MeasuredGemm#ofDefaults()}: the faster of the two, per shape, measured afresh in every process (benchmarks). */
+    MEASURED,
+    /**
+     * {@link MeasuredGemm#planned}: the faster of the two, per shape, measured once per machine and kept in
+     * {@link GemmPlanCache#configured()}, so that every process and run on the machine agrees (the default).
+     */
+    PLANNED;
 
     /** @return a new strategy of this kind */
     public Gemm create() {
@@ -21,6 +26,7 @@ public enum GemmBackend {
             case LIBTORCH -> new LibtorchGemm();
             case OPENBLAS -> new OpenBlasGemm();
             case MEASURED -> MeasuredGemm.ofDefaults();
+            case PLANNED -> MeasuredGemm.planned(GemmPlanCache.configured());
         };
     }
 
@@ -32,7 +38,7 @@ public enum GemmBackend {
     /**
      * Parses an option value, any case.
      *
-     * @param text {@code libtorch}, {@code openblas} or {@code measured}
+     * @param text {@code libtorch}, {@code openblas}, {@code measured} or {@code planned}
      * @return the backend
      * @throws IllegalArgumentException naming the accepted values
      */
@@ -42,6 +48,6 @@ public enum GemmBackend {
                 return b;
             }
         }
-        throw new IllegalArgumentException("gemm backend '" + text + "': expected libtorch, openblas or measured");
+        throw new IllegalArgumentException("gemm backend '" + text + "': expected planned (the default), measured, openblas or libtorch");
     }
 }

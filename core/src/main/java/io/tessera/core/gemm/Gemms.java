@@ -10,13 +10,15 @@ import org.slf4j.LoggerFactory;
  * attention and MLP, and the vocabulary projection).
  *
  * <p>Chosen, in order, by {@link #use}, the system property {@value #PROPERTY} or the environment
- * variable {@value #ENV}: {@code measured} (the default: per product shape, the faster of libtorch and
- * OpenBLAS on this machine, see {@link MeasuredGemm}), {@code openblas} or {@code libtorch}. Where
- * OpenBLAS cannot be loaded, {@code measured} falls back to libtorch with a warning; asking for {@code
- * openblas} explicitly fails instead.
+ * variable {@value #ENV}: {@code planned} (the default: per product shape, the faster of libtorch and
+ * OpenBLAS on this machine, measured once per machine and kept in a {@link GemmPlanCache}, so runs are
+ * repeatable), {@code measured} (the same choice measured afresh in every process: for benchmarks;
+ * results then depend on timing noise in the last bits), {@code openblas} or {@code libtorch}. Where
+ * OpenBLAS cannot be loaded, {@code planned} and {@code measured} fall back to libtorch with a warning;
+ * asking for {@code openblas} explicitly fails instead.
  *
  * <pre>{@code
- * bin/tessera pretrain --gemm openblas ...        # or -Dtessera.gemm=openblas, or TESSERA_GEMM=openblas
+ * TESSERA_GEMM=openblas bin/tessera pretrain ...   # or -Dtessera.gemm=openblas
  * Gemm g = Gemms.current();
  * }</pre>
  *
@@ -72,6 +74,27 @@ public final class Gemms {
     }
 
     /**
+     * Makes the strategy in force take a recorded plan's per-shape decisions (a resumed run). A fixed
+     * backend has no decisions to take; then a plan recorded under another strategy is reported.
+     *
+     * @param plan the plan the run recorded
+     * @return a line to tell the user when the plan cannot be followed exactly, else empty
+     */
+    public static java.util.Optional<String> adopt(GemmPlan plan) {
+        Gemm g = current();
+        if (g instanceof MeasuredGemm mg) {
+            mg.adopt(plan);
+            return java.util.Optional.empty();
+        }
+        if (!plan.strategy().equals(g.name())) {
+            return java.util.Optional.of("the run was made with GEMM strategy '" + plan.strategy() + "' but this process uses '"
+                    + g.name() + "'; results will differ in the last bits from the uninterrupted run (set " + ENV + "="
+                    + plan.strategy() + " to follow it)");
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
      * @param g a strategy
      * @return whether it is libtorch's own product (then layers keep products inside autograd nodes)
      */
@@ -84,7 +107,7 @@ public final class Gemms {
         if (value == null || value.isBlank()) {
             value = System.getenv(ENV);
         }
-        return value == null || value.isBlank() ? GemmBackend.MEASURED.optionName() : value;
+        return value == null || value.isBlank() ? GemmBackend.PLANNED.optionName() : value;
     }
 
     private static Gemm fromSetting(String value) {
@@ -98,7 +121,7 @@ public final class Gemms {
     }
 
     private static Gemm create(GemmBackend backend, String source) {
-        if (backend != GemmBackend.MEASURED) {
+        if (backend != GemmBackend.MEASURED && backend != GemmBackend.PLANNED) {
             return backend.create();
         }
         try {

@@ -12,6 +12,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Chooses, per product shape, the fastest of several {@link Gemm} backends by measuring them on this
@@ -30,6 +32,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * gemm.decisions().values().forEach(System.out::println);
  * }</pre>
  *
+ * <p>Timings are noisy, so two processes measuring the same shape may choose differently, and their
+ * results then differ in the last bits. Two things pin the choices:
+ * <ul>
+ *   <li>a {@link GemmPlanCache} ({@link #planned}, the default strategy {@code planned}): a shape is
+ *       measured once per machine and thread count, under a file lock, and every later process on the
+ *       machine (the other ranks, the next run) reads the choice instead of timing again;
+ *   <li>{@link #adopt}: a resumed run takes the decisions its first part recorded ({@link GemmPlan}).
+ * </ul>
+ * Without a cache ({@link #ofDefaults}, strategy {@code measured}) every process measures afresh: for
+ * benchmarks.
+ *
  * <p>Thread safety: thread-safe. Decisions are made under a lock (one shape at a time) and read without
  * one.
  */
@@ -38,8 +51,14 @@ public final class MeasuredGemm implements Gemm {
     /** The name in reports. */
     public static final String NAME = "measured";
 
+    /** The name of the cached variant in reports. */
+    public static final String PLANNED_NAME = "planned";
+
+    private static final Logger LOG = LoggerFactory.getLogger(MeasuredGemm.class);
+
     private final List<Gemm> candidates;
     private final int trials;
+    private final GemmPlanCache cache;
     private final Map<Key, Decision> decisions = new ConcurrentHashMap<>();
 
     /**
@@ -47,6 +66,15 @@ public final class MeasuredGemm implements Gemm {
      * @param trials timed runs per candidate and shape, at least 1
      */
     public MeasuredGemm(List<Gemm> candidates, int trials) {
+        this(candidates, trials, null);
+    }
+
+    /**
+     * @param candidates the backends to choose from, at least one; ties go to the earlier one
+     * @param trials timed runs per candidate and shape, at least 1
+     * @param cache where this machine's choices are kept and shared, or null to measure in every process
+     */
+    public MeasuredGemm(List<Gemm> candidates, int trials, GemmPlanCache cache) {
         Objects.requireNonNull(candidates, "candidates");
         if (candidates.isEmpty()) {
             throw new IllegalArgumentException("MeasuredGemm: no candidate backend; pass at least one Gemm");
@@ -56,6 +84,7 @@ public final class MeasuredGemm implements Gemm {
         }
         this.candidates = List.copyOf(candidates);
         this.trials = trials;
+        this.cache = cache;
     }
 
     /** @return a strategy choosing between {@link LibtorchGemm} and {@link OpenBlasGemm}, 5 trials per shape */
@@ -63,9 +92,45 @@ public final class MeasuredGemm implements Gemm {
         return new MeasuredGemm(List.of(new LibtorchGemm(), new OpenBlasGemm()), 5);
     }
 
+    /**
+     * @param cache this machine's choices
+     * @return a strategy choosing between {@link LibtorchGemm} and {@link OpenBlasGemm} once per machine
+     */
+    public static MeasuredGemm planned(GemmPlanCache cache) {
+        return new MeasuredGemm(List.of(new LibtorchGemm(), new OpenBlasGemm()), 5, Objects.requireNonNull(cache, "cache"));
+    }
+
     @Override
     public String name() {
-        return NAME;
+        return cache != null ? PLANNED_NAME : NAME;
+    }
+
+    /** @return the machine cache, or null when every process measures */
+    public GemmPlanCache cache() {
+        return cache;
+    }
+
+    /** @return the decisions so far as a plan, for a run folder */
+    public GemmPlan plan() {
+        Map<String, String> out = new LinkedHashMap<>();
+        decisions().forEach((k, d) -> out.put(k, d.chosen().name()));
+        return new GemmPlan(name(), out);
+    }
+
+    /**
+     * Takes a recorded plan's decisions: each shape it names is computed by the backend it names from
+     * now on, replacing any decision of this process.
+     *
+     * @param plan a plan written by an earlier part of the run
+     * @throws IllegalArgumentException if the plan names a shape it cannot parse or a backend this
+     *     strategy does not have
+     */
+    public synchronized void adopt(GemmPlan plan) {
+        for (Map.Entry<String, String> e : plan.decisions().entrySet()) {
+            Key key = Key.parse(e.getKey());
+            Gemm g = candidate(e.getValue(), "GEMM plan entry " + e.getKey());
+            decisions.put(key, new Decision(key, g, Map.of(), sequenceOf(key)));
+        }
     }
 
     @Override
@@ -104,9 +169,43 @@ public final class MeasuredGemm implements Gemm {
         if (existing != null) {
             return existing;
         }
-        Decision d = measure(key, decisions.size());
+        Decision d = cache == null ? measure(key, decisions.size()) : fromCache(key);
         decisions.put(key, d);
         return d;
+    }
+
+    /** The machine's choice for the shape at this thread count, measured here if no process made it yet. */
+    private Decision fromCache(Key key) {
+        String cacheKey = "t" + io.tessera.core.Torch.threads() + " " + key;
+        Decision[] measured = new Decision[1];
+        try {
+            String name = cache.decide(cacheKey, () -> {
+                measured[0] = measure(key, decisions.size());
+                return measured[0].chosen().name();
+            });
+            return measured[0] != null ? measured[0]
+                    : new Decision(key, candidate(name, cache.file() + " entry " + cacheKey), Map.of(), decisions.size());
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            LOG.warn("gemm planned: cannot use the plan cache {} ({}); measuring {} in this process only, so other processes"
+                    + " may choose differently (set {}=<writable file> to fix)", cache.file(), e.getMessage(), key, GemmPlanCache.ENV);
+            return measured[0] != null ? measured[0] : measure(key, decisions.size());
+        }
+    }
+
+    private Gemm candidate(String name, String where) {
+        for (Gemm g : candidates) {
+            if (g.name().equals(name)) {
+                return g;
+            }
+        }
+        List<String> names = candidates.stream().map(Gemm::name).toList();
+        throw new IllegalArgumentException(where + " names backend '" + name + "', but this strategy chooses among " + names
+                + "; delete the plan file to measure again");
+    }
+
+    private long sequenceOf(Key key) {
+        Decision d = decisions.get(key);
+        return d != null ? d.sequence() : decisions.size();
     }
 
     private Decision measure(Key key, long sequence) {
@@ -174,6 +273,20 @@ public final class MeasuredGemm implements Gemm {
         public String toString() {
             return m + "x" + k + "x" + n + " " + (transposeA ? "T" : "N") + (transposeB ? "T" : "N");
         }
+
+        /**
+         * @param text as {@link #toString()} writes it
+         * @return the key
+         * @throws IllegalArgumentException if the text is not a key
+         */
+        public static Key parse(String text) {
+            java.util.regex.Matcher mt = java.util.regex.Pattern.compile("(\\d+)x(\\d+)x(\\d+) ([NT])([NT])").matcher(text.trim());
+            if (!mt.matches()) {
+                throw new IllegalArgumentException("GEMM shape '" + text + "': expected MxKxN followed by two of N/T, e.g. 64x32x128 NT");
+            }
+            return new Key(Integer.parseInt(mt.group(1)), Integer.parseInt(mt.group(2)), Integer.parseInt(mt.group(3)),
+                    mt.group(4).equals("T"), mt.group(5).equals("T"));
+        }
     }
 
     /**
@@ -187,6 +300,9 @@ public final class MeasuredGemm implements Gemm {
     public record Decision(Key key, Gemm chosen, Map<String, Double> gflops, long sequence) {
         @Override
         public String toString() {
+            if (gflops.isEmpty()) {
+                return key + " -> " + chosen.name() + " (from the plan)";
+            }
             StringBuilder sb = new StringBuilder(key.toString()).append(" -> ").append(chosen.name()).append(" (");
             String sep = "";
             for (Map.Entry<String, Double> e : gflops.entrySet()) {

@@ -153,7 +153,7 @@ public final class Trainer {
             try (DataParallelOptimizer dpo = newOptimizer(model, manager);
                  Metrics metrics = new Metrics(lead ? cfg.out().resolve("metrics.jsonl") : null)) {
                 CheckpointStore checkpoints = new CheckpointStore(cfg.out());
-                int start = cfg.resume() ? checkpoints.loadLatest(cfg, ctx, dpo, manager) : 0;
+                int start = cfg.resume() ? checkpoints.load(null, cfg, model, dpo, manager) : 0;
                 if (lead && cfg.resume()) {
                     log.printf("resumed from step %d of %s%n", start, checkpoints.root());
                 }
@@ -228,7 +228,7 @@ public final class Trainer {
                             report(metrics, evaluate(model, dpo, data.heldOut, manager, step + 1), lead);
                         }
                         if (last || (cfg.checkpointEvery() > 0 && (step + 1) % cfg.checkpointEvery() == 0)) {
-                            checkpoints.save(step + 1, cfg, ctx, dpo);
+                            checkpoints.save(step + 1, sampler.position(step + 1), cfg, model, dpo, manager);
                         }
                     }
                 } finally {
@@ -265,7 +265,7 @@ public final class Trainer {
         try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
             TransformerModel model = newModel(modelConfig);
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
-                int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, ctx, dpo, manager);
+                int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, model, dpo, manager);
                 dpo.withFullParameters(() -> HfCheckpoint.save(model, target));
                 if (ctx.rank() == 0) {
                     log.printf("exported step %d of %s to %s%n", step, cfg.out(), target);

@@ -52,6 +52,35 @@ class DistributedBatchSamplerTest {
         }
     }
 
+    /** The examples of steps [from, from + n), all ranks' micro-batches rank-major, as resuming at a step sees them. */
+    private static List<Integer> stream(PretrainingDataset data, int micro, int dp, long from, int n) {
+        List<Integer> ids = new ArrayList<>();
+        for (long step = from; step < from + n; step++) {
+            for (int rank = 0; rank < dp; rank++) {
+                DistributedBatchSampler s = sampler(data, micro, dp, rank);
+                DistributedBatchSampler.Position p = s.position(step);
+                for (int m = 0; m < s.microBatchesPerStep(); m++) {
+                    for (int i : s.exampleIndices(p.epoch(), p.step(), m)) {
+                        ids.add(i);
+                    }
+                }
+            }
+        }
+        return ids;
+    }
+
+    @Test
+    void streamAfterReshardingIsTheOriginalStream() {
+        BertPretrainingDataset data = TestData.nspDataset();
+        int perEpoch = sampler(data, 4, 2, 0).stepsPerEpoch();
+        // Saved at dp 2 two steps before an epoch ends; resumed at dp 4 and at one rank, other micro-batches.
+        long saved = perEpoch - 2;
+        List<Integer> original = stream(data, 4, 2, 0, perEpoch + 3).subList((int) saved * GLOBAL, (perEpoch + 3) * GLOBAL);
+        assertEquals(original, stream(data, 2, 4, saved, 5), "dp 4, micro 2");
+        assertEquals(original, stream(data, 32, 1, saved, 5), "one rank, micro 32");
+        assertEquals(5 * GLOBAL, original.size());
+    }
+
     @Test
     void eachRankGetsAContiguousSliceOfTheGlobalBatch() {
         BertPretrainingDataset data = TestData.nspDataset();

@@ -2,6 +2,9 @@ package io.tessera.examples.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.tessera.core.gemm.GemmBackend;
+import io.tessera.core.gemm.GemmPlanCache;
+import io.tessera.core.gemm.Gemms;
 import io.tessera.core.io.Safetensors;
 import io.tessera.examples.data.WikiText2;
 import io.tessera.models.config.Presets;
@@ -18,7 +21,29 @@ import java.util.Map;
 /** Small, fast runs on the shipped corpus for trainer tests. */
 final class TrainerFixture {
 
+    /** The machine plan cache the build gives the tests (surefire sets it), restored by {@link #defaultGemm()}. */
+    private static final String BUILD_PLAN_CACHE = System.getProperty(GemmPlanCache.PROPERTY);
+
     private TrainerFixture() {}
+
+    /**
+     * Replaces the process's GEMM strategy by a new default ({@code planned}) one whose machine cache is
+     * {@code cache}: what a new process on a machine with that cache starts with.
+     */
+    static void freshDefaultGemm(Path cache) {
+        System.setProperty(GemmPlanCache.PROPERTY, cache.toString());
+        Gemms.use(GemmBackend.PLANNED);
+    }
+
+    /** Puts back the default strategy with the build's cache. */
+    static void defaultGemm() {
+        if (BUILD_PLAN_CACHE == null) {
+            System.clearProperty(GemmPlanCache.PROPERTY);
+        } else {
+            System.setProperty(GemmPlanCache.PROPERTY, BUILD_PLAN_CACHE);
+        }
+        Gemms.use(GemmBackend.PLANNED);
+    }
 
     static Path dataDir() {
         return WikiText2.find(Path.of("").toAbsolutePath()).orElseThrow(() -> new IllegalStateException(

@@ -2,6 +2,8 @@ package io.tessera.optim.zero;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
@@ -19,6 +21,7 @@ import io.tessera.optim.amp.Precision;
 import io.tessera.optim.clip.GradientNorm;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
+import io.tessera.parallel.comm.ReduceOp;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -370,6 +373,103 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * This tensor-parallel rank's whole training state, whatever the ZeRO stage: flat arrays laid out
+     * like {@link #buffer()} (every parameter at {@link ParameterBuffer#offset}), so that a checkpoint
+     * can be re-split for another data-parallel degree or stage.
+     *
+     * @param params the parameters
+     * @param firstMoment the optimizer's first moments ({@code m}; zeros where no optimizer has stepped)
+     * @param secondMoment the second moments ({@code v})
+     * @param optimizerSteps steps every optimizer has taken (they step together)
+     * @param lossScaler {@code [scale, clean steps, skipped steps]} of an fp16 run, else null
+     */
+    public record FullState(NDArray params, NDArray firstMoment, NDArray secondMoment, long optimizerSteps,
+                            double[] lossScaler) {}
+
+    /**
+     * Gathers {@link FullState} from this rank's pieces: parameters as {@link #withFullParameters}
+     * does, moments by summing over the data-parallel group the zero-filled flat arrays into which each
+     * rank copied its own pieces (the pieces are disjoint, so the sum is exact). Collective: every
+     * data-parallel rank calls it.
+     *
+     * @param owner manager of the returned arrays
+     * @return the state, in fp32 on this rank's device
+     * @throws IOException never in practice (the gather's callback does no I/O)
+     */
+    public final FullState gatherFullState(NDManager owner) throws IOException {
+        Shape flat = new Shape(buffer.numel());
+        NDArray params = owner.zeros(flat, DataType.FLOAT32);
+        NDArray m = owner.zeros(flat, DataType.FLOAT32);
+        NDArray v = owner.zeros(flat, DataType.FLOAT32);
+        try (Torch.GradMode g = Torch.gradMode(false)) {
+            withFullParameters(() -> io.tessera.core.Tensors.copyInto(params, buffer.params()));
+            List<Optimizer> opts = optimizers();
+            long steps = opts.isEmpty() ? 0 : opts.get(0).state().steps();
+            for (Optimizer o : opts) {
+                if (o.state().steps() != steps) {
+                    throw new IllegalStateException("rank " + context.rank() + ": optimizers of one stage have taken "
+                            + steps + " and " + o.state().steps() + " steps; they always step together, so the state is corrupt");
+                }
+                try (NDArray mv = o.range().view(m); NDArray vv = o.range().view(v)) {
+                    io.tessera.core.Tensors.copyInto(mv, o.state().firstMoment());
+                    io.tessera.core.Tensors.copyInto(vv, o.state().secondMoment());
+                }
+            }
+            if (stage > 0 && dp.size() > 1) {
+                dp.allReduce(m, ReduceOp.SUM);
+                dp.allReduce(v, ReduceOp.SUM);
+            }
+            double[] scalerState = scaler == null ? null : new double[] {scaler.scale(), scaler.cleanSteps(), scaler.skippedSteps()};
+            return new FullState(params, m, v, steps, scalerState);
+        }
+    }
+
+    /**
+     * Sets this rank's state from a {@link FullState} (from any stage and data-parallel degree with the
+     * same tensor-parallel split): each rank keeps its own pieces. No communication.
+     *
+     * @param state the state; its arrays must have {@link ParameterBuffer#numel()} elements
+     * @throws IllegalArgumentException if the sizes differ, or the loss-scaler state is missing for an
+     *     fp16 run
+     */
+    public final void loadFullState(FullState state) {
+        for (NDArray a : List.of(state.params(), state.firstMoment(), state.secondMoment())) {
+            if (a.size() != buffer.numel()) {
+                throw new IllegalArgumentException("full state array of " + a.size() + " elements for a buffer of "
+                        + buffer.numel() + "; it was gathered for another model or tensor-parallel split");
+            }
+        }
+        try (Torch.GradMode g = Torch.gradMode(false)) {
+            loadFullParameters(state.params());
+            for (Optimizer o : optimizers()) {
+                try (NDArray mv = o.range().view(state.firstMoment()); NDArray vv = o.range().view(state.secondMoment())) {
+                    io.tessera.core.Tensors.copyInto(o.state().firstMoment(), mv);
+                    io.tessera.core.Tensors.copyInto(o.state().secondMoment(), vv);
+                }
+                o.state().restoreSteps(state.optimizerSteps());
+            }
+        }
+        if (scaler != null) {
+            double[] s = state.lossScaler();
+            if (s == null) {
+                throw new IllegalArgumentException("this run computes in " + precision.name().toLowerCase(java.util.Locale.ROOT)
+                        + " with a loss scale, but the state holds none: it was saved by an fp32 run");
+            }
+            scaler.restore(s[0], (long) s[1], (long) s[2]);
+        }
+    }
+
+    /**
+     * Copies a whole flat parameter array into this rank's parameter state (stage 3 keeps only its
+     * pieces).
+     *
+     * @param full the parameters laid out like {@link #buffer()}
+     */
+    protected void loadFullParameters(NDArray full) {
+        io.tessera.core.Tensors.copyInto(buffer.params(), full);
     }
 
     /** @return the array holding this rank's parameters (full local buffer, or the stage-3 shard) */

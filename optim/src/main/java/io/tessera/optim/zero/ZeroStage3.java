@@ -111,6 +111,15 @@ public final class ZeroStage3 extends ShardedGradientStage {
     }
 
     @Override
+    protected void loadFullParameters(NDArray full) {
+        for (Bucket b : buckets) {
+            try (NDArray piece = pieces.range(b).view(full)) {
+                Tensors.copyInto(pieces.compact(shardParams, b), piece);
+            }
+        }
+    }
+
+    @Override
     protected boolean gathersParameters() {
         return true;
     }
