@@ -104,6 +104,24 @@ class ReshardTest {
     }
 
     @Test
+    void pythonReadsTheCheckpointWithNumpyAlone() throws IOException, InterruptedException {
+        Path script = null;
+        for (Path p = Path.of("").toAbsolutePath(); p != null && script == null; p = p.getParent()) {
+            Path s = p.resolve("scripts/read_checkpoint.py");
+            script = Files.isRegularFile(s) ? s : null;
+        }
+        assertTrue(script != null, "scripts/read_checkpoint.py not found above " + Path.of("").toAbsolutePath());
+        boolean numpy = new ProcessBuilder("/usr/bin/python3", "-c", "import numpy").start().waitFor() == 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(numpy, "skipped: /usr/bin/python3 cannot import numpy (apt-get install python3-numpy)");
+        // The straight run's last checkpoint holds the weights it exported.
+        Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), dir.resolve("run/checkpoints/step-00000008").toString(),
+                "--compare-model", dir.resolve("run/model").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertTrue(out.contains("step 8  samples 64") && out.contains("parameters equal the model's"), out);
+    }
+
+    @Test
     void changingTheGlobalBatchOrTheModelIsRefused() throws IOException {
         TrainConfig bigger = saved.toBuilder().setOut(rolledBack("batch")).optGlobalBatch(16).optResume(true).build();
         RuntimeException e = assertThrows(RuntimeException.class, () -> TrainerFixture.run(bigger));
