@@ -16,6 +16,7 @@ import io.tessera.optim.AdamW;
 import io.tessera.optim.Lamb;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.MicroBatch;
 import io.tessera.optim.zero.OptimizerFactory;
 import io.tessera.parallel.ParallelContext;
 import java.util.Objects;
@@ -27,9 +28,10 @@ import java.util.SplittableRandom;
  *
  * <pre>
  *   tape  = new Tape(step seed)              one tape (memory scope) per step
- *   dp.beginBackward(tape)                   gradient buckets start reducing as backward finishes them
+ *   mb    = dp.microBatch(tape, true)        gradient buckets start reducing as backward finishes them
  *   loss  = model.loss(tape, batch)          MLM loss (BERT) or LM loss (GPT-2)
- *   tape.backward(loss · S); dp.endBackward()   S = the fp16 loss scale, 1 in fp32
+ *   mb.backward(loss); mb.close()            seeded with S = the fp16 loss scale (1 in fp32); the protocol
+ *                                            the trainer runs ({@link io.tessera.optim.zero.MicroBatch})
  *   (on a GPU: synchronise the device)
  *   dp.step(lr, maxGradNorm)                 await reductions, global-norm clip, AdamW/LAMB update
  * </pre>
@@ -113,14 +115,14 @@ public final class TesseraTrainStep implements TrainStep {
     public void run() {
         try (Tape tape = new Tape(manager, spec.seed() * 1_000_003L + step, true)) {
             tape.addTimer(profile);
-            optimizer.beginBackward(tape, true);
-            Var loss = model.loss(tape, batch);
-            // the cotangent is the loss scale S (1 in fp32), so that backward computes the gradients of S·loss
-            tape.backward(loss, manager.full(loss.value().getShape(), (float) optimizer.lossScale(), loss.value().getDataType()));
-            long t0 = System.nanoTime();
-            optimizer.endBackward();
-            profile.timed("optimizer.endBackward", false, System.nanoTime() - t0);
-            lastLoss = loss.value().getFloat();
+            long closing;
+            try (MicroBatch mb = optimizer.microBatch(tape, true)) {
+                Var loss = model.loss(tape, batch);
+                mb.backward(loss);
+                lastLoss = loss.value().getFloat();
+                closing = System.nanoTime();
+            }
+            profile.timed("optimizer.endMicroBatch", false, System.nanoTime() - closing);
         }
         long t0 = System.nanoTime();
         boolean skippedUpdate = optimizer.step(spec.learningRate(), spec.maxGradNorm()).skipped();

@@ -39,6 +39,7 @@ import io.tessera.optim.Lamb;
 import io.tessera.optim.amp.Precision;
 import io.tessera.optim.schedule.LearningRateSchedule;
 import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.MicroBatch;
 import io.tessera.optim.zero.OptimizerFactory;
 import io.tessera.optim.zero.StepResult;
 import io.tessera.parallel.ParallelContext;
@@ -292,13 +293,10 @@ public final class Trainer {
         double[] sums = new double[3];
         for (int m = 0; m < micro; m++) {
             Batch b = batches.get(m);
-            try (NDManager scope = manager.newSubManager(); Tape tape = new Tape(scope, Rng.mix(cfg.seed(), step, ctx.dataRank(), m), true)) {
+            try (NDManager scope = manager.newSubManager(); Tape tape = new Tape(scope, Rng.mix(cfg.seed(), step, ctx.dataRank(), m), true);
+                 MicroBatch mb = dpo.microBatch(tape, m == micro - 1)) {
                 TokenBatch tb = tokens(scope, b);
-                dpo.beginBackward(tape, m == micro - 1);
-                Var loss = scaledLoss(model, tape, tb, labelCount(b) / Math.max(1, global[0]), b.batchSize() / global[1], sums);
-                // fp16: the cotangent is the loss scale S (fp32, like the loss), so the gradients are those of S·loss.
-                tape.backward(loss, scope.full(loss.value().getShape(), (float) dpo.lossScale(), loss.value().getDataType()));
-                dpo.endBackward();
+                mb.backward(scaledLoss(model, tape, tb, labelCount(b) / Math.max(1, global[0]), b.batchSize() / global[1], sums));
             }
         }
         double[] total = allReduceSum(sums, manager);

@@ -19,6 +19,7 @@ import io.tessera.optim.AdamW;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.amp.Precision;
 import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.MicroBatch;
 import io.tessera.optim.zero.StepResult;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.launch.LocalCluster;
@@ -196,13 +197,11 @@ class MixedPrecisionTest {
         }
         int[] types = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1};
         int[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
-        try (NDManager scope = m.newSubManager(); Tape tape = new Tape(scope, 3, true)) {
+        try (NDManager scope = m.newSubManager(); Tape tape = new Tape(scope, 3, true); MicroBatch mb = dpo.microBatch(tape, true)) {
             TokenBatch batch = TokenBatch.of(scope, b, t, ids, types, mask, labels, new int[] {0, 1});
-            dpo.beginBackward(tape, true);
             Var loss = model.loss(tape, batch);
             assertEquals(DataType.FLOAT32, loss.value().getDataType(), "the fp16 model's loss is fp32");
-            tape.backward(loss, scope.full(loss.value().getShape(), (float) dpo.lossScale(), DataType.FLOAT32));
-            dpo.endBackward();
+            mb.backward(loss); // seeded with the loss scale
         }
         return dpo.step(1e-3, 1.0);
     }

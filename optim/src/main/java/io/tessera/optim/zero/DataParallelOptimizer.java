@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * the optimizers.
  *
  * <pre>
- *   per micro-batch:   beginBackward(tape, last) ─▶ tape.backward(loss) ─▶ endBackward()
+ *   per micro-batch:   try (MicroBatch mb = microBatch(tape, last)) { forward; mb.backward(loss); }
  *                         │ the tape reports parameters whose gradients are final; when every
  *                         │ parameter of a bucket is final, the bucket's reduction starts
  *                         │ asynchronously while backward goes on (overlap)
@@ -204,13 +204,15 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     }
 
     /**
-     * Prepares a micro-batch's backward: routes parameter access through this stage and starts bucket
-     * reductions as gradients become final.
+     * Opens a micro-batch: routes the tape's parameter access through this stage and starts bucket
+     * reductions as backward finishes them. See {@link MicroBatch} for the protocol.
      *
      * @param tape the micro-batch's tape, before its forward is recorded
      * @param lastMicroBatch whether this micro-batch ends the step (stages 0 and 1 communicate only then)
+     * @return the micro-batch; run {@link MicroBatch#backward} inside a try-with-resources block
      */
-    public final void beginBackward(Tape tape, boolean lastMicroBatch) {
+    public final MicroBatch microBatch(Tape tape, boolean lastMicroBatch) {
+        Objects.requireNonNull(tape, "tape");
         communicate = lastMicroBatch || reducesEveryMicroBatch();
         for (Bucket b : buckets) {
             pending[b.index()] = b.parameters().size();
@@ -231,10 +233,11 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
                 }
             }
         });
+        return new MicroBatch(this, tape);
     }
 
     /** Starts the buckets that backward never completed (unused parameters) and finishes this micro-batch's communication. */
-    public final void endBackward() {
+    final void endMicroBatch() {
         if (communicate) {
             for (Bucket b : buckets) {
                 if (!launched[b.index()]) {
@@ -247,6 +250,11 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
             }
         }
         afterBackward();
+    }
+
+    /** A micro-batch closed without backward (its forward failed): nothing more is communicated for it. */
+    final void abandonMicroBatch() {
+        communicate = false;
     }
 
     private void start(Bucket b, String when) {

@@ -81,11 +81,8 @@ class ZeroStagesTest {
                     NDArray y = Rng.normal(m, new Shape(GLOBAL_BATCH, 3), 0f, 1f, 2000 + step);
                     for (int mb = 0; mb < microBatches; mb++) {
                         int from = ctx.dataRank() * perRank + mb * perMicro;
-                        try (Tape tape = new Tape(m, step, true)) {
-                            dpo.beginBackward(tape, mb == microBatches - 1);
-                            Var loss = model.loss(tape, x.get(from + ":" + (from + perMicro)), y.get(from + ":" + (from + perMicro)));
-                            tape.backward(loss);
-                            dpo.endBackward();
+                        try (Tape tape = new Tape(m, step, true); MicroBatch micro = dpo.microBatch(tape, mb == microBatches - 1)) {
+                            micro.backward(model.loss(tape, x.get(from + ":" + (from + perMicro)), y.get(from + ":" + (from + perMicro))));
                         }
                     }
                     if (trace != null && step == 0) {
