@@ -111,6 +111,80 @@ public abstract class TransformerModel extends Module {
     public abstract Var loss(Tape tape, TokenBatch batch);
 
     /**
+     * Records the forward pass and the loss as named sums with their label counts ({@link LossTerms}),
+     * so that a trainer can normalise by the whole global batch's counts.
+     *
+     * @param tape the step's tape
+     * @param batch the batch, with labels
+     * @param countCorrect whether to count correct arg-max predictions per term (evaluation; gathers the
+     *     vocabulary logits over the tensor-parallel group, so every rank of it must ask alike)
+     * @return the terms, the same on every rank of the tensor-parallel group; the batch's arrays then
+     *     belong to the tape (count with {@link #labelCounts} before)
+     */
+    public abstract LossTerms lossTerms(Tape tape, TokenBatch batch, boolean countCorrect);
+
+    /**
+     * The label count of every term {@link #lossTerms} would return for this batch, without recording
+     * anything: what a trainer sums over the global batch before the first forward pass.
+     *
+     * @param batch the batch
+     * @return term name to count, in the order of {@link #lossTerms}
+     */
+    public abstract Map<String, Long> labelCounts(TokenBatch batch);
+
+    /**
+     * @param labels integer labels, -100 where a position carries none (not modified)
+     * @return how many carry one
+     */
+    protected static long labelled(NDArray labels) {
+        try (NDArray scored = labels.neq(-100); NDArray n = scored.toType(DataType.INT64, false).sum()) {
+            return n.getLong();
+        }
+    }
+
+    /**
+     * A term of {@link LossTerms} from a mean loss: {@code sum = mean · count} on the tape.
+     *
+     * @param tape the tape
+     * @param name the term name
+     * @param mean the mean over labelled positions (ignored when count is 0)
+     * @param count labelled positions
+     * @param correct correct predictions, or -1
+     * @return the term
+     */
+    protected static LossTerms.Term term(Tape tape, String name, Var mean, long count, long correct) {
+        if (count == 0) {
+            return new LossTerms.Term(name, null, 0, correct);
+        }
+        Var sum = tape.apply1(name + ".loss.sum", false,
+                (ctx, in) -> new NDList(in.get(0).mul(io.tessera.core.Scalars.of(in.get(0), count))), mean);
+        return new LossTerms.Term(name, sum, count, correct);
+    }
+
+    /**
+     * Arg-max predictions of vocabulary-parallel logits that match their labels (collective over the
+     * tensor-parallel group).
+     *
+     * @param tape the tape
+     * @param name node name
+     * @param localLogits this rank's {@code [..., V'/p]} logits
+     * @param targets {@code [...]} labels, -100 where none
+     * @return matching labelled positions
+     */
+    protected final long correctTokens(Tape tape, String name, Var localLogits, NDArray targets) {
+        NDArray logits = gatherVocabLogits(tape, name, localLogits).value();
+        try (NDManager scratch = tape.manager().newSubManager()) {
+            NDArray predicted = logits.argMax(-1).toType(DataType.INT64, false);
+            predicted.attach(scratch);
+            NDArray t = targets.toType(DataType.INT64, false);
+            t.attach(scratch);
+            NDArray hit = predicted.eq(t).logicalAnd(t.neq(-100)).toType(DataType.INT64, false).sum();
+            hit.attach(scratch);
+            return hit.getLong();
+        }
+    }
+
+    /**
      * The prefix of the base model's names ({@code bert}, {@code transformer}); checkpoints saved from
      * the base model class omit it.
      *

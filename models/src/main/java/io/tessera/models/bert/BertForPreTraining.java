@@ -13,6 +13,7 @@ import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.models.HfLayout;
+import io.tessera.models.LossTerms;
 import io.tessera.models.ModuleGroup;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
@@ -30,7 +31,9 @@ import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -157,6 +160,36 @@ public final class BertForPreTraining extends TransformerModel {
             throw new IllegalArgumentException("BERT loss needs labels or nextSentenceLabels in the batch; both are null");
         }
         return loss;
+    }
+
+    /**
+     * {@code mlm}: masked-LM cross-entropy summed over labels that are not -100; {@code nsp}:
+     * next-sentence cross-entropy summed over labelled sequences.
+     */
+    @Override
+    public LossTerms lossTerms(Tape tape, TokenBatch batch, boolean countCorrect) {
+        Map<String, Long> counts = labelCounts(batch); // before the forward pass, which hands the batch to the tape
+        long mlm = counts.get("mlm");
+        long nsp = counts.get("nsp");
+        NDArray mlmLabels = countCorrect && mlm > 0 ? batch.labels().duplicate() : null;
+        NDArray nspLabels = countCorrect && nsp > 0 ? batch.nextSentenceLabels().toType(DataType.INT64, true) : null;
+        BertOutput out = forward(tape, batch);
+        long mlmCorrect = mlmLabels != null ? correctTokens(tape, "cls.predictions.eval", out.mlmLogits(), mlmLabels) : -1;
+        long nspCorrect = -1;
+        if (nspLabels != null) {
+            NDArray predicted = out.nspLogits().value().argMax(-1).toType(DataType.INT64, false);
+            NDArray labels = nspLabels;
+            nspCorrect = predicted.eq(labels).logicalAnd(labels.neq(-100)).toType(DataType.INT64, false).sum().getLong();
+        }
+        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), mlm, mlmCorrect), term(tape, "nsp", out.nspLoss(), nsp, nspCorrect)));
+    }
+
+    @Override
+    public Map<String, Long> labelCounts(TokenBatch batch) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("mlm", batch.labels() == null ? 0 : labelled(batch.labels()));
+        counts.put("nsp", batch.nextSentenceLabels() == null ? 0 : labelled(batch.nextSentenceLabels()));
+        return counts;
     }
 
     /**

@@ -2,6 +2,7 @@ package io.tessera.models.gpt2;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -10,6 +11,7 @@ import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.models.HfLayout;
+import io.tessera.models.LossTerms;
 import io.tessera.models.ModuleGroup;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
@@ -24,6 +26,7 @@ import io.tessera.parallel.tensor.VocabParallelCrossEntropy;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -129,6 +132,30 @@ public final class Gpt2LmHeadModel extends TransformerModel {
         return loss;
     }
 
+    /** {@code lm}: next-token cross-entropy summed over the positions whose next token is labelled. */
+    @Override
+    public LossTerms lossTerms(Tape tape, TokenBatch batch, boolean countCorrect) {
+        long n = labelCounts(batch).get("lm"); // before the forward pass, which hands the batch to the tape
+        NDArray targets = countCorrect && n > 0 ? shiftedTargets(tape.manager(), batch.labels()) : null;
+        Gpt2Output out = forward(tape, batch);
+        long correct = targets != null ? correctTokens(tape, "lm_head.eval", out.logits(), targets) : -1;
+        return new LossTerms(List.of(term(tape, "lm", out.loss(), n, correct)));
+    }
+
+    @Override
+    public Map<String, Long> labelCounts(TokenBatch batch) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("lm", batch.labels() == null ? 0 : labelled(batch.labels().get(new NDIndex(":, 1:"))));
+        return counts;
+    }
+
+    /** Position t predicts token t+1: targets[:, t] = labels[:, t+1], and the last position scores nothing. */
+    private static NDArray shiftedTargets(NDManager manager, NDArray labels) {
+        long b = labels.getShape().get(0);
+        return labels.get(new NDIndex(":, 1:")).toType(DataType.INT64, false)
+                .concat(manager.full(new Shape(b, 1), VocabParallelCrossEntropy.IGNORE_INDEX, DataType.INT64), 1);
+    }
+
     /**
      * Records the forward pass and, when the batch has labels, the loss.
      *
@@ -158,10 +185,7 @@ public final class Gpt2LmHeadModel extends TransformerModel {
         if (batch.labels() == null) {
             return new Gpt2Output(hidden, logits, null);
         }
-        // Position t predicts token t+1: targets[:, t] = labels[:, t+1], and the last position scores nothing.
-        NDArray labels = tape.constant(batch.labels()).value();
-        NDArray shifted = labels.get(new NDIndex(":, 1:")).toType(DataType.INT64, false)
-                .concat(tape.manager().full(new Shape(b, 1), VocabParallelCrossEntropy.IGNORE_INDEX, DataType.INT64), 1);
+        NDArray shifted = shiftedTargets(tape.manager(), tape.constant(batch.labels()).value());
         Var loss = VocabParallelCrossEntropy.apply(tape, parallel().tensor(), "lm_head.loss", logits, tape.constant(shifted),
                 config().vocabSize());
         return new Gpt2Output(hidden, logits, loss);
