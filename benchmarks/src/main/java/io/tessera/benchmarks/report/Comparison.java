@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Tessera beside PyTorch on the same benchmark, model and degrees: the ratios issue 7's goals are stated
+ * Tessera beside PyTorch on the same benchmark, model and degrees: the ratios the project's performance goals are stated
  * in.
  *
  * <p>Thread safety: immutable.

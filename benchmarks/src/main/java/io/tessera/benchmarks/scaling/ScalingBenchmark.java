@@ -39,7 +39,7 @@ import java.util.Optional;
  *   efficiency   throughput(N) / (N · throughput(1)) per system (ScalingEfficiency)
  * </pre>
  *
- * <p>Issue 7's goal printed at the end: Tessera's data-parallel weak-scaling efficiency at 2 processes is at
+ * <p>The project's goal, printed at the end: Tessera's data-parallel weak-scaling efficiency at 2 processes is at
  * least PyTorch DDP + Gloo's.
  *
  * <p>Thread safety: a process entry point.
@@ -306,7 +306,7 @@ public final class ScalingBenchmark {
     }
 
     /**
-     * Issue 7's scaling goal, evaluated on the report's rows.
+     * The project's scaling goal, evaluated on the report's rows.
      *
      * @param r a scaling report
      * @return one line per weak-scaling data-parallel pair at 2 processes

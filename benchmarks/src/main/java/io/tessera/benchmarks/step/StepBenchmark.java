@@ -56,7 +56,7 @@ import java.util.Optional;
  * side. {@code --precision fp16} runs Tessera's mixed precision and PyTorch's autocast with a GradScaler
  * (the reference needs a GPU for fp16: PyTorch's CPU autocast is bf16 only).
  *
- * <p>Issue 7's goals printed at the end: Tessera ÷ PyTorch tokens/s ≥ 1.0, Tessera MFU ≥ 50%.
+ * <p>The project's goals, printed at the end: Tessera ÷ PyTorch tokens/s ≥ 1.0, Tessera MFU ≥ 50%.
  *
  * <p>Thread safety: a process entry point; sets process-wide thread counts.
  */
@@ -290,7 +290,7 @@ public final class StepBenchmark {
 
 
     /**
-     * Issue 7's single-process goals, evaluated on the report's rows.
+     * The project's single-process goals, evaluated on the report's rows.
      *
      * @param r a step report
      * @return one line per goal that the rows allow to evaluate

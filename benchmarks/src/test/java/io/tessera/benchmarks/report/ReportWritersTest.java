@@ -12,6 +12,7 @@ import com.google.gson.JsonParser;
 import io.tessera.benchmarks.ceiling.Ceiling;
 import io.tessera.benchmarks.ceiling.MatmulMeasurement;
 import io.tessera.benchmarks.ceiling.MatmulShape;
+import io.tessera.models.config.Architecture;
 import io.tessera.models.flops.ModelShape;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ReportWritersTest {
 
     static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    static final ModelShape SHAPE = new ModelShape(ModelShape.Family.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
+    static final ModelShape SHAPE = new ModelShape(Architecture.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
 
     static Ceiling ceiling() {
         MatmulShape s = MatmulShape.BERT_MLP;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.tessera.models.config.Architecture;
 import io.tessera.models.flops.ModelShape;
 import io.tessera.benchmarks.report.ResultRow;
 import java.time.Duration;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 class ScalingEfficiencyTest {
 
-    static final ModelShape SHAPE = new ModelShape(ModelShape.Family.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
+    static final ModelShape SHAPE = new ModelShape(Architecture.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
 
     @Test
     void formula() {

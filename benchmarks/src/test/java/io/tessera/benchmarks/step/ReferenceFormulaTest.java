@@ -1,5 +1,6 @@
 package io.tessera.benchmarks.step;
 
+import io.tessera.models.config.Architecture;
 import io.tessera.models.flops.ModelShape;
 import io.tessera.models.flops.TransformerFlops;
 
@@ -32,7 +33,7 @@ class ReferenceFormulaTest {
         assertEquals(true, p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
         JsonObject j = JsonParser.parseString(out.substring(out.lastIndexOf('\n') + 1)).getAsJsonObject();
-        ModelShape s = new ModelShape(ModelShape.Family.BERT, 96, 3, 4, 200, 40, 1234, 5, 40);
+        ModelShape s = new ModelShape(Architecture.BERT, 96, 3, 4, 200, 40, 1234, 5, 40);
         assertEquals(TransformerFlops.trainingStep(s), j.get("flops_per_step").getAsDouble());
         assertEquals(200, j.get("tokens_per_step").getAsInt());
     }

@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Thread safety: immutable.
  *
- * @param family BERT adds the masked-LM transform (one h×h product per predicted token); GPT does not
+ * @param family which head sits on top: BERT adds the masked-LM transform (one h×h product per predicted token); GPT-2 does not
  * @param hidden h
  * @param layers L
  * @param heads A; does not change the FLOPs, kept so that a shape names the model fully
@@ -26,16 +26,8 @@ import java.util.List;
  *     logits are computed at every position (Hugging Face's {@code BertForPreTraining}, GPT-2, the PyTorch
  *     reference)
  */
-public record ModelShape(Family family, int hidden, int layers, int heads, int ffn, int seq, int vocab, int batch,
+public record ModelShape(Architecture family, int hidden, int layers, int heads, int ffn, int seq, int vocab, int batch,
                          int predictedPerSequence) {
-
-    /** Which head sits on top of the layers. */
-    public enum Family {
-        /** Masked LM head: dense h×h, GELU, LayerNorm, then the tied decoder h×V. */
-        BERT,
-        /** LM head: the tied decoder h×V only. */
-        GPT
-    }
 
     /**
      * Checks every field and reports all problems at once.
@@ -44,7 +36,7 @@ public record ModelShape(Family family, int hidden, int layers, int heads, int f
      */
     public ModelShape {
         if (family == null) {
-            throw new IllegalArgumentException("family is null: pass ModelShape.Family.BERT or GPT");
+            throw new IllegalArgumentException("family is null: pass Architecture.BERT or GPT2");
         }
         List<String> problems = new ArrayList<>();
         positive(problems, "hidden", hidden);
@@ -76,8 +68,7 @@ public record ModelShape(Family family, int hidden, int layers, int heads, int f
      * @return the shape
      */
     public static ModelShape of(TransformerConfig config, int batch, int seq) {
-        Family family = config.architecture() == Architecture.BERT ? Family.BERT : Family.GPT;
-        return new ModelShape(family, config.hiddenSize(), config.numLayers(), config.numHeads(),
+        return new ModelShape(config.architecture(), config.hiddenSize(), config.numLayers(), config.numHeads(),
                 config.intermediateSize(), seq, config.vocabSize(), batch, seq);
     }
 

@@ -1,5 +1,7 @@
 package io.tessera.models.flops;
 
+import io.tessera.models.config.Architecture;
+
 /**
  * Model FLOPs of a Transformer training step, counted exactly from the shape: the matrix products only
  * (one multiply-add = 2 FLOPs), as Megatron-LM and the MFU literature count them. Softmax, LayerNorm,
@@ -69,7 +71,7 @@ public final class TransformerFlops {
     public static double headForwardPerPredictedToken(ModelShape shape) {
         double h = shape.hidden();
         double projection = 2 * h * shape.vocab();
-        double transform = shape.family() == ModelShape.Family.BERT ? 2 * h * h : 0;
+        double transform = shape.family() == Architecture.BERT ? 2 * h * h : 0;
         return projection + transform;
     }
 

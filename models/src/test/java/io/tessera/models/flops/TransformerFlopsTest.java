@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tessera.models.config.Architecture;
 import io.tessera.models.config.Presets;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +23,7 @@ class TransformerFlopsTest {
      */
     @Test
     void bertBaseTwoLayersMatchesHandComputation() {
-        ModelShape s = new ModelShape(ModelShape.Family.BERT, 768, 2, 12, 3072, 128, 30522, 8, 128);
+        ModelShape s = new ModelShape(Architecture.BERT, 768, 2, 12, 3072, 128, 30522, 8, 128);
         assertEquals(14_548_992.0, TransformerFlops.layerForwardPerToken(s));
         assertEquals(48_061_440.0, TransformerFlops.headForwardPerPredictedToken(s));
         assertEquals(79_011_250_176.0, TransformerFlops.forwardPerStep(s));
@@ -33,7 +34,7 @@ class TransformerFlopsTest {
     @Test
     void presetShapeTakesConfigNumbers() {
         ModelShape s = ModelShape.of(Presets.get("bert-base").toBuilder().setNumLayers(2).build(), 8, 128);
-        assertEquals(new ModelShape(ModelShape.Family.BERT, 768, 2, 12, 3072, 128, 30522, 8, 128), s);
+        assertEquals(new ModelShape(Architecture.BERT, 768, 2, 12, 3072, 128, 30522, 8, 128), s);
         assertEquals(237_033_750_528.0, TransformerFlops.trainingStep(s));
     }
 
@@ -47,7 +48,7 @@ class TransformerFlopsTest {
             int l = c[2];
             int h = c[3];
             int v = c[4];
-            ModelShape shape = new ModelShape(ModelShape.Family.GPT, h, l, 1, 4 * h, s, v, b, s);
+            ModelShape shape = new ModelShape(Architecture.GPT2, h, l, 1, 4 * h, s, v, b, s);
             double ours = TransformerFlops.trainingStep(shape);
             double megatron = TransformerFlops.megatronGpt(b, s, l, h, v);
             assertEquals(megatron, ours, 1e-12 * megatron, "B=" + b + " s=" + s + " L=" + l + " h=" + h + " V=" + v);
@@ -56,22 +57,22 @@ class TransformerFlopsTest {
 
     @Test
     void bertAddsOnlyTheMlmTransformToGpt() {
-        ModelShape bert = new ModelShape(ModelShape.Family.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
-        ModelShape gpt = new ModelShape(ModelShape.Family.GPT, 64, 2, 4, 256, 32, 1000, 4, 32);
+        ModelShape bert = new ModelShape(Architecture.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
+        ModelShape gpt = new ModelShape(Architecture.GPT2, 64, 2, 4, 256, 32, 1000, 4, 32);
         assertEquals(3.0 * 4 * 32 * 2 * 64 * 64, TransformerFlops.trainingStep(bert) - TransformerFlops.trainingStep(gpt));
     }
 
     @Test
     void predictedPositionsScaleOnlyTheHead() {
-        ModelShape all = new ModelShape(ModelShape.Family.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
-        ModelShape none = new ModelShape(ModelShape.Family.BERT, 64, 2, 4, 256, 32, 1000, 4, 0);
+        ModelShape all = new ModelShape(Architecture.BERT, 64, 2, 4, 256, 32, 1000, 4, 32);
+        ModelShape none = new ModelShape(Architecture.BERT, 64, 2, 4, 256, 32, 1000, 4, 0);
         assertEquals(3.0 * 4 * 32 * (2 * 64 * 1000 + 2 * 64 * 64),
                 TransformerFlops.trainingStep(all) - TransformerFlops.trainingStep(none));
     }
 
     @Test
     void teraflopsDividesByTime() {
-        ModelShape s = new ModelShape(ModelShape.Family.BERT, 768, 2, 12, 3072, 128, 30522, 8, 128);
+        ModelShape s = new ModelShape(Architecture.BERT, 768, 2, 12, 3072, 128, 30522, 8, 128);
         assertEquals(0.237033750528, TransformerFlops.teraflopsPerSecond(s, 1.0), 1e-15);
         assertThrows(IllegalArgumentException.class, () -> TransformerFlops.teraflopsPerSecond(s, 0));
     }
@@ -79,7 +80,7 @@ class TransformerFlopsTest {
     @Test
     void invalidShapeNamesEveryField() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ModelShape(ModelShape.Family.GPT, 100, 0, 3, 400, 16, 1000, 1, 17));
+                () -> new ModelShape(Architecture.GPT2, 100, 0, 3, 400, 16, 1000, 1, 17));
         assertTrue(e.getMessage().contains("layers = 0"), e.getMessage());
         assertTrue(e.getMessage().contains("predictedPerSequence = 17"), e.getMessage());
         assertTrue(e.getMessage().contains("hidden = 100 is not divisible by heads = 3"), e.getMessage());
