@@ -12,8 +12,7 @@ import io.tessera.models.TransformerModel;
 import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
-import io.tessera.optim.AdamW;
-import io.tessera.optim.Lamb;
+import io.tessera.optim.OptimizerKind;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.zero.DataParallelOptimizer;
 import io.tessera.optim.zero.MicroBatch;
@@ -169,13 +168,9 @@ public final class TesseraTrainStep implements TrainStep {
         manager.close();
     }
 
+    /** The optimizer the trainer would build, with its default weight decay (0.01). */
     private static OptimizerFactory optimizerFactory(StepSpec spec) {
-        if (spec.optimizer().equals("lamb")) {
-            Lamb.Config c = Lamb.Config.builder().build();
-            return (range, norms, m) -> new Lamb(c, range, m, norms);
-        }
-        AdamW.Config c = AdamW.Config.builder().build();
-        return (range, norms, m) -> new AdamW(c, range, m);
+        return OptimizerKind.parse(spec.optimizer()).factory(0.01);
     }
 
     private static TokenBatch randomBatch(StepSpec spec, NDManager manager, long seed) {

@@ -11,14 +11,12 @@ import com.google.gson.JsonParser;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
+import io.tessera.models.LossTerms;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerModel;
-import io.tessera.models.bert.BertForPreTraining;
-import io.tessera.models.bert.BertOutput;
 import io.tessera.models.checkpoint.HfCheckpoint;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.TransformerConfig;
-import io.tessera.models.gpt2.Gpt2LmHeadModel;
 import io.tessera.parallel.ParallelContext;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,23 +53,24 @@ public final class HfEvaluation {
                 TokenBatch batch = readBatch(input, manager, config);
                 Map<String, Double> out = new LinkedHashMap<>();
                 try (Tape tape = new Tape(manager, 0, false, false)) {
-                    if (model instanceof BertForPreTraining bert) {
-                        BertOutput o = bert.forward(tape, batch);
-                        if (o.loss() == null) {
-                            throw new IllegalArgumentException(input + ": BERT evaluation needs labels and/or next_sentence_label");
+                    LossTerms terms = model.lossTerms(tape, batch, false);
+                    double loss = 0;
+                    Map<String, Double> means = new LinkedHashMap<>();
+                    for (LossTerms.Term t : terms.terms()) {
+                        if (t.count() > 0) {
+                            double mean = t.sum().value().getFloat() / t.count();
+                            means.put(t.name() + "_loss", mean);
+                            loss += mean;
                         }
-                        out.put("loss", (double) o.loss().value().getFloat());
-                        if (o.mlmLoss() != null) {
-                            out.put("mlm_loss", (double) o.mlmLoss().value().getFloat());
-                        }
-                        if (o.nspLoss() != null) {
-                            out.put("nsp_loss", (double) o.nspLoss().value().getFloat());
-                        }
-                    } else {
-                        if (batch.labels() == null) {
-                            throw new IllegalArgumentException(input + ": GPT-2 evaluation needs labels (usually equal to input_ids)");
-                        }
-                        out.put("loss", (double) ((Gpt2LmHeadModel) model).forward(tape, batch).loss().value().getFloat());
+                    }
+                    if (means.isEmpty()) {
+                        throw new IllegalArgumentException(input + ": no position carries a label, so there is no loss to report; give"
+                                + " 'labels' (-100 where none; for GPT-2 usually equal to input_ids)"
+                                + (terms.names().contains("nsp") ? " and/or 'next_sentence_label'" : ""));
+                    }
+                    out.put("loss", loss);
+                    if (terms.terms().size() > 1) {
+                        out.putAll(means);
                     }
                 }
                 return out;

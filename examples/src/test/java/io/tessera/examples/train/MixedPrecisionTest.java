@@ -84,7 +84,7 @@ class MixedPrecisionTest {
         System.out.printf("fp16 vs fp32 over %d steps: max |loss difference| %.3e%n  fp32 %s%n  fp16 %s%n", STEPS, diff,
                 fp32.losses(), fp16.losses());
         assertTrue(diff <= FP16_VS_FP32, "fp16 losses differ from fp32 by " + diff);
-        assertTrue(fp16.after().mlmLoss() < fp16.before().mlmLoss(), "fp16 training lowers the held-out MLM loss");
+        assertTrue(fp16.after().termLoss("mlm") < fp16.before().termLoss("mlm"), "fp16 training lowers the held-out MLM loss");
         for (StepResult r : fp16.steps()) {
             assertFalse(r.skipped(), "no overflow at 2^16 on tiny BERT");
             assertEquals(65536, r.lossScale(), "the scale stays at 2^16 within the 1000-step window");

@@ -21,7 +21,7 @@ class TrainerLayoutTest {
     void everyLayoutEndsWithTheParametersOfOneProcess() throws Exception {
         Path ref = dir.resolve("tp1dp1");
         List<Trainer.Result> reference = TrainerFixture.run(TrainerFixture.tinyBert(ref).build());
-        assertTrue(reference.get(0).after().mlmLoss() < reference.get(0).before().mlmLoss(), "held-out MLM loss falls");
+        assertTrue(reference.get(0).after().termLoss("mlm") < reference.get(0).before().termLoss("mlm"), "held-out MLM loss falls");
         record Layout(String name, int tp, int dp, int zero) {}
         for (Layout l : List.of(new Layout("tp2", 2, 1, 0), new Layout("dp2-zero0", 1, 2, 0), new Layout("dp2-zero1", 1, 2, 1),
                 new Layout("dp2-zero2", 1, 2, 2), new Layout("dp2-zero3", 1, 2, 3), new Layout("tp2dp2-zero1", 2, 2, 1))) {

@@ -163,8 +163,9 @@ public final class BertForPreTraining extends TransformerModel {
     }
 
     /**
-     * {@code mlm}: masked-LM cross-entropy summed over labels that are not -100; {@code nsp}:
-     * next-sentence cross-entropy summed over labelled sequences.
+     * {@code mlm}: masked-LM cross-entropy summed over labels that are not -100 (with the accuracy of
+     * the masked-token predictions when asked); {@code nsp}: next-sentence cross-entropy summed over
+     * labelled sequences.
      */
     @Override
     public LossTerms lossTerms(Tape tape, TokenBatch batch, boolean countCorrect) {
@@ -172,16 +173,9 @@ public final class BertForPreTraining extends TransformerModel {
         long mlm = counts.get("mlm");
         long nsp = counts.get("nsp");
         NDArray mlmLabels = countCorrect && mlm > 0 ? batch.labels().duplicate() : null;
-        NDArray nspLabels = countCorrect && nsp > 0 ? batch.nextSentenceLabels().toType(DataType.INT64, true) : null;
         BertOutput out = forward(tape, batch);
         long mlmCorrect = mlmLabels != null ? correctTokens(tape, "cls.predictions.eval", out.mlmLogits(), mlmLabels) : -1;
-        long nspCorrect = -1;
-        if (nspLabels != null) {
-            NDArray predicted = out.nspLogits().value().argMax(-1).toType(DataType.INT64, false);
-            NDArray labels = nspLabels;
-            nspCorrect = predicted.eq(labels).logicalAnd(labels.neq(-100)).toType(DataType.INT64, false).sum().getLong();
-        }
-        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), mlm, mlmCorrect), term(tape, "nsp", out.nspLoss(), nsp, nspCorrect)));
+        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), mlm, mlmCorrect), term(tape, "nsp", out.nspLoss(), nsp, -1)));
     }
 
     @Override
