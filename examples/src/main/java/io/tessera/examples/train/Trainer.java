@@ -20,6 +20,7 @@ import io.tessera.examples.data.Corpus;
 import io.tessera.examples.data.DistributedBatchSampler;
 import io.tessera.examples.data.Gpt2Dataset;
 import io.tessera.examples.data.PretrainingDataset;
+import io.tessera.examples.data.HfTokenizerFiles;
 import io.tessera.examples.data.Vocabulary;
 import io.tessera.examples.data.WikiText2;
 import io.tessera.examples.data.WordPieceTokenizer;
@@ -241,7 +242,7 @@ public final class Trainer {
                     report(metrics, after, lead);
                 }
                 Path exported = cfg.out().resolve("model");
-                dpo.withFullParameters(() -> HfCheckpoint.save(model, exported));
+                dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizerFiles(data.vocabulary, modelConfig)));
                 if (lead) {
                     log.println("exported Hugging Face model to " + exported);
                 }
@@ -266,12 +267,26 @@ public final class Trainer {
             TransformerModel model = newModel(modelConfig);
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, ctx, dpo, manager);
-                dpo.withFullParameters(() -> HfCheckpoint.save(model, target));
+                Vocabulary vocabulary = Vocabulary.load(cfg.out().resolve("vocab.txt"));
+                dpo.withFullParameters(() -> HfCheckpoint.save(model, target, tokenizerFiles(vocabulary, modelConfig)));
                 if (ctx.rank() == 0) {
                     log.printf("exported step %d of %s to %s%n", step, cfg.out(), target);
                 }
             }
         }
+    }
+
+    /**
+     * The tokenizer files that go beside an exported model ({@link HfTokenizerFiles}): the vocabulary,
+     * tokenized as runs tokenize (uncased), up to the model's max positions.
+     *
+     * @param vocabulary the run's vocabulary
+     * @param modelConfig the exported model
+     * @return file name → content, for {@link HfCheckpoint#save(TransformerModel, Path, Map)}
+     */
+    public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig) {
+        return HfTokenizerFiles.of(vocabulary, Data.LOWER_CASE, modelConfig.maxPositions(),
+                modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
     }
 
     private record StepLosses(double loss, double mlm, double nsp) {}
@@ -487,6 +502,9 @@ public final class Trainer {
 
     /** The corpus, vocabulary and datasets of a run; built identically on every rank from the seed. */
     private static final class Data {
+        /** Runs tokenize uncased: lower-cased, accents stripped. */
+        static final boolean LOWER_CASE = true;
+
         final Vocabulary vocabulary;
         final PretrainingDataset train;
         final PretrainingDataset heldOut;
@@ -504,7 +522,7 @@ public final class Trainer {
             Vocabulary vocab = cfg.vocabFile() != null ? Vocabulary.load(cfg.vocabFile())
                     : cfg.resume() && Files.isRegularFile(saved) ? Vocabulary.load(saved)
                     : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).build().train(train);
-            WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, true);
+            WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, LOWER_CASE);
             if (cfg.task() == Task.BERT) {
                 BertDataConfig dc = BertDataConfig.builder().optMaxSeqLength(cfg.seqLength()).optSeed(cfg.seed()).build();
                 return new Data(vocab, BertPretrainingDataset.create(train, tokenizer, dc),

@@ -80,6 +80,29 @@ public final class HfCheckpoint {
      * @throws IOException if rank 0 cannot write
      */
     public static void save(TransformerModel model, Path dir) throws IOException {
+        save(model, dir, Map.of());
+    }
+
+    /**
+     * Writes {@code dir/config.json}, {@code dir/model.safetensors} and the files beside them that make
+     * the directory usable on its own (a tokenizer's {@code vocab.txt}, {@code tokenizer_config.json},
+     * ...). Call on every rank; world rank 0 writes. Each file is written atomically; the extra files
+     * are all or nothing: when one cannot be written, those of {@code extraFiles} already in the
+     * directory are deleted, and every rank fails.
+     *
+     * @param model an allocated model
+     * @param dir the model directory, created if absent
+     * @param extraFiles file name (no folders) → content, written after the weights and config
+     * @throws IOException if rank 0 cannot write
+     */
+    public static void save(TransformerModel model, Path dir, Map<String, byte[]> extraFiles) throws IOException {
+        for (String name : extraFiles.keySet()) {
+            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(WEIGHTS_FILE)
+                    || name.equals(HfConfigJson.FILE_NAME)) {
+                throw new IllegalArgumentException("HfCheckpoint.save: extra file '" + name + "' must be a plain file name other than "
+                        + WEIGHTS_FILE + " and " + HfConfigJson.FILE_NAME);
+            }
+        }
         ParallelContext pc = model.parallel();
         boolean writer = pc.rank() == 0;
         IOException failure = null;
@@ -100,6 +123,7 @@ public final class HfCheckpoint {
                     Safetensors.save(tensors, dir.resolve(WEIGHTS_FILE));
                     AtomicFiles.write(dir.resolve(HfConfigJson.FILE_NAME),
                             HfConfigJson.toJson(model.config()).getBytes(StandardCharsets.UTF_8));
+                    writeAllOrNone(dir, extraFiles);
                 } catch (IOException e) {
                     failure = e;
                 }
@@ -113,6 +137,24 @@ public final class HfCheckpoint {
             if (ok.getFloat() == 0f) {
                 throw new IOException("rank 0 failed to write the checkpoint to " + dir + "; see its error");
             }
+        }
+    }
+
+    private static void writeAllOrNone(Path dir, Map<String, byte[]> files) throws IOException {
+        try {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                AtomicFiles.write(dir.resolve(f.getKey()), f.getValue());
+            }
+        } catch (IOException e) {
+            // A mix of new and earlier files would describe two different things: leave none of them.
+            for (String name : files.keySet()) {
+                try {
+                    Files.deleteIfExists(dir.resolve(name));
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
         }
     }
 
