@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -106,11 +105,15 @@ class ExportRoundTripTest {
             answer = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             int code = p.waitFor();
-            Assumptions.assumeTrue(code == 0 || !err.contains("No module named 'transformers'"),
-                    "skipped: " + python + " cannot import transformers (set TESSERA_PYTHON to a Python that can)");
+            if (code != 0 && err.contains("No module named 'transformers'")) {
+                // Not an assumption: the checks above ran and must not be reported as skipped.
+                System.out.println("Hugging Face load check not run: " + python + " cannot import transformers"
+                        + " (set TESSERA_PYTHON to a Python that can)");
+                return;
+            }
             assertEquals(0, code, "Hugging Face failed to load " + model + ":\n" + err);
         } catch (IOException e) {
-            Assumptions.assumeTrue(false, "skipped: no " + python + " (" + e.getMessage() + ")");
+            System.out.println("Hugging Face load check not run: no " + python + " (" + e.getMessage() + ")");
             return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
