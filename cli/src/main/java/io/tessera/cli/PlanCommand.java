@@ -61,16 +61,16 @@ final class PlanCommand implements Callable<Integer> {
         out.printf("parameters       %8.2f GB%n", m.parameters() / 1e9);
         out.printf("gradients        %8.2f GB%n", m.gradients() / 1e9);
         out.printf("optimizer        %8.2f GB%n", m.optimizerStates() / 1e9);
-        out.printf("model states     %8.2f GB per GPU (%.2f GiB) of %s GiB: %s%n", m.total() / 1e9, m.total() / (double) (1L << 30),
+        out.printf("model states     %8.2f GB per GPU (%.2f GiB) of %s: %s%n", m.total() / 1e9, m.total() / (double) (1L << 30),
                 gib(gpuMemory), m.fits(memory) ? "fits" : "does NOT fit");
         out.println("(model states only: activations, buffers and fragmentation come on top)");
         out.flush();
         return m.fits(memory) ? 0 : 3;
     }
 
-    /** @return the size in GiB, without decimals when whole ("32", "29.80" for 32GB) */
+    /** @return the size in GiB, without decimals when whole ("32"), else with what was written ("29.80 GiB (32GB)" ) */
     private static String gib(MemorySize size) {
         double g = size.gib();
-        return g == Math.rint(g) ? String.format("%.0f", g) : String.format("%.2f", g);
+        return g == Math.rint(g) ? String.format("%.0f GiB", g) : String.format("%.2f GiB (%s)", g, size.text());
     }
 }

@@ -65,6 +65,21 @@ class DefaultsTest {
     }
 
     @Test
+    void initWithAVocabularyWritesItsTokenizer() throws Exception {
+        Path vocab = Files.writeString(dir.resolve("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n##s\n");
+        Path out = dir.resolve("init");
+        Outcome o = tessera("init", "--model", "bert-tiny", "--vocab", vocab.toString(), "--out", out.toString());
+        assertEquals(0, o.code(), o.err());
+        assertEquals(Files.readAllLines(vocab), Files.readAllLines(out.resolve("vocab.txt")));
+        assertTrue(Files.readString(out.resolve("config.json")).contains("\"vocab_size\": 7"), "the model takes the vocabulary's size");
+        assertTrue(Files.readString(out.resolve("tokenizer_config.json")).contains("\"model_max_length\": 64"));
+        assertTrue(Files.isRegularFile(out.resolve("special_tokens_map.json")));
+        Path bare = dir.resolve("bare");
+        assertEquals(0, tessera("init", "--model", "bert-tiny", "--out", bare.toString()).code());
+        assertTrue(Files.notExists(bare.resolve("vocab.txt")), "no vocabulary given, no tokenizer files");
+    }
+
+    @Test
     void planTakesMemoryWithUnits() {
         Outcome gib = tessera("plan", "--model", "bert-large", "--gpus", "8", "--gpu-memory", "32GiB");
         Outcome bare = tessera("plan", "--model", "bert-large", "--gpus", "8", "--gpu-memory", "32");
@@ -72,7 +87,7 @@ class DefaultsTest {
         assertTrue(gib.out().contains(" of 32 GiB: "), gib.out());
         Outcome gb = tessera("plan", "--model", "bert-large", "--gpus", "8", "--gpu-memory", "32GB");
         assertTrue(gb.code() == 0 || gb.code() == 3, gb.err());
-        assertTrue(gb.out().contains(" of 29.80 GiB: "), gb.out()); // 32e9 / 2^30
+        assertTrue(gb.out().contains(" of 29.80 GiB (32GB): "), gb.out()); // 32e9 / 2^30
         Outcome g = tessera("plan", "--model", "bert-large", "--gpus", "8", "--gpu-memory", "80G");
         assertTrue(g.out().contains(" of 80 GiB: "), g.out());
     }
