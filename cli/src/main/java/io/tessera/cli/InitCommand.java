@@ -30,7 +30,7 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Initialisation seed. Default: ${DEFAULT-VALUE}.")
     long seed = 1234;
 
-    @Option(names = "--out", required = true, description = "Model directory to write (config.json + model.safetensors).")
+    @Option(names = "--out", required = true, description = "Model directory to write (config.json + model.safetensors, and the tokenizer files with --vocab).")
     Path out;
 
     @Option(names = "--vocab", description = "A vocab.txt (e.g. a run's): the model's vocabulary size becomes its size, and the"

@@ -254,8 +254,9 @@ public final class Trainer {
     }
 
     /**
-     * Consolidates a run's checkpoint (any layout) into a Hugging Face model directory. Every rank of
-     * the saved layout calls it with the configuration from {@link RunRecord#read}.
+     * Consolidates a run's checkpoint (any layout) into a Hugging Face model directory, with the run's
+     * tokenizer files ({@link #tokenizerFiles}). Every rank of the saved layout calls it with the
+     * configuration from {@link RunRecord#read}.
      *
      * @param checkpoint the {@code step-*} folder, or null for the latest
      * @param target the model directory to write

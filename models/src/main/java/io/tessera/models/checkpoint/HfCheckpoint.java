@@ -35,8 +35,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Reads and writes a Hugging Face model directory ({@code config.json} and {@code model.safetensors})
- * from a model at any tensor-parallel degree.
+ * Reads and writes a Hugging Face model directory ({@code config.json} and {@code model.safetensors},
+ * plus the files a caller puts beside them, such as a tokenizer's) from a model at any tensor-parallel
+ * degree.
  *
  * <ul>
  *   <li>{@link #save}: the ranks of world rank 0's tensor-parallel group all-gather each parameter
