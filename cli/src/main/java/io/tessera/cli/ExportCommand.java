@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
  * <p>Thread safety: a command; runs once.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Consolidate a run's checkpoint into a Hugging Face model directory (config.json + model.safetensors).")
+        description = "Consolidate a run's checkpoint into a Hugging Face model directory (config.json, model.safetensors and the"
+                + " run's tokenizer: vocab.txt, tokenizer_config.json, special_tokens_map.json).")
 final class ExportCommand implements Callable<Integer> {
 
     @CommandLine.Spec

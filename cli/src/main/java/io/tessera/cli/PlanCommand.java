@@ -32,8 +32,9 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--gpus", required = true, description = "Number of GPUs.")
     int gpus;
 
-    @Option(names = "--gpu-memory", description = "Memory per GPU in GiB. Default: ${DEFAULT-VALUE}.")
-    double gpuMemoryGib = 32;
+    @Option(names = "--gpu-memory", converter = MemorySize.Converter.class, description = "Memory per GPU: 32 or 32GiB or 32G"
+            + " (GiB, 2^30 bytes), 32GB (10^9 bytes), also MiB/MB/TiB/TB. Default: ${DEFAULT-VALUE} (GiB).")
+    MemorySize gpuMemory = MemorySize.parse("32");
 
     @Option(names = "--tp", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
     int tp = 1;
@@ -51,7 +52,7 @@ final class PlanCommand implements Callable<Integer> {
         MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(count.perTensorParallelRank()).setNumHeads(config.numHeads())
                 .setGpus(gpus).optTensorParallel(tp).setZeroStage(zero).optPrecision(precision).build();
         ModelStateBytes m = plan.perGpu();
-        long memory = (long) (gpuMemoryGib * (1L << 30));
+        long memory = gpuMemory.bytes();
         PrintWriter out = spec.commandLine().getOut();
         out.printf("model            %s: %,d parameters (%s, vocabulary padded to %d for tp %d)%n", model, count.total(),
                 ModelVariant.PRETRAINING_MODEL.hfClassName(config), count.vocabSize(), tp);
@@ -60,10 +61,16 @@ final class PlanCommand implements Callable<Integer> {
         out.printf("parameters       %8.2f GB%n", m.parameters() / 1e9);
         out.printf("gradients        %8.2f GB%n", m.gradients() / 1e9);
         out.printf("optimizer        %8.2f GB%n", m.optimizerStates() / 1e9);
-        out.printf("model states     %8.2f GB per GPU (%.2f GiB) of %.0f GiB: %s%n", m.total() / 1e9, m.total() / (double) (1L << 30),
-                gpuMemoryGib, m.fits(memory) ? "fits" : "does NOT fit");
+        out.printf("model states     %8.2f GB per GPU (%.2f GiB) of %s: %s%n", m.total() / 1e9, m.total() / (double) (1L << 30),
+                gib(gpuMemory), m.fits(memory) ? "fits" : "does NOT fit");
         out.println("(model states only: activations, buffers and fragmentation come on top)");
         out.flush();
         return m.fits(memory) ? 0 : 3;
+    }
+
+    /** @return the size in GiB, without decimals when whole ("32"), else with what was written ("29.80 GiB (32GB)" ) */
+    private static String gib(MemorySize size) {
+        double g = size.gib();
+        return g == Math.rint(g) ? String.format("%.0f GiB", g) : String.format("%.2f GiB (%s)", g, size.text());
     }
 }

@@ -74,8 +74,9 @@ class PretrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", description = "Override hidden and attention dropout (0 for exactness checks).")
     Double dropout;
 
-    @Option(names = "--tp", description = "Tensor-parallel degree. Default: ${DEFAULT-VALUE}.")
-    int tp = 2;
+    @Option(names = "--tp", description = "Tensor-parallel degree. Default: world / --dp when --dp is given; otherwise 2 when"
+            + " the job has an even number of ranks and the model splits in two, else 1 (one process: tp 1; --nproc 2: tp 2).")
+    Integer tp;
 
     @Option(names = "--dp", description = "Data-parallel degree (default: world / tp).")
     Integer dp;
@@ -104,7 +105,8 @@ class PretrainCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Peak learning rate. Default: ${DEFAULT-VALUE}.")
     double lr = 2e-3;
 
-    @Option(names = "--warmup", description = "Linear warm-up steps (then linear decay to 0). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", description = "Linear warm-up steps (then linear decay to 0); a warm-up not shorter than --steps"
+            + " is cut to --steps − 1 with a warning. Default: ${DEFAULT-VALUE}.")
     int warmup = 20;
 
     @Option(names = "--weight-decay", description = "Decoupled weight decay. Default: ${DEFAULT-VALUE}.")
@@ -146,8 +148,10 @@ class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int world = Ranks.world(nproc);
-        TrainConfig cfg = config(world);
         JobEnvironment env = Ranks.scheduled();
+        // The process that trains as rank 0 speaks for the job: a spawning parent stays quiet, its rank 0 child says it once.
+        boolean speaks = nproc == null && (env == null || env.rank() == 0);
+        TrainConfig cfg = config(world, speaks);
         if (nproc != null || env == null || env.rank() == 0) {
             Preflight.check(cfg);
         }
@@ -158,8 +162,10 @@ class PretrainCommand implements Callable<Integer> {
                 (ctx, here) -> new Trainer(cfg, ctx, here, System.out).run());
     }
 
-    private TrainConfig config(int world) throws java.io.IOException {
-        if (world % tp != 0) {
+    private TrainConfig config(int world, boolean speaks) throws java.io.IOException {
+        TransformerConfig mc = loadModel(model);
+        int tp = this.tp != null ? this.tp : defaultTensorParallel(world, dp, mc);
+        if (tp < 1 || world % tp != 0) {
             throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
         }
         int dataParallel = dp != null ? dp : world / tp;
@@ -167,8 +173,13 @@ class PretrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--tp " + tp + " × --dp " + dataParallel + " = " + (tp * dataParallel) + " but the job has "
                     + world + " ranks; omit --dp to derive it");
         }
-        TransformerConfig mc = loadModel(model);
-        return TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
+        int warmup = steps > 0 && this.warmup >= steps ? steps - 1 : this.warmup;
+        if (speaks && warmup != this.warmup) {
+            spec.commandLine().getErr().printf("warning: --warmup %d is not shorter than --steps %d; using warm-up %d (the learning rate"
+                    + " rises for the warm-up, then decays to 0 at the last step, so at least one step must follow it)%n",
+                    this.warmup, steps, warmup);
+        }
+        TrainConfig cfg = TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
                 .optResume(resume).optOverwrite(overwrite).optDropout(dropout).optTensorParallel(tp).optDataParallel(dataParallel)
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
                 .optVocabSize(vocabSize).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
@@ -176,6 +187,40 @@ class PretrainCommand implements Callable<Integer> {
                 .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale)
                 .optLossScaleWindow(lossScaleWindow)
                 .build();
+        if (speaks) {
+            System.out.printf("layout: %d rank%s = tp %d × dp %d, ZeRO stage %d, %d steps%n", world, world == 1 ? "" : "s", tp, dataParallel,
+                    zero, steps);
+        }
+        return cfg;
+    }
+
+    /**
+     * The tensor-parallel degree when {@code --tp} is not given: {@code world / dp} when {@code --dp} is;
+     * otherwise 2 when the ranks come in pairs and the model's heads, hidden and MLP sizes split in two
+     * (the layout the README's {@code --nproc 2} shows), else 1, so that one process always runs.
+     *
+     * @param world ranks of the job
+     * @param dp the {@code --dp} flag, or null
+     * @param model the model to split
+     * @return the degree; {@link #config} checks that it divides the ranks
+     */
+    static int defaultTensorParallel(int world, Integer dp, TransformerConfig model) {
+        if (dp != null) {
+            if (dp < 1 || world % dp != 0) {
+                throw new IllegalArgumentException("--dp " + dp + " does not divide the " + world + " ranks; choose --nproc a multiple"
+                        + " of --dp, or omit --dp");
+            }
+            return world / dp;
+        }
+        if (world % 2 != 0) {
+            return 1;
+        }
+        try {
+            model.validateFor(2);
+            return 2;
+        } catch (IllegalArgumentException e) {
+            return 1;
+        }
     }
 
     static TransformerConfig loadModel(String model) throws java.io.IOException {

@@ -10,7 +10,9 @@ import io.tessera.core.Torch;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.examples.data.DistributedBatchSampler;
+import io.tessera.examples.data.HfTokenizerFiles;
 import io.tessera.examples.data.PretrainingDataset;
+import io.tessera.examples.data.Vocabulary;
 import io.tessera.models.LossTerms;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerModel;
@@ -213,7 +215,7 @@ public final class Trainer {
             listeners.forEach(l -> l.onEvaluation(done));
         }
         Path exported = cfg.out().resolve("model");
-        dpo.withFullParameters(() -> HfCheckpoint.save(model, exported));
+        dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizerFiles(data.vocabulary(), model.config())));
         if (!listeners.isEmpty()) {
             log.println("exported Hugging Face model to " + exported);
         }
@@ -235,12 +237,26 @@ public final class Trainer {
             TransformerModel model = TransformerModel.of(modelConfig, ctx);
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, model, dpo, manager);
-                dpo.withFullParameters(() -> HfCheckpoint.save(model, target));
+                Vocabulary vocabulary = Vocabulary.load(cfg.out().resolve("vocab.txt"));
+                dpo.withFullParameters(() -> HfCheckpoint.save(model, target, tokenizerFiles(vocabulary, modelConfig)));
                 if (ctx.rank() == 0) {
                     log.printf("exported step %d of %s to %s%n", step, cfg.out(), target);
                 }
             }
         }
+    }
+
+    /**
+     * The tokenizer files that go beside an exported model ({@link HfTokenizerFiles}): the vocabulary,
+     * tokenized as runs tokenize (uncased), up to the model's max positions.
+     *
+     * @param vocabulary the run's vocabulary
+     * @param modelConfig the exported model
+     * @return file name → content, for {@link HfCheckpoint#save(TransformerModel, Path, Map)}
+     */
+    public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig) {
+        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxPositions(),
+                modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
     }
 
     /** The step's loss over the global batch, and each term's mean over its labelled positions. */

@@ -1,15 +1,20 @@
 package io.tessera.examples.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.tessera.examples.data.Vocabulary;
+import io.tessera.examples.data.WordPieceTokenizer;
 import io.tessera.examples.eval.HfEvaluation;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.launch.LocalCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +23,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A model trained at TP=2 and exported loads into a TP=1 model that computes the same losses. */
+/**
+ * A model trained at TP=2 and exported loads into a TP=1 model that computes the same losses; both
+ * export paths write the run's tokenizer files, which Hugging Face loads where it is installed.
+ */
 class ExportRoundTripTest {
 
     @TempDir
@@ -54,6 +62,74 @@ class ExportRoundTripTest {
             }
         });
         assertEquals(0.0, TrainerFixture.maxRelativeDifference(again, model, 0.0));
+        // Both export paths carry the run's tokenizer.
+        Vocabulary vocabulary = Vocabulary.load(out.resolve("vocab.txt"));
+        assertTokenizerFiles(model, vocabulary, 64);
+        assertTokenizerFiles(again, vocabulary, 64);
+        assertHuggingFaceTokenizesAsTessera(model, vocabulary);
+    }
+
+    /** The three files, against hand-written expectations (bert-tiny: 64 positions). */
+    static void assertTokenizerFiles(Path model, Vocabulary vocabulary, int maxPositions) throws IOException {
+        assertEquals(vocabulary.tokens(), Files.readAllLines(model.resolve("vocab.txt"), StandardCharsets.UTF_8),
+                "vocab.txt is the vocabulary, line for line");
+        assertTrue(Files.readString(model.resolve("vocab.txt")).endsWith("\n"));
+        assertEquals("[PAD]", vocabulary.token(0));
+        JsonObject config = JsonParser.parseString(Files.readString(model.resolve("tokenizer_config.json"))).getAsJsonObject();
+        JsonObject expected = JsonParser.parseString("{\"tokenizer_class\": \"BertTokenizer\", \"do_lower_case\": true,"
+                + " \"do_basic_tokenize\": true, \"never_split\": null, \"tokenize_chinese_chars\": true, \"strip_accents\": true,"
+                + " \"model_max_length\": " + maxPositions + ", \"clean_up_tokenization_spaces\": true, \"unk_token\": \"[UNK]\","
+                + " \"sep_token\": \"[SEP]\", \"pad_token\": \"[PAD]\", \"cls_token\": \"[CLS]\", \"mask_token\": \"[MASK]\"}")
+                .getAsJsonObject();
+        assertEquals(expected, config);
+        JsonObject special = JsonParser.parseString(Files.readString(model.resolve("special_tokens_map.json"))).getAsJsonObject();
+        assertEquals(JsonParser.parseString("{\"unk_token\": \"[UNK]\", \"sep_token\": \"[SEP]\", \"pad_token\": \"[PAD]\","
+                + " \"cls_token\": \"[CLS]\", \"mask_token\": \"[MASK]\"}"), special);
+    }
+
+    /**
+     * Where a Python with {@code transformers} is at hand ({@code TESSERA_PYTHON}, else {@code python3}),
+     * {@code AutoTokenizer.from_pretrained} of the exported folder gives the ids Tessera's tokenizer gives,
+     * between [CLS] and [SEP].
+     */
+    private static void assertHuggingFaceTokenizesAsTessera(Path model, Vocabulary vocabulary) throws IOException {
+        String python = System.getenv().getOrDefault("TESSERA_PYTHON", "python3");
+        String text = "Héllo, World! The café's NAÏVE über-test, 北京 2026 (unaffable) [MASK] words.";
+        String script = "import json, sys\n"
+                + "from transformers import AutoTokenizer\n"
+                + "tok = AutoTokenizer.from_pretrained(sys.argv[1])\n"
+                + "print(json.dumps({'ids': tok(sys.argv[2])['input_ids'], 'max': tok.model_max_length}))\n";
+        String answer;
+        try {
+            Process p = new ProcessBuilder(python, "-c", script, model.toString(), text).redirectErrorStream(false).start();
+            answer = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            int code = p.waitFor();
+            if (code != 0 && err.contains("No module named 'transformers'")) {
+                // Not an assumption: the checks above ran and must not be reported as skipped.
+                System.out.println("Hugging Face load check not run: " + python + " cannot import transformers"
+                        + " (set TESSERA_PYTHON to a Python that can)");
+                return;
+            }
+            assertEquals(0, code, "Hugging Face failed to load " + model + ":\n" + err);
+        } catch (IOException e) {
+            System.out.println("Hugging Face load check not run: no " + python + " (" + e.getMessage() + ")");
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        String last = answer.substring(answer.lastIndexOf('\n') + 1);
+        JsonObject o = JsonParser.parseString(last).getAsJsonObject();
+        int[] ids = new WordPieceTokenizer(vocabulary, true).encode(text);
+        JsonArray expected = new JsonArray();
+        expected.add(vocabulary.clsId());
+        for (int id : ids) {
+            expected.add(id);
+        }
+        expected.add(vocabulary.sepId());
+        assertEquals(expected, o.getAsJsonArray("ids"), "Hugging Face's ids for: " + text);
+        assertEquals(64, o.get("max").getAsInt());
     }
 
     private static String batchJson() {

@@ -35,8 +35,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Reads and writes a Hugging Face model directory ({@code config.json} and {@code model.safetensors})
- * from a model at any tensor-parallel degree.
+ * Reads and writes a Hugging Face model directory ({@code config.json} and {@code model.safetensors},
+ * plus the files a caller puts beside them, such as a tokenizer's) from a model at any tensor-parallel
+ * degree.
  *
  * <ul>
  *   <li>{@link #save}: the ranks of world rank 0's tensor-parallel group all-gather each parameter
@@ -80,6 +81,29 @@ public final class HfCheckpoint {
      * @throws IOException if rank 0 cannot write
      */
     public static void save(TransformerModel model, Path dir) throws IOException {
+        save(model, dir, Map.of());
+    }
+
+    /**
+     * Writes {@code dir/config.json}, {@code dir/model.safetensors} and the files beside them that make
+     * the directory usable on its own (a tokenizer's {@code vocab.txt}, {@code tokenizer_config.json},
+     * ...). Call on every rank; world rank 0 writes. Each file is written atomically; the extra files
+     * are all or nothing: when one cannot be written, those of {@code extraFiles} already in the
+     * directory are deleted, and every rank fails.
+     *
+     * @param model an allocated model
+     * @param dir the model directory, created if absent
+     * @param extraFiles file name (no folders) → content, written after the weights and config
+     * @throws IOException if rank 0 cannot write
+     */
+    public static void save(TransformerModel model, Path dir, Map<String, byte[]> extraFiles) throws IOException {
+        for (String name : extraFiles.keySet()) {
+            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(WEIGHTS_FILE)
+                    || name.equals(HfConfigJson.FILE_NAME)) {
+                throw new IllegalArgumentException("HfCheckpoint.save: extra file '" + name + "' must be a plain file name other than "
+                        + WEIGHTS_FILE + " and " + HfConfigJson.FILE_NAME);
+            }
+        }
         ParallelContext pc = model.parallel();
         boolean writer = pc.rank() == 0;
         IOException failure = null;
@@ -100,6 +124,7 @@ public final class HfCheckpoint {
                     Safetensors.save(tensors, dir.resolve(WEIGHTS_FILE));
                     AtomicFiles.write(dir.resolve(HfConfigJson.FILE_NAME),
                             HfConfigJson.toJson(model.config()).getBytes(StandardCharsets.UTF_8));
+                    writeAllOrNone(dir, extraFiles);
                 } catch (IOException e) {
                     failure = e;
                 }
@@ -113,6 +138,24 @@ public final class HfCheckpoint {
             if (ok.getFloat() == 0f) {
                 throw new IOException("rank 0 failed to write the checkpoint to " + dir + "; see its error");
             }
+        }
+    }
+
+    private static void writeAllOrNone(Path dir, Map<String, byte[]> files) throws IOException {
+        try {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                AtomicFiles.write(dir.resolve(f.getKey()), f.getValue());
+            }
+        } catch (IOException e) {
+            // A mix of new and earlier files would describe two different things: leave none of them.
+            for (String name : files.keySet()) {
+                try {
+                    Files.deleteIfExists(dir.resolve(name));
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
         }
     }
 
