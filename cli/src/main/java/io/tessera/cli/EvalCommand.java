@@ -3,7 +3,7 @@ package io.tessera.cli;
 import com.google.gson.GsonBuilder;
 import io.tessera.core.Devices;
 import io.tessera.core.io.AtomicFiles;
-import io.tessera.examples.eval.HfEvaluation;
+import io.tessera.train.eval.HfEvaluation;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

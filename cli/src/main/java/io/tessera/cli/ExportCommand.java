@@ -1,9 +1,9 @@
 package io.tessera.cli;
 
 import io.tessera.core.Devices;
-import io.tessera.examples.train.RunRecord;
-import io.tessera.examples.train.TrainConfig;
-import io.tessera.examples.train.Trainer;
+import io.tessera.train.RunRecord;
+import io.tessera.train.TrainConfig;
+import io.tessera.train.Trainer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;

@@ -1,10 +1,10 @@
 package io.tessera.cli;
 
 import io.tessera.core.Devices;
-import io.tessera.examples.train.Preflight;
-import io.tessera.examples.train.Task;
-import io.tessera.examples.train.TrainConfig;
-import io.tessera.examples.train.Trainer;
+import io.tessera.train.Preflight;
+import io.tessera.train.Task;
+import io.tessera.train.TrainConfig;
+import io.tessera.train.Trainer;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;

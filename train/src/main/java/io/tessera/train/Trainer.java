@@ -1,0 +1,370 @@
+package io.tessera.train;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import io.tessera.core.Devices;
+import io.tessera.core.Rng;
+import io.tessera.core.Scalars;
+import io.tessera.core.Torch;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.train.data.DistributedBatchSampler;
+import io.tessera.train.data.HfTokenizerFiles;
+import io.tessera.train.data.PretrainingDataset;
+import io.tessera.train.data.Vocabulary;
+import io.tessera.models.LossTerms;
+import io.tessera.models.TokenBatch;
+import io.tessera.models.TransformerModel;
+import io.tessera.models.checkpoint.HfCheckpoint;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.models.flops.ModelShape;
+import io.tessera.models.flops.TransformerFlops;
+import io.tessera.optim.OptimizerKind;
+import io.tessera.optim.amp.Precision;
+import io.tessera.optim.schedule.LearningRateSchedule;
+import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.MicroBatch;
+import io.tessera.optim.zero.ModelStateMemory;
+import io.tessera.optim.zero.StepResult;
+import io.tessera.parallel.ParallelContext;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The pretraining loop of one rank: data, model, ZeRO/data-parallel optimizer, evaluation, metrics and
+ * checkpoints. Every rank of the job runs it with its own {@link ParallelContext}.
+ *
+ * <pre>
+ *   for each step:
+ *     for each micro-batch m of this data-parallel rank:
+ *       tape ─▶ model.lossTerms: Σ loss per term ─▶ Σ_terms sum / global label count ─▶ MicroBatch.backward
+ *       (buckets reduce while backward runs; stages 0–1 only on the last micro-batch)
+ *     optimizer.step(lr(step), clip) ─▶ listeners (metrics file, console, yours) ─▶ evaluation / checkpoint when due
+ * </pre>
+ *
+ * <p>With {@code --precision fp16} the nodes compute in fp16 from fp32 master weights, backward is
+ * seeded with the optimizer's loss scale instead of 1, and a step whose gradients overflowed is skipped
+ * (the scale halves); each metrics row records {@code loss_scale}, {@code skipped} and
+ * {@code skipped_steps}. Held-out evaluation reads the fp32 master weights in fp32.
+ *
+ * <p>The trainer knows no model family: the model says which positions carry labels and what each
+ * loss term sums ({@link LossTerms}). Losses are normalised by the label count of the <em>global</em> batch and gradients summed over
+ * the data-parallel group, so every layout (TP, DP, ZeRO stage, micro-batching) computes the same
+ * gradient as one process on the whole batch, up to floating-point summation order.
+ *
+ * <p>Thread safety: one call of {@link #run} per rank; ranks may be threads of one JVM.
+ */
+public final class Trainer {
+
+    /** What a run produced. */
+    public record Result(List<Double> losses, Evaluation before, Evaluation after, Path exported, double tokensPerSecond,
+                         ModelStateMemory memory, List<StepResult> steps) {}
+
+    private final TrainConfig cfg;
+    private final ParallelContext ctx;
+    private final Device device;
+    private final PrintStream log;
+    private final List<TrainingListener> extraListeners;
+
+    /**
+     * A trainer on the CPU.
+     *
+     * @param cfg the run
+     * @param ctx this rank's groups
+     * @param log where rank 0 reports progress
+     */
+    public Trainer(TrainConfig cfg, ParallelContext ctx, PrintStream log) {
+        this(cfg, ctx, Device.cpu(), log);
+    }
+
+    /**
+     * @param cfg the run
+     * @param ctx this rank's groups; on a CUDA device their communicators must take CUDA tensors (NCCL,
+     *     see {@code io.tessera.parallel.nccl.NcclGroups}) unless the group has one rank
+     * @param device where this rank's model, optimizer state and batches live ({@link Devices#resolve})
+     * @param log where rank 0 reports progress
+     */
+    public Trainer(TrainConfig cfg, ParallelContext ctx, Device device, PrintStream log) {
+        this(cfg, ctx, device, log, List.of());
+    }
+
+    /**
+     * @param cfg the run
+     * @param ctx this rank's groups
+     * @param device where this rank computes
+     * @param log where rank 0 reports progress
+     * @param listeners called on rank 0 after the metrics file and the console
+     */
+    public Trainer(TrainConfig cfg, ParallelContext ctx, Device device, PrintStream log, List<TrainingListener> listeners) {
+        this.cfg = Objects.requireNonNull(cfg, "cfg");
+        this.ctx = Objects.requireNonNull(ctx, "ctx");
+        this.device = Objects.requireNonNull(device, "device");
+        this.log = Objects.requireNonNull(log, "log");
+        this.extraListeners = List.copyOf(listeners);
+        if (ctx.tensorSize() != cfg.tensorParallel() || ctx.dataSize() != cfg.dataParallel()) {
+            throw new IllegalArgumentException("rank " + ctx.rank() + ": the job has tp " + ctx.tensorSize() + " × dp " + ctx.dataSize()
+                    + " but the configuration asks for tp " + cfg.tensorParallel() + " × dp " + cfg.dataParallel()
+                    + "; launch as many ranks as --tp × --dp");
+        }
+    }
+
+    /**
+     * Runs the configured steps (or the rest of them when resuming).
+     *
+     * @return losses, evaluations and the exported model folder
+     * @throws IOException on data, checkpoint or export I/O failures
+     */
+    public Result run() throws IOException {
+        boolean lead = ctx.rank() == 0;
+        if (lead) {
+            RunFolder.prepare(cfg.out(), cfg.resume(), cfg.overwrite(), true);
+        }
+        ctx.world().barrier();
+        TrainingData data = TrainingData.load(cfg);
+        if (lead) {
+            data.vocabulary().save(cfg.out().resolve("vocab.txt"));
+        }
+        TransformerConfig modelConfig = modelConfig(data.vocabulary().size());
+        if (lead && !cfg.resume()) {
+            RunRecord.write(cfg, modelConfig);
+        }
+        try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
+            TransformerModel model = TransformerModel.of(modelConfig, ctx);
+            try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
+                List<TrainingListener> listeners = lead ? listeners() : List.of();
+                try {
+                    return train(data, model, dpo, manager, listeners);
+                } finally {
+                    listeners.forEach(TrainingListener::onEnd);
+                }
+            }
+        }
+    }
+
+    private List<TrainingListener> listeners() throws IOException {
+        List<TrainingListener> all = new ArrayList<>();
+        all.add(new MetricsFile(cfg.out().resolve("metrics.jsonl")));
+        all.add(new ConsoleProgress(log, cfg.progress()));
+        all.addAll(extraListeners);
+        return all;
+    }
+
+    private Result train(TrainingData data, TransformerModel model, DataParallelOptimizer dpo, NDManager manager,
+                         List<TrainingListener> listeners) throws IOException {
+        CheckpointStore checkpoints = new CheckpointStore(cfg.out());
+        int start = cfg.resume() ? checkpoints.load(null, cfg, model, dpo, manager) : 0;
+        if (!listeners.isEmpty() && cfg.resume()) {
+            log.printf("resumed from step %d of %s%n", start, checkpoints.root());
+        }
+        boolean fp16 = cfg.precision() == Precision.FP16;
+        if (!listeners.isEmpty() && fp16) {
+            log.printf("precision fp16: fp16 compute, fp32 master weights and optimizer states, loss scale %.0f"
+                    + " (halved on overflow, doubled after %d clean steps)%n", dpo.lossScale(), cfg.lossScaleWindow());
+        }
+        DistributedBatchSampler sampler = sampler(data.train(), true);
+        Evaluator evaluator = new Evaluator(ctx, sampler(data.heldOut(), false), cfg.evalBatches(), cfg.task());
+        LearningRateSchedule schedule = LearningRateSchedule.builder().peak(cfg.lr()).warmupSteps(cfg.warmupSteps())
+                .linearDecay(cfg.steps()).build();
+        Evaluation before = evaluator.evaluate(model, dpo, manager, start);
+        listeners.forEach(l -> l.onEvaluation(before));
+        listeners.forEach(l -> l.onStart(start, cfg.steps()));
+        double flopsPerStep = TransformerFlops.trainingStep(ModelShape.of(model.config(), cfg.globalBatch(), cfg.seqLength()));
+        long tokensPerStep = (long) cfg.globalBatch() * cfg.seqLength();
+        List<Double> losses = new ArrayList<>();
+        List<StepResult> stepResults = new ArrayList<>();
+        double seconds = 0;
+        for (int step = start; step < cfg.steps(); step++) {
+            long t0 = System.nanoTime();
+            StepLoss sl = trainStep(model, dpo, sampler, step, manager);
+            double lr = schedule.lr(step);
+            StepResult r = dpo.step(lr, cfg.maxGradNorm());
+            // On a GPU the update's kernels are still queued here; without this wait they would be
+            // timed in the next step, or in an evaluation or checkpoint, and not at all after the last step.
+            Devices.synchronize(manager);
+            double dt = (System.nanoTime() - t0) / 1e9;
+            seconds += dt;
+            losses.add(sl.loss());
+            stepResults.add(r);
+            Optional<Devices.Memory> deviceMemory = Devices.memory(device);
+            StepReport report = new StepReport(step + 1, cfg.steps(), sl.loss(), sl.terms(), lr, r, dpo.skippedSteps(), fp16, dt,
+                    tokensPerStep / dt, flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes(), device.toString(),
+                    deviceMemory.map(Devices.Memory::usedMegabytes).orElse(Double.NaN));
+            listeners.forEach(l -> l.onStep(report));
+            boolean last = step + 1 == cfg.steps();
+            if (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0 && !last) {
+                Evaluation e = evaluator.evaluate(model, dpo, manager, step + 1);
+                listeners.forEach(l -> l.onEvaluation(e));
+            }
+            if (last || (cfg.checkpointEvery() > 0 && (step + 1) % cfg.checkpointEvery() == 0)) {
+                checkpoints.save(step + 1, sampler.position(step + 1), cfg, model, dpo, manager);
+            }
+        }
+        Evaluation after = before;
+        if (start < cfg.steps()) {
+            after = evaluator.evaluate(model, dpo, manager, cfg.steps());
+            Evaluation done = after;
+            listeners.forEach(l -> l.onEvaluation(done));
+        }
+        Path exported = cfg.out().resolve("model");
+        dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizerFiles(data.vocabulary(), model.config())));
+        if (!listeners.isEmpty()) {
+            log.println("exported Hugging Face model to " + exported);
+        }
+        int ran = cfg.steps() - start;
+        return new Result(losses, before, after, exported, ran == 0 ? 0 : ran * tokensPerStep / seconds, dpo.memory(), stepResults);
+    }
+
+    /**
+     * Consolidates a run's checkpoint into a Hugging Face model directory. Checkpoints are
+     * layout-independent, so any layout of ranks may call it together (every rank of the job).
+     *
+     * @param checkpoint the {@code step-*} folder, or null for the latest
+     * @param target the model directory to write
+     * @throws IOException if reading or writing fails
+     */
+    public void export(Path checkpoint, Path target) throws IOException {
+        TransformerConfig modelConfig = cfg.model();
+        try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
+            TransformerModel model = TransformerModel.of(modelConfig, ctx);
+            try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
+                int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, model, dpo, manager);
+                Vocabulary vocabulary = Vocabulary.load(cfg.out().resolve("vocab.txt"));
+                dpo.withFullParameters(() -> HfCheckpoint.save(model, target, tokenizerFiles(vocabulary, modelConfig)));
+                if (ctx.rank() == 0) {
+                    log.printf("exported step %d of %s to %s%n", step, cfg.out(), target);
+                }
+            }
+        }
+    }
+
+    /**
+     * The tokenizer files that go beside an exported model ({@link HfTokenizerFiles}): the vocabulary,
+     * tokenized as runs tokenize (uncased), up to the model's max positions.
+     *
+     * @param vocabulary the run's vocabulary
+     * @param modelConfig the exported model
+     * @return file name → content, for {@link HfCheckpoint#save(TransformerModel, Path, Map)}
+     */
+    public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig) {
+        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxPositions(),
+                modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
+    }
+
+    /** The step's loss over the global batch, and each term's mean over its labelled positions. */
+    private record StepLoss(double loss, Map<String, Double> terms) {}
+
+    /**
+     * One optimizer step's forward and backward passes: the label counts of every micro-batch of this
+     * rank are summed over the data-parallel group first, so that each term is divided by the global
+     * batch's count and the gradients summed over micro-batches and ranks are those of one process.
+     */
+    private StepLoss trainStep(TransformerModel model, DataParallelOptimizer dpo, DistributedBatchSampler sampler, int step,
+                               NDManager manager) {
+        DistributedBatchSampler.Position pos = sampler.position(step);
+        int micro = sampler.microBatchesPerStep();
+        try (NDManager stepScope = manager.newSubManager()) {
+            List<TokenBatch> batches = new ArrayList<>(micro);
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (int m = 0; m < micro; m++) {
+                TokenBatch tb = BatchTensors.of(stepScope, sampler.microBatch(pos, m), cfg.task());
+                batches.add(tb);
+                model.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
+            }
+            List<String> names = List.copyOf(counts.keySet());
+            double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
+            double[] sums = new double[names.size()];
+            for (int m = 0; m < micro; m++) {
+                try (NDManager scope = stepScope.newSubManager();
+                     Tape tape = new Tape(scope, Rng.mix(cfg.seed(), step, ctx.dataRank(), m), true);
+                     MicroBatch mb = dpo.microBatch(tape, m == micro - 1)) {
+                    LossTerms terms = model.lossTerms(tape, batches.get(m), false);
+                    mb.backward(globallyNormalised(tape, terms, names, global, sums, step, m));
+                }
+            }
+            double[] total = BatchTensors.allReduceSum(ctx.data(), sums, manager);
+            Map<String, Double> perTerm = new LinkedHashMap<>();
+            double loss = 0;
+            for (int i = 0; i < names.size(); i++) {
+                perTerm.put(names.get(i), total[i]);
+                loss += total[i];
+            }
+            return new StepLoss(loss, perTerm);
+        }
+    }
+
+    /** {@code Σ_terms sum / global count} on the tape; adds each term's share to {@code sums} for reporting. */
+    private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums, int step,
+                                          int micro) {
+        List<Var> parts = new ArrayList<>();
+        List<Double> scales = new ArrayList<>();
+        for (LossTerms.Term t : terms.terms()) {
+            int i = names.indexOf(t.name());
+            if (t.count() == 0) {
+                continue;
+            }
+            double scale = 1.0 / global[i];
+            parts.add(t.sum());
+            scales.add(scale);
+            sums[i] += t.sum().value().getFloat() * scale;
+        }
+        if (parts.isEmpty()) {
+            throw new IllegalStateException("step " + (step + 1) + ", micro-batch " + micro + ": no position carries a label (terms "
+                    + terms.names() + " all count 0); check the dataset's labels");
+        }
+        return tape.apply1("loss.global-normalised", false, (c, in) -> {
+            ai.djl.ndarray.NDArray acc = in.get(0).mul(Scalars.of(in.get(0), scales.get(0)));
+            for (int k = 1; k < in.size(); k++) {
+                acc = acc.add(in.get(k).mul(Scalars.of(in.get(k), scales.get(k))));
+            }
+            return new NDList(acc);
+        }, parts.toArray(new Var[0]));
+    }
+
+    private DistributedBatchSampler sampler(PretrainingDataset dataset, boolean shuffle) {
+        if (dataset.size() < cfg.globalBatch()) {
+            throw new IllegalArgumentException("--global-batch " + cfg.globalBatch() + " is larger than the " + dataset.size()
+                    + " examples built from the corpus at --seq-length " + cfg.seqLength() + "; use a smaller global batch");
+        }
+        return DistributedBatchSampler.builder().setDataset(dataset).setGlobalBatchSize(cfg.globalBatch())
+                .setMicroBatchSize(cfg.microBatch()).optDataParallelSize(ctx.dataSize()).optDataParallelRank(ctx.dataRank())
+                .optShuffle(shuffle).build();
+    }
+
+    private TransformerConfig modelConfig(int vocabSize) {
+        TransformerConfig.Builder b = cfg.model().toBuilder().setVocabSize(vocabSize);
+        if (cfg.dropout() != null) {
+            b.optHiddenDropout(cfg.dropout()).optAttentionDropout(cfg.dropout());
+        }
+        return b.build();
+    }
+
+    /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
+    private DataParallelOptimizer newOptimizer(TransformerModel model, NDManager manager) {
+        return DataParallelOptimizer.create(cfg.zero(), new DataParallelOptimizer.Spec(model, cfg.seed(), ctx,
+                OptimizerKind.parse(cfg.optimizer()).factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
+                .withPrecision(cfg.precision(), cfg.lossScaling()));
+    }
+
+    /** @return this process's resident memory in MB (Linux), NaN where unknown */
+    static double residentMegabytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+}
