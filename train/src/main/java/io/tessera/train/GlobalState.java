@@ -11,6 +11,7 @@ import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.models.HfTensor;
 import io.tessera.models.TransformerModel;
 import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.FullState;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.tensor.PartitionedTensors;
 import java.io.IOException;
@@ -68,7 +69,7 @@ final class GlobalState {
     static Gathered gather(TransformerModel model, DataParallelOptimizer dpo, NDManager owner) throws IOException {
         ParallelContext pc = model.parallel();
         List<HfTensor> named = named(model, dpo.buffer());
-        DataParallelOptimizer.FullState full = dpo.gatherFullState(owner);
+        FullState full = dpo.gatherFullState(owner);
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (pc.dataRank() == 0) {
             try (Torch.GradMode g = Torch.gradMode(false)) {
@@ -139,7 +140,7 @@ final class GlobalState {
             throw new IllegalArgumentException(source + " holds " + tensors.size() + " tensors but this model reads " + used
                     + "; it was saved from a larger model. Resume with the model the run was started with");
         }
-        dpo.loadFullState(new DataParallelOptimizer.FullState(flats[0], flats[1], flats[2], optimizerSteps, lossScaler));
+        dpo.loadFullState(new FullState(flats[0], flats[1], flats[2], optimizerSteps, lossScaler));
     }
 
     /** The model's named tensors, checked to cover every parameter of the buffer exactly once. */

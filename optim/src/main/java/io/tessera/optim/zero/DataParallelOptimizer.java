@@ -2,8 +2,6 @@ package io.tessera.optim.zero;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
@@ -12,7 +10,6 @@ import io.tessera.core.tape.ParameterAccess;
 import io.tessera.core.tape.Tape;
 import io.tessera.optim.FlatRange;
 import io.tessera.optim.Optimizer;
-import io.tessera.optim.OptimizerState;
 import io.tessera.optim.Sharding;
 import io.tessera.optim.TensorNorms;
 import io.tessera.optim.amp.DynamicLossScaler;
@@ -21,7 +18,6 @@ import io.tessera.optim.amp.Precision;
 import io.tessera.optim.clip.GradientNorm;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
-import io.tessera.parallel.comm.ReduceOp;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -111,9 +107,6 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
             return new Spec(model, seed, context, optimizer, bucketBytes, manager, precision, lossScaling);
         }
     }
-
-    /** The checkpoint entry of the loss scaler's state (fp16 runs only): [scale, clean steps, skipped steps]. */
-    private static final String LOSS_SCALER_KEY = "amp.loss_scaler";
 
     protected final ParameterBuffer buffer;
     protected final ParallelContext context;
@@ -326,25 +319,13 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     }
 
     /**
-     * The tensors that restore this rank's training state exactly: parameters (the full local buffer, or
-     * this rank's shard under stage 3) and every optimizer's moments and step count.
+     * The tensors of a per-rank (format-1) checkpoint: parameters (the full local buffer, or this
+     * rank's shard under stage 3), every optimizer's moments and step count, the loss scaler.
      *
      * @return name to tensor; views of live state, valid until the next step
      */
     public final Map<String, NDArray> stateDict() {
-        Map<String, NDArray> out = new java.util.LinkedHashMap<>();
-        out.put("params", parameterState());
-        List<Optimizer> opts = optimizers();
-        for (int i = 0; i < opts.size(); i++) {
-            OptimizerState st = opts.get(i).state();
-            out.put("opt." + i + ".m", st.firstMoment());
-            out.put("opt." + i + ".v", st.secondMoment());
-            out.put("opt." + i + ".t", manager.create(new long[] {st.steps()}));
-        }
-        if (scaler != null) {
-            out.put(LOSS_SCALER_KEY, manager.create(new double[] {scaler.scale(), scaler.cleanSteps(), scaler.skippedSteps()}));
-        }
-        return out;
+        return RankStateDict.of(this);
     }
 
     /**
@@ -354,120 +335,53 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
      * @throws IllegalArgumentException naming the first tensor that is missing or has another shape
      */
     public final void loadStateDict(Map<String, NDArray> state) {
-        Map<String, NDArray> mine = stateDict();
-        if (!state.keySet().equals(mine.keySet())) {
-            throw new IllegalArgumentException("checkpoint holds " + state.size() + " tensors " + state.keySet()
-                    + " but this rank's ZeRO-" + stage + " state has " + mine.keySet()
-                    + "; resume with the same --tp, --dp, --zero, --optimizer and --precision as the saved run");
-        }
-        try (Torch.GradMode g = Torch.gradMode(false)) {
-            for (Map.Entry<String, NDArray> e : mine.entrySet()) {
-                NDArray saved = state.get(e.getKey());
-                if (!saved.getShape().equals(e.getValue().getShape())) {
-                    throw new IllegalArgumentException("checkpoint tensor " + e.getKey() + " has shape " + saved.getShape()
-                            + ", this run expects " + e.getValue().getShape() + "; resume with the same layout and model");
-                }
-            }
-            List<Optimizer> opts = optimizers();
-            for (Map.Entry<String, NDArray> e : mine.entrySet()) {
-                if (e.getKey().equals(LOSS_SCALER_KEY)) {
-                    double[] s = state.get(e.getKey()).toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
-                    scaler.restore(s[0], (long) s[1], (long) s[2]);
-                } else if (e.getKey().endsWith(".t")) {
-                    int i = Integer.parseInt(e.getKey().split("\\.")[1]);
-                    opts.get(i).state().restoreSteps(state.get(e.getKey()).getLong());
-                } else {
-                    io.tessera.core.Tensors.copyInto(e.getValue(), state.get(e.getKey()));
-                }
-            }
-        }
+        RankStateDict.load(this, state);
+    }
+
+    /** @return the array holding this rank's parameters (package access for the state readers) */
+    final NDArray parameterStateArray() {
+        return parameterState();
+    }
+
+    /** @return the manager of this stage's arrays */
+    final NDManager stageManager() {
+        return manager;
     }
 
     /**
-     * This tensor-parallel rank's whole training state, whatever the ZeRO stage: flat arrays laid out
-     * like {@link #buffer()} (every parameter at {@link ParameterBuffer#offset}), so that a checkpoint
-     * can be re-split for another data-parallel degree or stage.
-     *
-     * @param params the parameters
-     * @param firstMoment the optimizer's first moments ({@code m}; zeros where no optimizer has stepped)
-     * @param secondMoment the second moments ({@code v})
-     * @param optimizerSteps steps every optimizer has taken (they step together)
-     * @param lossScaler {@code [scale, clean steps, skipped steps]} of an fp16 run, else null
-     */
-    public record FullState(NDArray params, NDArray firstMoment, NDArray secondMoment, long optimizerSteps,
-                            double[] lossScaler) {}
-
-    /**
-     * Gathers {@link FullState} from this rank's pieces: parameters as {@link #withFullParameters}
-     * does, moments by summing over the data-parallel group the zero-filled flat arrays into which each
-     * rank copied its own pieces (the pieces are disjoint, so the sum is exact). Collective: every
-     * data-parallel rank calls it.
+     * Gathers this tensor-parallel rank's whole training state ({@link FullState#gather}). Collective
+     * over the data-parallel group.
      *
      * @param owner manager of the returned arrays
-     * @return the state, in fp32 on this rank's device
-     * @throws IOException never in practice (the gather's callback does no I/O)
+     * @return the state
+     * @throws IOException never in practice
      */
     public final FullState gatherFullState(NDManager owner) throws IOException {
-        Shape flat = new Shape(buffer.numel());
-        NDArray params = owner.zeros(flat, DataType.FLOAT32);
-        NDArray m = owner.zeros(flat, DataType.FLOAT32);
-        NDArray v = owner.zeros(flat, DataType.FLOAT32);
-        try (Torch.GradMode g = Torch.gradMode(false)) {
-            withFullParameters(() -> io.tessera.core.Tensors.copyInto(params, buffer.params()));
-            List<Optimizer> opts = optimizers();
-            long steps = opts.isEmpty() ? 0 : opts.get(0).state().steps();
-            for (Optimizer o : opts) {
-                if (o.state().steps() != steps) {
-                    throw new IllegalStateException("rank " + context.rank() + ": optimizers of one stage have taken "
-                            + steps + " and " + o.state().steps() + " steps; they always step together, so the state is corrupt");
-                }
-                try (NDArray mv = o.range().view(m); NDArray vv = o.range().view(v)) {
-                    io.tessera.core.Tensors.copyInto(mv, o.state().firstMoment());
-                    io.tessera.core.Tensors.copyInto(vv, o.state().secondMoment());
-                }
-            }
-            if (stage > 0 && dp.size() > 1) {
-                dp.allReduce(m, ReduceOp.SUM);
-                dp.allReduce(v, ReduceOp.SUM);
-            }
-            double[] scalerState = scaler == null ? null : new double[] {scaler.scale(), scaler.cleanSteps(), scaler.skippedSteps()};
-            return new FullState(params, m, v, steps, scalerState);
-        }
+        return FullState.gather(this, owner);
     }
 
     /**
-     * Sets this rank's state from a {@link FullState} (from any stage and data-parallel degree with the
-     * same tensor-parallel split): each rank keeps its own pieces. No communication.
+     * Sets this rank's state from a {@link FullState} ({@link FullState#loadInto}). No communication.
      *
-     * @param state the state; its arrays must have {@link ParameterBuffer#numel()} elements
-     * @throws IllegalArgumentException if the sizes differ, or the loss-scaler state is missing for an
-     *     fp16 run
+     * @param state the state
      */
     public final void loadFullState(FullState state) {
-        for (NDArray a : List.of(state.params(), state.firstMoment(), state.secondMoment())) {
-            if (a.size() != buffer.numel()) {
-                throw new IllegalArgumentException("full state array of " + a.size() + " elements for a buffer of "
-                        + buffer.numel() + "; it was gathered for another model or tensor-parallel split");
-            }
-        }
-        try (Torch.GradMode g = Torch.gradMode(false)) {
-            loadFullParameters(state.params());
-            for (Optimizer o : optimizers()) {
-                try (NDArray mv = o.range().view(state.firstMoment()); NDArray vv = o.range().view(state.secondMoment())) {
-                    io.tessera.core.Tensors.copyInto(o.state().firstMoment(), mv);
-                    io.tessera.core.Tensors.copyInto(o.state().secondMoment(), vv);
-                }
-                o.state().restoreSteps(state.optimizerSteps());
-            }
-        }
-        if (scaler != null) {
-            double[] s = state.lossScaler();
-            if (s == null) {
-                throw new IllegalArgumentException("this run computes in " + precision.name().toLowerCase(java.util.Locale.ROOT)
-                        + " with a loss scale, but the state holds none: it was saved by an fp32 run");
-            }
-            scaler.restore(s[0], (long) s[1], (long) s[2]);
-        }
+        state.loadInto(this);
+    }
+
+    /** @return the fp16 loss scaler, or null in fp32 */
+    final DynamicLossScaler scaler() {
+        return scaler;
+    }
+
+    /** @return this rank's optimizers, in a fixed order (package access for {@link FullState}) */
+    final List<Optimizer> stageOptimizers() {
+        return optimizers();
+    }
+
+    /** @return the data-parallel group */
+    final Communicator dataParallelGroup() {
+        return dp;
     }
 
     /**
