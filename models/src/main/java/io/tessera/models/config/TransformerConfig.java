@@ -31,6 +31,9 @@ import java.util.stream.Collectors;
  * (post-LN) and Megatron-BERT's reordering (pre-LN, LayerNorm at the input of each sub-layer and one
  * final LayerNorm, no embedding LayerNorm).
  *
+ * <p>One file on purpose: the fields, their builder and the cross-field validation (which reports every
+ * problem of a configuration at once) are one contract; most of the length is that validation's messages.
+ *
  * <p>Thread safety: immutable, safe to share between threads.
  */
 public final class TransformerConfig {

@@ -70,6 +70,9 @@ import org.slf4j.LoggerFactory;
  * have them mapped. Anyone holding the job token is trusted as far as this goes: a peer names the
  * process and addresses it is read from.
  *
+ * <p>One file on purpose: the server, the client connections and the handshake share the endpoint's
+ * peer table and its lifecycle (connect, authenticate, fail, close).
+ *
  * <p>Thread safety: thread-safe. Close the communicators before the endpoint.
  */
 public final class NettyEndpoint implements AutoCloseable {

@@ -58,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * a peer gone, mismatched calls) the communicator is broken, the peers are told, and every later
  * operation fails at once. Messages name the operation, the group, this rank and the rank at fault.
  *
+ * <p>One file on purpose: the communication thread, its queue and every collective's schedule share
+ * the thread's state (sequence numbers, arrival plans, failure and abort handling); split by collective,
+ * each part would need that state handed around.
+ *
  * <p>Thread safety: thread-safe; collectives are issued by one thread in program order, as the
  * {@link Communicator} contract requires.
  */

@@ -51,6 +51,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * scratch buffer and complete before returning. Uneven reduce-scatter and all-gather (the group size
  * does not divide the element count) run as a group of per-rank reduces or broadcasts.
  *
+ * <p>One file on purpose: one NCCL communicator handle, its stream and events, and the mapping of every
+ * collective onto the native calls and their completion polling, all tied to the handle's lifetime.
+ *
  * <p>Thread safety: thread-safe. Collectives are issued in program order by one thread (as with every
  * backend); {@link Work#await()}, {@link #abort(String)} and {@link #close()} may come from any thread.
  */

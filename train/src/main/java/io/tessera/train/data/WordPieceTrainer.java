@@ -45,6 +45,9 @@ import java.util.TreeMap;
  * WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, trainer.lowerCase());
  * }</pre>
  *
+ * <p>One file on purpose: the merge loop and its incremental pair-count index are one algorithm whose
+ * parts share the same arrays; most of the length is documentation of that algorithm.
+ *
  * <p>Thread safety: immutable; {@code train} keeps its state on the stack, so one trainer
  * may train from several threads at once.
  */
