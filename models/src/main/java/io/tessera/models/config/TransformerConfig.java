@@ -32,7 +32,7 @@ import java.util.stream.Collectors;
  * final LayerNorm, no embedding LayerNorm).
  *
  * <p>One file on purpose: the fields, their builder and the cross-field validation (which reports every
- * problem of a configuration at once) are one contract; most of the length is that validation's messages.
+ * problem of a configuration at once) are one contract.
  *
  * <p>Thread safety: immutable, safe to share between threads.
  */

@@ -46,7 +46,7 @@ import java.util.TreeMap;
  * }</pre>
  *
  * <p>One file on purpose: the merge loop and its incremental pair-count index are one algorithm whose
- * parts share the same arrays; most of the length is documentation of that algorithm.
+ * parts share the same arrays and counters.
  *
  * <p>Thread safety: immutable; {@code train} keeps its state on the stack, so one trainer
  * may train from several threads at once.
