@@ -166,7 +166,7 @@ public final class CheckpointStore {
                     }
                     Manifest manifest = new Manifest(FORMAT, VERSION, step, (long) step * cfg.globalBatch(), data.epoch(), data.step(),
                             cfg.task().name().toLowerCase(Locale.ROOT), cfg.modelName(), cfg.globalBatch(), cfg.seqLength(), cfg.seed(),
-                            cfg.optimizer(), cfg.precision().flag(),
+                            cfg.optimizer().optionName(), cfg.precision().flag(),
                             new Layout(cfg.world(), cfg.tensorParallel(), cfg.dataParallel(), cfg.zero()), g.optimizerSteps(),
                             g.lossScaler(), index, JsonParser.parseString(HfConfigJson.toJson(model.config())).getAsJsonObject());
                     Safetensors.save(g.tensors(), partial.resolve(STATE));
@@ -283,7 +283,7 @@ public final class CheckpointStore {
         diff(diffs, "--global-batch", m.globalBatch(), cfg.globalBatch());
         diff(diffs, "--seq-length", m.seqLength(), cfg.seqLength());
         diff(diffs, "--seed", m.seed(), cfg.seed());
-        diff(diffs, "--optimizer", m.optimizer(), cfg.optimizer());
+        diff(diffs, "--optimizer", m.optimizer(), cfg.optimizer().optionName());
         diff(diffs, "--precision", m.precision(), cfg.precision().flag());
         JsonObject mine = JsonParser.parseString(HfConfigJson.toJson(model.config())).getAsJsonObject();
         for (String key : new java.util.TreeSet<>(union(m.modelConfig().keySet(), mine.keySet()))) {
@@ -319,12 +319,12 @@ public final class CheckpointStore {
         }
         Meta meta = new Gson().fromJson(Files.readString(metaFile), Meta.class);
         if (meta.world() != cfg.world() || meta.tensorParallel() != cfg.tensorParallel() || meta.zero() != cfg.zero()
-                || !meta.optimizer().equals(cfg.optimizer())) {
+                || !meta.optimizer().equals(cfg.optimizer().optionName())) {
             throw new IOException(String.format("--resume: the format-1 checkpoint in %s was saved with world %d, tp %d, zero %d,"
                             + " %s; this run has world %d, tp %d, zero %d, %s. Checkpoints of this older format resume only at"
                             + " their own layout: resume with it once, and the next checkpoint is layout-independent", dir,
                     meta.world(), meta.tensorParallel(), meta.zero(), meta.optimizer(), cfg.world(), cfg.tensorParallel(), cfg.zero(),
-                    cfg.optimizer()));
+                    cfg.optimizer().optionName()));
         }
         try (NDManager tmp = manager.newSubManager()) {
             dpo.loadStateDict(Safetensors.load(dir.resolve(String.format("rank-%05d.safetensors", ctx.rank())), tmp));

@@ -49,7 +49,7 @@ public final class RunRecord {
         o.addProperty("tp", cfg.tensorParallel());
         o.addProperty("dp", cfg.dataParallel());
         o.addProperty("zero", cfg.zero());
-        o.addProperty("optimizer", cfg.optimizer());
+        o.addProperty("optimizer", cfg.optimizer().optionName());
         o.addProperty("lr", cfg.lr());
         o.addProperty("warmup", cfg.warmupSteps());
         o.addProperty("weight_decay", cfg.weightDecay());

@@ -2,6 +2,7 @@ package io.tessera.train;
 
 import io.tessera.core.Devices;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.optim.OptimizerKind;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.amp.Precision;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ import java.util.Objects;
  * @param tensorParallel tensor-parallel degree
  * @param dataParallel data-parallel degree (world / tensorParallel)
  * @param zero ZeRO stage 0..3
- * @param optimizer "adamw" or "lamb"
+ * @param optimizer AdamW or LAMB
  * @param lr peak learning rate
  * @param warmupSteps linear warm-up steps
  * @param weightDecay decoupled weight decay
@@ -53,7 +54,7 @@ import java.util.Objects;
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
-                          int zero, String optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
+                          int zero, OptimizerKind optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
                           boolean overwrite, long bucketBytes, boolean progress, Path vocabFile, Precision precision,
                           double initialLossScale, long lossScaleWindow, Devices device) {
@@ -97,7 +98,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.tensorParallel = tensorParallel;
         b.dataParallel = dataParallel;
         b.zero = zero;
-        b.optimizer = optimizer;
+        b.optimizer = optimizer.optionName();
         b.lr = lr;
         b.warmupSteps = warmupSteps;
         b.weightDecay = weightDecay;
@@ -169,6 +170,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         public Builder optDataParallel(int v) { dataParallel = v; return this; }
         public Builder optZero(int v) { zero = v; return this; }
         public Builder optOptimizer(String v) { optimizer = v; return this; }
+        public Builder optOptimizer(OptimizerKind v) { optimizer = v.optionName(); return this; }
         public Builder optLr(double v) { lr = v; return this; }
         public Builder optWarmupSteps(int v) { warmupSteps = v; return this; }
         public Builder optWeightDecay(double v) { weightDecay = v; return this; }
@@ -219,7 +221,10 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
             if (zero < 0 || zero > 3) {
                 errors.add("--zero " + zero + ": ZeRO stages are 0, 1, 2 and 3");
             }
-            if (!optimizer.equals("adamw") && !optimizer.equals("lamb")) {
+            OptimizerKind optimizerKind = null;
+            try {
+                optimizerKind = OptimizerKind.parse(optimizer);
+            } catch (IllegalArgumentException e) {
                 errors.add("--optimizer " + optimizer + ": choose adamw or lamb");
             }
             if (!(lr > 0) || !Double.isFinite(lr)) {
@@ -276,7 +281,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                 throw new IllegalArgumentException(String.join("\n", errors));
             }
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
-                    tensorParallel, dataParallel, zero, optimizer, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
+                    tensorParallel, dataParallel, zero, optimizerKind, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
                     evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile,
                     precision, initialLossScale, lossScaleWindow, device);
         }

@@ -20,7 +20,6 @@ import io.tessera.models.checkpoint.HfCheckpoint;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.models.flops.ModelShape;
 import io.tessera.models.flops.TransformerFlops;
-import io.tessera.optim.OptimizerKind;
 import io.tessera.optim.amp.Precision;
 import io.tessera.optim.schedule.LearningRateSchedule;
 import io.tessera.optim.zero.DataParallelOptimizer;
@@ -350,7 +349,7 @@ public final class Trainer {
     /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
     private DataParallelOptimizer newOptimizer(TransformerModel model, NDManager manager) {
         return DataParallelOptimizer.create(cfg.zero(), new DataParallelOptimizer.Spec(model, cfg.seed(), ctx,
-                OptimizerKind.parse(cfg.optimizer()).factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
+                cfg.optimizer().factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
                 .withPrecision(cfg.precision(), cfg.lossScaling()));
     }
 
