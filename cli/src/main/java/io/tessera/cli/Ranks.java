@@ -8,9 +8,11 @@ import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.launch.JobEnvironment;
+import io.tessera.parallel.launch.LauncherWatch;
 import io.tessera.parallel.nccl.NcclGroups;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,11 @@ import picocli.CommandLine;
  * How a command runs as a job: with {@code --nproc N} it spawns N local ranks that re-run the same
  * command line (without {@code --nproc}); under torchrun or Slurm (their variables set) it joins that
  * job as one rank; otherwise it runs as a single process.
+ *
+ * <p>Stopping: SIGTERM or SIGINT to the spawning process stops every rank it started; a rank whose
+ * spawning process has vanished (SIGKILL) halts within about a second ({@link LauncherWatch}); a rank
+ * silent for {@code TESSERA_HEARTBEAT_TIMEOUT} seconds (default 15) fails the job whatever
+ * {@code --timeout} says ({@link io.tessera.parallel.launch.Heartbeat}).
  *
  * <p>Thread safety: stateless.
  */
@@ -75,6 +82,10 @@ final class Ranks {
             return spawn(spec, nproc, threads);
         }
         JobEnvironment env = scheduled();
+        if (env != null) {
+            // A rank of a local launcher ends when the launcher does; under torchrun/Slurm nothing is watched.
+            LauncherWatch.startIfLaunched(System.getenv(), "rank " + env.rank());
+        }
         int localRanks = env == null ? 1 : Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", "1"));
         Torch.setThreads(threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / localRanks));
         if (env == null) {
@@ -115,7 +126,10 @@ final class Ranks {
             args.add(String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / nproc)));
         }
         List<String> jvm = List.of("-Xmx" + Math.max(1, 12 / nproc) + "g", "-XX:+UseParallelGC");
+        CommandLine.Model.OptionSpec out = spec.findOption("--out");
+        String note = out == null || out.getValue() == null ? null
+                : "the last complete checkpoint in " + Path.of(out.getValue().toString()).resolve("checkpoints") + " stays in force";
         return new LocalLauncher(nproc, LocalLauncher.javaCommand(Tessera.class.getName(), jvm, args),
-                Map.of("LOCAL_WORLD_SIZE", String.valueOf(nproc)), Duration.ofSeconds(10), System.out).run();
+                Map.of("LOCAL_WORLD_SIZE", String.valueOf(nproc)), Duration.ofSeconds(10), System.out, note).run();
     }
 }

@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +45,11 @@ import org.slf4j.LoggerFactory;
  * rank's address, and connects each group. Every step is bounded by the options' timeout. All threads
  * are daemons, so an uncaught exception in {@code main} ends the process with a non-zero status.
  *
- * <p>Closing: the communicators, then the endpoint, then the store; rank 0 keeps the store up until
+ * <p>Liveness: in a job of several ranks, a {@link Heartbeat} (on by default, see {@link Liveness})
+ * shows that each rank is alive apart from the collectives; when a rank has been silent longer than
+ * its timeout, the rank that notices logs why and aborts the job, so that every rank fails at once.
+ *
+ * <p>Closing: the heartbeat, then the communicators, then the endpoint, then the store; rank 0 keeps the store up until
  * every rank has checked out (for at most 10 s; the communicators do not depend on it).
  *
  * <p>Thread safety: thread-safe; close once.
@@ -63,9 +68,12 @@ public final class DistributedJob implements AutoCloseable {
     private final NettyEndpoint endpoint;
     private final List<Communicator> communicators;
     private final ParallelContext context;
+    private final Heartbeat heartbeat;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean aborted;
 
-    private DistributedJob(JobEnvironment env, ParallelLayout layout, CommOptions options, boolean hostStore, int ioThreads) {
+    private DistributedJob(JobEnvironment env, ParallelLayout layout, CommOptions options, boolean hostStore, int ioThreads,
+            Liveness liveness) {
         this.env = env;
         StoreServer srv = null;
         TcpStore st = null;
@@ -117,6 +125,20 @@ public final class DistributedJob implements AutoCloseable {
         this.store = st;
         this.endpoint = ep;
         this.communicators = List.copyOf(comms);
+        Heartbeat hb = null;
+        if (liveness.enabled() && layout.world() > 1) {
+            try {
+                hb = Heartbeat.start(new InetSocketAddress(env.masterAddr(), env.masterPort()), env.token(), env.rank(),
+                        layout.world(), liveness, this::stalled);
+            } catch (RuntimeException e) {
+                comms.forEach(Communicator::close);
+                closeQuietly(ep);
+                closeQuietly(st);
+                closeQuietly(srv);
+                throw e;
+            }
+        }
+        this.heartbeat = hb;
     }
 
     /**
@@ -130,7 +152,7 @@ public final class DistributedJob implements AutoCloseable {
      * @throws CommunicationException if the job cannot be formed within the timeout
      */
     public static DistributedJob join(JobEnvironment env, ParallelLayout layout, CommOptions options) {
-        return join(env, layout, options, env.rank() == 0, 1);
+        return join(env, layout, options, env.rank() == 0, 1, Liveness.fromEnv());
     }
 
     /**
@@ -142,11 +164,29 @@ public final class DistributedJob implements AutoCloseable {
      * @param hostStore whether to start the store server (one process per job; false when a launcher
      *     hosts it)
      * @param ioThreads Netty event-loop threads
-     * @return the joined job
+     * @return the joined job, with heartbeats as {@link Liveness#fromEnv()} says
      */
     public static DistributedJob join(JobEnvironment env, ParallelLayout layout, CommOptions options, boolean hostStore,
             int ioThreads) {
+        return join(env, layout, options, hostStore, ioThreads, Liveness.fromEnv());
+    }
+
+    /**
+     * Joins a job with explicit liveness settings.
+     *
+     * @param env where this process sits
+     * @param layout the degrees
+     * @param options timeout and chunk size
+     * @param hostStore whether to start the store server
+     * @param ioThreads Netty event-loop threads
+     * @param liveness heartbeat interval and timeout ({@link Liveness#off()}: none); a rank silent
+     *     longer than the timeout aborts the job, as {@link #abort} does
+     * @return the joined job
+     */
+    public static DistributedJob join(JobEnvironment env, ParallelLayout layout, CommOptions options, boolean hostStore,
+            int ioThreads, Liveness liveness) {
         Objects.requireNonNull(env, "env");
+        Objects.requireNonNull(liveness, "liveness");
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(options, "options");
         if (env.worldSize() != layout.world()) {
@@ -154,7 +194,7 @@ public final class DistributedJob implements AutoCloseable {
                     + env.worldSize() + " ranks but the parallel layout " + layout + " has " + layout.world()
                     + "; hint: launch as many processes as tensor × pipeline × data");
         }
-        return new DistributedJob(env, layout, options, hostStore, ioThreads);
+        return new DistributedJob(env, layout, options, hostStore, ioThreads, liveness);
     }
 
     /**
@@ -212,8 +252,26 @@ public final class DistributedJob implements AutoCloseable {
         close();
     }
 
+    /** @return whether this rank's heartbeat found a silent rank (and so aborted the job) */
+    public boolean stalledPeer() {
+        return heartbeat != null && heartbeat.failed();
+    }
+
+    /** Called on the heartbeat thread when a rank has been silent too long. */
+    private void stalled(String message) {
+        LOG.error(message);
+        abort(message);
+    }
+
+    /** Closes the heartbeat (marking this rank as done), the communicators, the endpoint and the store; once. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (heartbeat != null) {
+            heartbeat.close();
+        }
         communicators.forEach(Communicator::close);
         endpoint.close();
         try {
