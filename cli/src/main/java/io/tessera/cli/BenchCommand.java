@@ -70,6 +70,10 @@ final class BenchCommand implements Runnable {
     static final class Collectives extends PassThrough {
         @Override
         public Integer call() {
+            if (args.contains("--help") || args.contains("-h")) {
+                System.out.print(CollectivesBenchmark.usage());
+                return 0;
+            }
             CollectivesBenchmark.run(CollectivesBenchmark.parseArgs(argv()));
             return 0;
         }

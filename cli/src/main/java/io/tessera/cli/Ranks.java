@@ -3,12 +3,12 @@ package io.tessera.cli;
 import ai.djl.Device;
 import io.tessera.core.Devices;
 import io.tessera.core.Torch;
-import io.tessera.examples.launch.LocalLauncher;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.launch.JobEnvironment;
 import io.tessera.parallel.launch.LauncherWatch;
+import io.tessera.parallel.launch.LocalLauncher;
 import io.tessera.parallel.nccl.NcclGroups;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import picocli.CommandLine;
 
 /**
@@ -86,7 +85,7 @@ final class Ranks {
             // A rank of a local launcher ends when the launcher does; under torchrun/Slurm nothing is watched.
             LauncherWatch.startIfLaunched(System.getenv(), "rank " + env.rank());
         }
-        int localRanks = env == null ? 1 : Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", "1"));
+        int localRanks = env == null ? 1 : env.localWorldSize();
         Torch.setThreads(threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / localRanks));
         if (env == null) {
             if (tp != 1) {
@@ -96,7 +95,7 @@ final class Ranks {
             body.run(ParallelContext.single(), device.resolve(0, 1));
             return 0;
         }
-        Device here = device.resolve(env.localRank(), Math.max(localRanks, env.localRank() + 1));
+        Device here = device.resolve(env.localRank(), localRanks);
         ParallelLayout layout = ParallelLayout.of(world, tp, 1);
         CommOptions options = CommOptions.defaults().withTimeout(timeout);
         java.util.function.Consumer<ParallelContext> work = ctx -> {
@@ -129,7 +128,7 @@ final class Ranks {
         CommandLine.Model.OptionSpec out = spec.findOption("--out");
         String note = out == null || out.getValue() == null ? null
                 : "the last complete checkpoint in " + Path.of(out.getValue().toString()).resolve("checkpoints") + " stays in force";
-        return new LocalLauncher(nproc, LocalLauncher.javaCommand(Tessera.class.getName(), jvm, args),
-                Map.of("LOCAL_WORLD_SIZE", String.valueOf(nproc)), Duration.ofSeconds(10), System.out, note).run();
+        return LocalLauncher.builder(nproc, LocalLauncher.javaCommand(Tessera.class.getName(), jvm, args))
+                .grace(Duration.ofSeconds(10)).stopNote(note).build().run();
     }
 }

@@ -7,6 +7,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.gemm.GemmPlan;
 import io.tessera.core.gemm.Gemms;
 import io.tessera.core.io.AtomicFiles;
@@ -30,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -118,12 +120,25 @@ public final class CheckpointStore {
                     JsonObject modelConfig) {}
 
     private final Path root;
+    private final Gemm gemm;
 
     /**
+     * A store whose run uses the process's GEMM strategy ({@link Gemms#current()}).
+     *
      * @param out the run's output folder
      */
     public CheckpointStore(Path out) {
+        this(out, Gemms.current());
+    }
+
+    /**
+     * @param out the run's output folder
+     * @param gemm the run's GEMM strategy: its plan is saved with each checkpoint, and a resumed run's
+     *     strategy takes the saved plan's decisions
+     */
+    public CheckpointStore(Path out, Gemm gemm) {
         this.root = out.resolve("checkpoints");
+        this.gemm = Objects.requireNonNull(gemm, "gemm");
     }
 
     /** @return the checkpoints folder */
@@ -170,7 +185,7 @@ public final class CheckpointStore {
                             new Layout(cfg.world(), cfg.tensorParallel(), cfg.dataParallel(), cfg.zero()), g.optimizerSteps(),
                             g.lossScaler(), index, JsonParser.parseString(HfConfigJson.toJson(model.config())).getAsJsonObject());
                     Safetensors.save(g.tensors(), partial.resolve(STATE));
-                    GemmPlan.of(Gemms.current()).write(partial.resolve(GemmPlan.RUN_FILE));
+                    GemmPlan.of(gemm).write(partial.resolve(GemmPlan.RUN_FILE));
                     AtomicFiles.write(partial.resolve(MANIFEST), GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
                     deleteTree(done);
                     Files.move(partial, done, StandardCopyOption.ATOMIC_MOVE);
@@ -238,7 +253,7 @@ public final class CheckpointStore {
         checkSameRun(manifest, cfg, model, dir);
         Path plan = dir.resolve(GemmPlan.RUN_FILE);
         if (Files.isRegularFile(plan)) {
-            Gemms.adopt(GemmPlan.read(plan)).ifPresent(w -> {
+            Gemms.adopt(gemm, GemmPlan.read(plan)).ifPresent(w -> {
                 if (model.parallel().rank() == 0) {
                     LOG.warn("--resume: {}", w);
                 }

@@ -1,6 +1,7 @@
 package io.tessera.train;
 
 import ai.djl.ndarray.NDManager;
+import io.tessera.core.Compute;
 import io.tessera.core.tape.Tape;
 import io.tessera.train.data.Batch;
 import io.tessera.train.data.DistributedBatchSampler;
@@ -26,6 +27,7 @@ final class Evaluator {
     private final DistributedBatchSampler sampler;
     private final int batches;
     private final Task task;
+    private final Compute compute;
 
     /**
      * @param ctx this rank's groups
@@ -33,7 +35,8 @@ final class Evaluator {
      * @param batches global batches per evaluation (capped at the held-out set)
      * @param task what the batches hold; perplexity ({@code exp(loss)}) is reported for causal language modelling
      */
-    Evaluator(ParallelContext ctx, DistributedBatchSampler sampler, int batches, Task task) {
+    Evaluator(ParallelContext ctx, DistributedBatchSampler sampler, int batches, Task task, Compute compute) {
+        this.compute = compute;
         this.ctx = ctx;
         this.sampler = sampler;
         this.batches = Math.min(batches, sampler.stepsPerEpoch());
@@ -46,7 +49,7 @@ final class Evaluator {
             for (int s = 0; s < batches; s++) {
                 for (int m = 0; m < sampler.microBatchesPerStep(); m++) {
                     Batch b = sampler.microBatch(0, s, m);
-                    try (NDManager scope = manager.newSubManager(); Tape tape = new Tape(scope, 0, false, false)) {
+                    try (NDManager scope = manager.newSubManager(); Tape tape = new Tape(scope, 0, false, false).gemm(compute.gemm())) {
                         LossTerms terms = model.lossTerms(tape, BatchTensors.of(scope, b, task), true);
                         for (LossTerms.Term t : terms.terms()) {
                             double[] acc = sums.computeIfAbsent(t.name(), k -> new double[4]);

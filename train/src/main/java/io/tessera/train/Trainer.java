@@ -3,6 +3,7 @@ package io.tessera.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import io.tessera.core.Compute;
 import io.tessera.core.Devices;
 import io.tessera.core.Rng;
 import io.tessera.core.Scalars;
@@ -73,6 +74,7 @@ public final class Trainer {
     private final Device device;
     private final PrintStream log;
     private final List<TrainingListener> extraListeners;
+    private final Compute compute;
 
     /**
      * A trainer on the CPU.
@@ -104,6 +106,21 @@ public final class Trainer {
      * @param listeners called on rank 0 after the metrics file and the console
      */
     public Trainer(TrainConfig cfg, ParallelContext ctx, Device device, PrintStream log, List<TrainingListener> listeners) {
+        this(cfg, ctx, device, log, listeners, Compute.ofProcess());
+    }
+
+    /**
+     * @param cfg the run
+     * @param ctx this rank's groups
+     * @param device where this rank computes
+     * @param log where rank 0 reports progress
+     * @param listeners called on rank 0 after the metrics file and the console
+     * @param compute the run's GEMM strategy (every step's and evaluation's tapes use it; checkpoints
+     *     record its plan and a resumed run adopts the saved one) and thread count
+     */
+    public Trainer(TrainConfig cfg, ParallelContext ctx, Device device, PrintStream log, List<TrainingListener> listeners,
+            Compute compute) {
+        this.compute = Objects.requireNonNull(compute, "compute");
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         this.ctx = Objects.requireNonNull(ctx, "ctx");
         this.device = Objects.requireNonNull(device, "device");
@@ -159,7 +176,7 @@ public final class Trainer {
 
     private Result train(TrainingData data, TransformerModel model, DataParallelOptimizer dpo, NDManager manager,
                          List<TrainingListener> listeners) throws IOException {
-        CheckpointStore checkpoints = new CheckpointStore(cfg.out());
+        CheckpointStore checkpoints = new CheckpointStore(cfg.out(), compute.gemm());
         int start = cfg.resume() ? checkpoints.load(null, cfg, model, dpo, manager) : 0;
         if (!listeners.isEmpty() && cfg.resume()) {
             log.printf("resumed from step %d of %s%n", start, checkpoints.root());
@@ -170,7 +187,7 @@ public final class Trainer {
                     + " (halved on overflow, doubled after %d clean steps)%n", dpo.lossScale(), cfg.lossScaleWindow());
         }
         DistributedBatchSampler sampler = sampler(data.train(), true);
-        Evaluator evaluator = new Evaluator(ctx, sampler(data.heldOut(), false), cfg.evalBatches(), cfg.task());
+        Evaluator evaluator = new Evaluator(ctx, sampler(data.heldOut(), false), cfg.evalBatches(), cfg.task(), compute);
         LearningRateSchedule schedule = LearningRateSchedule.builder().peak(cfg.lr()).warmupSteps(cfg.warmupSteps())
                 .linearDecay(cfg.steps()).build();
         Evaluation before = evaluator.evaluate(model, dpo, manager, start);
@@ -235,7 +252,7 @@ public final class Trainer {
         try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
             TransformerModel model = TransformerModel.of(modelConfig, ctx);
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
-                int step = new CheckpointStore(cfg.out()).load(checkpoint, cfg, model, dpo, manager);
+                int step = new CheckpointStore(cfg.out(), compute.gemm()).load(checkpoint, cfg, model, dpo, manager);
                 Vocabulary vocabulary = Vocabulary.load(cfg.out().resolve("vocab.txt"));
                 dpo.withFullParameters(() -> HfCheckpoint.save(model, target, tokenizerFiles(vocabulary, modelConfig)));
                 if (ctx.rank() == 0) {
@@ -283,7 +300,7 @@ public final class Trainer {
             double[] sums = new double[names.size()];
             for (int m = 0; m < micro; m++) {
                 try (NDManager scope = stepScope.newSubManager();
-                     Tape tape = new Tape(scope, Rng.mix(cfg.seed(), step, ctx.dataRank(), m), true);
+                     Tape tape = new Tape(scope, Rng.mix(cfg.seed(), step, ctx.dataRank(), m), true).gemm(compute.gemm());
                      MicroBatch mb = dpo.microBatch(tape, m == micro - 1)) {
                     LossTerms terms = model.lossTerms(tape, batches.get(m), false);
                     mb.backward(globallyNormalised(tape, terms, names, global, sums, step, m));

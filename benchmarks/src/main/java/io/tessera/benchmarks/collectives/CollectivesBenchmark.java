@@ -1,14 +1,15 @@
 package io.tessera.benchmarks.collectives;
 
 import io.tessera.parallel.comm.CommOptions;
+import io.tessera.parallel.launch.LocalLauncher;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -151,6 +152,28 @@ public final class CollectivesBenchmark {
      */
     public static void main(String[] args) {
         run(parseArgs(args));
+    }
+
+    /** @return the usage text of {@code tessera bench collectives} */
+    public static String usage() {
+        return """
+                usage: tessera bench collectives [options]
+                  Times Tessera's Netty collectives across N local processes beside PyTorch's Gloo
+                  (benchmarks/reference/gloo_collectives.py) and prints bus bandwidth and Tessera ÷ Gloo.
+                  --worlds 2,4            process counts                      (2,4)
+                  --sizes 1MB,4MB,...     message sizes, binary units         (1MB,4MB,16MB,64MB)
+                  --ops allreduce,...     collectives                         (allreduce)
+                  --iters N               timed iterations, median reported  (20)
+                  --warmup N              untimed iterations first            (3)
+                  --chunk SIZE            ring chunk                          (4MB)
+                  --same-host MODE        cross-memory|shared-memory|tcp      (cross-memory)
+                  --io-threads N          Netty event-loop threads            (1)
+                  --json FILE             also write the rows as JSON
+                  --python PATH           interpreter with torch              (/usr/bin/python3)
+                  --gloo-script FILE      the Gloo reference                  (benchmarks/reference/gloo_collectives.py)
+                  --no-gloo               skip PyTorch
+                  --timeout S             seconds per job                     (600)
+                """;
     }
 
     /**
@@ -358,35 +381,36 @@ public final class CollectivesBenchmark {
     }
 
     private static List<String> runTessera(Options o, int world) {
-        int port = freePort();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String ops = o.ops().stream().map(CollectiveOp::label).collect(Collectors.joining(","));
         String sizes = o.sizes().stream().map(String::valueOf).collect(Collectors.joining(","));
-        List<Process> procs = new ArrayList<>();
+        List<String> command = LocalLauncher.javaCommand(CollectivesWorker.class.getName(), List.of("-Xmx1g", "-XX:+UseParallelGC"),
+                List.of(ops, sizes, Integer.toString(o.iterations()), Integer.toString(o.warmup()), Integer.toString(o.chunkBytes()),
+                        Integer.toString(o.ioThreads()), o.sameHost().name()));
+        List<String> lines = new ArrayList<>();
+        int code;
         try {
-            for (int r = 0; r < world; r++) {
-                ProcessBuilder pb = new ProcessBuilder(java, "-Dai.djl.offline=true", "-Xmx1g", "-XX:+UseParallelGC",
-                        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-                        CollectivesWorker.class.getName(), ops, sizes, Integer.toString(o.iterations()), Integer.toString(o.warmup()),
-                        Integer.toString(o.chunkBytes()), Integer.toString(o.ioThreads()), o.sameHost().name());
-                Map<String, String> env = pb.environment();
-                env.put("MASTER_ADDR", "127.0.0.1");
-                env.put("MASTER_PORT", Integer.toString(port));
-                env.put("RANK", Integer.toString(r));
-                env.put("WORLD_SIZE", Integer.toString(world));
-                env.put("LOCAL_RANK", Integer.toString(r));
-                env.put("TESSERA_JOB_TOKEN", "collectives-benchmark-" + port);
-                pb.redirectErrorStream(true);
-                if (r > 0) {
-                    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-                }
-                procs.add(pb.start());
-            }
-            return collect(procs, o.timeoutSeconds(), TESSERA + " world " + world);
+            code = LocalLauncher.builder(world, command).grace(Duration.ofSeconds(5)).timeout(Duration.ofSeconds(o.timeoutSeconds()))
+                    .output((rank, line) -> {
+                        if (rank == 0) {
+                            synchronized (lines) {
+                                lines.add(line);
+                            }
+                        }
+                    }).build().run();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the Tessera workers", e);
-        } finally {
-            procs.forEach(Process::destroyForcibly);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(TESSERA + " world " + world + " interrupted", e);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(TESSERA + " world " + world + ": " + e.getMessage() + " (--timeout)", e);
+        }
+        synchronized (lines) {
+            if (code != 0) {
+                throw new IllegalStateException(TESSERA + " world " + world + " failed with exit code " + code
+                        + "; output of rank 0:\n" + String.join("\n", lines));
+            }
+            return new ArrayList<>(lines);
         }
     }
 
@@ -447,14 +471,6 @@ public final class CollectivesBenchmark {
                 }
             }
             return new ArrayList<>(lines);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port for the benchmark's store", e);
         }
     }
 }

@@ -1,11 +1,8 @@
 package io.tessera.benchmarks.scaling;
 
-import io.tessera.examples.launch.LocalLauncher;
-import java.io.ByteArrayOutputStream;
+import io.tessera.parallel.launch.LocalLauncher;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,10 +37,17 @@ public final class LocalRankLauncher implements RankLauncher {
     public List<String> launch(int world, List<String> rankCommand, Map<String, String> env)
             throws IOException, InterruptedException {
         List<String> lines = new ArrayList<>();
-        int code;
-        try (PrintStream capture = new PrintStream(new LineSink(lines), true, StandardCharsets.UTF_8)) {
-            code = new LocalLauncher(world, rankCommand, env, grace, capture).run();
-        }
+        int code = LocalLauncher.builder(world, rankCommand).env(env).grace(grace).console(console).output((rank, text) -> {
+            String line = "[rank " + rank + "] " + text;
+            synchronized (lines) {
+                lines.add(line);
+            }
+            if (echo.test(line)) {
+                synchronized (console) {
+                    console.println(line);
+                }
+            }
+        }).build().run();
         if (code != 0) {
             throw new IllegalStateException("a rank of the " + world + "-process job exited with status " + code
                     + " (its output is above); command: " + String.join(" ", rankCommand));
@@ -56,31 +60,5 @@ public final class LocalRankLauncher implements RankLauncher {
     @Override
     public List<String> rankCommand(String mainClass, List<String> jvmFlags, List<String> args) {
         return LocalLauncher.javaCommand(mainClass, jvmFlags, args);
-    }
-
-    /** Splits the launcher's stream into lines, keeps them, and echoes the chosen ones. */
-    private final class LineSink extends OutputStream {
-        private final List<String> lines;
-        private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
-
-        LineSink(List<String> lines) {
-            this.lines = lines;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            if (b == '\n') {
-                String line = pending.toString(StandardCharsets.UTF_8);
-                pending.reset();
-                synchronized (lines) {
-                    lines.add(line);
-                }
-                if (echo.test(line)) {
-                    console.println(line);
-                }
-            } else if (b != '\r') {
-                pending.write(b);
-            }
-        }
     }
 }

@@ -124,8 +124,7 @@ public final class ScalingRank {
         Torch.setThreads(o.threads());
         JobEnvironment env = JobEnvironment.fromEnv();
         ParallelLayout layout = ParallelLayout.of(env.worldSize(), o.tensorParallel(), 1);
-        int localRanks = Integer.parseInt(System.getenv().getOrDefault("LOCAL_WORLD_SIZE", Integer.toString(env.worldSize())));
-        Device device = o.device().resolve(env.localRank(), Math.max(localRanks, env.localRank() + 1));
+        Device device = o.device().resolve(env.localRank(), env.localWorldSize());
         CommOptions options = CommOptions.defaults().withTimeout(o.timeout());
         java.util.function.Consumer<ParallelContext> body = ctx -> {
             try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx, device)) {

@@ -5,6 +5,7 @@ import io.tessera.benchmarks.ceiling.CeilingBenchmark;
 import io.tessera.benchmarks.ceiling.MatmulCeiling;
 import io.tessera.benchmarks.ceiling.MatmulMeasurement;
 import io.tessera.benchmarks.ceiling.MatmulShape;
+import io.tessera.core.gemm.Gemm;
 import io.tessera.core.gemm.Gemms;
 import io.tessera.core.gemm.MeasuredGemm;
 import io.tessera.core.gemm.OpenBlas;
@@ -155,10 +156,8 @@ public final class StepBenchmark {
         List<Double> pytorchTimes = new ArrayList<>();
         String detail;
         String pytorchDetail = null;
-        if (o.gemm() != null) {
-            Gemms.use(o.gemm());
-        }
-        try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single(), device)) {
+        Gemm gemm = o.gemm() != null ? o.gemm().create() : Gemms.current();
+        try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single(), device, gemm)) {
             for (int i = 0; i < o.warmup(); i++) {
                 step.run();
             }
@@ -184,7 +183,7 @@ public final class StepBenchmark {
                 out.println();
                 out.printf(Locale.ROOT, "tessera step profile over %d timed steps (wall seconds by node kind):%n", o.rounds() * o.steps());
                 out.print(step.profile().table(30));
-                if (Gemms.current() instanceof MeasuredGemm mg) {
+                if (gemm instanceof MeasuredGemm mg) {
                     out.println("gemm decisions (shape -> backend, GFLOP/s measured on first use):");
                     mg.decisions().values().forEach(d -> out.println("  " + d));
                 }

@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import io.tessera.core.Devices;
 import io.tessera.core.Torch;
+import io.tessera.core.gemm.Gemm;
+import io.tessera.core.gemm.Gemms;
 import io.tessera.core.tape.NodeProfile;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
@@ -56,13 +58,15 @@ public final class TesseraTrainStep implements TrainStep {
     private final TransformerModel model;
     private final DataParallelOptimizer optimizer;
     private final TokenBatch batch;
+    private final Gemm gemm;
     private final NodeProfile profile = new NodeProfile();
     private long step;
     private long skipped;
     private float lastLoss = Float.NaN;
 
-    private TesseraTrainStep(StepSpec spec, ParallelContext context, Device device) {
+    private TesseraTrainStep(StepSpec spec, ParallelContext context, Device device, Gemm gemm) {
         this.spec = spec;
+        this.gemm = gemm;
         this.manager = NDManager.newBaseManager(device);
         try {
             this.model = TransformerModel.of(spec.config(), context);
@@ -99,10 +103,24 @@ public final class TesseraTrainStep implements TrainStep {
      * @return the step; close it to free everything
      */
     public static TesseraTrainStep create(StepSpec spec, ParallelContext context, Device device) {
+        return create(spec, context, device, Gemms.current());
+    }
+
+    /**
+     * Builds a step whose layers use {@code gemm} for their fp32 CPU products.
+     *
+     * @param spec the model, batch, optimizer and precision
+     * @param context this rank's parallel context
+     * @param device where the model, optimizer state and batch live
+     * @param gemm the product strategy (a run's {@link io.tessera.core.Compute#gemm()})
+     * @return the step; close it to free everything
+     */
+    public static TesseraTrainStep create(StepSpec spec, ParallelContext context, Device device, Gemm gemm) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(device, "device");
-        return new TesseraTrainStep(spec, context, device);
+        Objects.requireNonNull(gemm, "gemm");
+        return new TesseraTrainStep(spec, context, device, gemm);
     }
 
     /** @return node times of the steps run so far (forward and backward by node kind, and the optimizer) */
@@ -112,7 +130,7 @@ public final class TesseraTrainStep implements TrainStep {
 
     @Override
     public void run() {
-        try (Tape tape = new Tape(manager, spec.seed() * 1_000_003L + step, true)) {
+        try (Tape tape = new Tape(manager, spec.seed() * 1_000_003L + step, true).gemm(gemm)) {
             tape.addTimer(profile);
             long closing;
             try (MicroBatch mb = optimizer.microBatch(tape, true)) {

@@ -25,7 +25,8 @@ import ai.djl.ndarray.types.Shape;
  * (OpenBLAS {@code cblas_sgemm} on the tensors' zero-copy buffers) and {@link MeasuredGemm}, which times
  * both once per shape and keeps the faster. {@link GemmBackend} names them for options.
  *
- * <p>Which strategy the model layers use is process-wide: {@link Gemms#current()}.
+ * <p>Which strategy the model layers use is their tape's ({@code Tape.gemm()}: a run's
+ * {@link io.tessera.core.Compute}, else the process default {@link Gemms#current()}).
  *
  * <p>Thread safety: implementations are safe to call from several threads on distinct outputs.
  */

@@ -6,8 +6,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The process-wide {@link Gemm} strategy of the model layers' matrix products (the linear layers of
- * attention and MLP, and the vocabulary projection).
+ * The process's default {@link Gemm} strategy of the model layers' matrix products (the linear layers
+ * of attention and MLP, and the vocabulary projection). A run carries its own strategy in a
+ * {@link io.tessera.core.Compute} and sets it on each step's tape ({@code Tape.gemm}); a tape without
+ * one uses this default.
  *
  * <p>Chosen, in order, by {@link #use}, the system property {@value #PROPERTY} or the environment
  * variable {@value #ENV}: {@code planned} (the default: per product shape, the faster of libtorch and
@@ -74,14 +76,15 @@ public final class Gemms {
     }
 
     /**
-     * Makes the strategy in force take a recorded plan's per-shape decisions (a resumed run). A fixed
+     * Makes a run's strategy take a recorded plan's per-shape decisions (a resumed run). A fixed
      * backend has no decisions to take; then a plan recorded under another strategy is reported.
      *
+     * @param g the run's strategy ({@link io.tessera.core.Compute#gemm()})
      * @param plan the plan the run recorded
      * @return a line to tell the user when the plan cannot be followed exactly, else empty
      */
-    public static java.util.Optional<String> adopt(GemmPlan plan) {
-        Gemm g = current();
+    public static java.util.Optional<String> adopt(Gemm g, GemmPlan plan) {
+        Objects.requireNonNull(g, "g");
         if (g instanceof MeasuredGemm mg) {
             mg.adopt(plan);
             return java.util.Optional.empty();

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import io.tessera.core.Rng;
 import io.tessera.core.Torch;
+import io.tessera.core.gemm.Gemm;
+import io.tessera.core.gemm.Gemms;
 import io.tessera.core.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,6 +55,7 @@ public final class Tape implements AutoCloseable {
     private final List<NodeTimer> timers = new ArrayList<>();
     private ParameterAccess parameterAccess = ParameterAccess.DIRECT;
     private boolean checkpointAll;
+    private Gemm gemm;
     private boolean backwardDone;
 
     /**
@@ -89,6 +92,24 @@ public final class Tape implements AutoCloseable {
     public Tape parameterAccess(ParameterAccess access) {
         this.parameterAccess = Objects.requireNonNull(access, "access");
         return this;
+    }
+
+    /**
+     * Chooses the product strategy that layers recording on this tape use for fp32 CPU products (a
+     * run's {@link io.tessera.core.Compute#gemm()}); without it they use the process's, {@link Gemms#current()}.
+     *
+     * @param strategy the strategy
+     * @return this tape
+     */
+    public Tape gemm(Gemm strategy) {
+        this.gemm = Objects.requireNonNull(strategy, "strategy");
+        return this;
+    }
+
+    /** @return the product strategy of this tape's layers: the one set with {@link #gemm(Gemm)}, else the process's */
+    public Gemm gemm() {
+        Gemm g = gemm;
+        return g != null ? g : Gemms.current();
     }
 
     /**

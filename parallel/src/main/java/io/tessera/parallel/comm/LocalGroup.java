@@ -38,7 +38,7 @@ public final class LocalGroup {
             throw new IllegalArgumentException("local group " + kind + ": needs at least one rank");
         }
         this.worldRanks = worldRanks.clone();
-        this.name = RingCommunicator.groupName(kind, this.worldRanks);
+        this.name = GroupName.of(kind, this.worldRanks);
         this.options = options;
         this.transports = new LocalTransport[worldRanks.length];
         for (int i = 0; i < transports.length; i++) {

@@ -182,7 +182,7 @@ public final class NettyEndpoint implements AutoCloseable {
                 me = i;
             }
         }
-        String name = RingCommunicator.groupName(kind, worldRanks);
+        String name = GroupName.of(kind, worldRanks);
         if (me < 0) {
             throw new IllegalArgumentException("netty endpoint: rank " + worldRank + " is not a member of group " + name);
         }

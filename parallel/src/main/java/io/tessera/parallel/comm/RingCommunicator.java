@@ -110,21 +110,6 @@ public final class RingCommunicator implements Communicator {
         });
     }
 
-    /**
-     * The conventional name of a group: its kind and world ranks, e.g. {@code tp[0,1]}.
-     *
-     * @param kind e.g. {@code world}, {@code tp}, {@code dp}
-     * @param worldRanks the members
-     * @return the name
-     */
-    public static String groupName(String kind, int[] worldRanks) {
-        StringBuilder b = new StringBuilder(kind).append('[');
-        for (int i = 0; i < worldRanks.length; i++) {
-            b.append(i == 0 ? "" : ",").append(worldRanks[i]);
-        }
-        return b.append(']').toString();
-    }
-
     @Override
     public int rank() {
         return rank;

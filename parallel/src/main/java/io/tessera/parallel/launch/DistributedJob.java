@@ -3,18 +3,15 @@ package io.tessera.parallel.launch;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
-import io.tessera.parallel.comm.CommunicationException;
 import io.tessera.parallel.comm.Communicator;
+import io.tessera.parallel.comm.GroupName;
 import io.tessera.parallel.comm.NettyEndpoint;
 import io.tessera.parallel.comm.RingCommunicator;
 import io.tessera.parallel.comm.SingleRankCommunicator;
 import io.tessera.parallel.store.Store;
-import io.tessera.parallel.store.StoreServer;
-import io.tessera.parallel.store.TcpStore;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -49,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * shows that each rank is alive apart from the collectives; when a rank has been silent longer than
  * its timeout, the rank that notices logs why and aborts the job, so that every rank fails at once.
  *
- * <p>Closing: the heartbeat, then the communicators, then the endpoint, then the store; rank 0 keeps the store up until
+ * <p>The store and the heartbeat are a {@link Rendezvous}, which the NCCL backend uses without this class.
+ * Closing: the communicators, then the endpoint, then the rendezvous; rank 0 keeps the store up until
  * every rank has checked out (for at most 10 s; the communicators do not depend on it).
  *
  * <p>Thread safety: thread-safe; close once.
@@ -58,34 +56,20 @@ public final class DistributedJob implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DistributedJob.class);
     private static final String PEER_KEY = "tessera/peer/";
-    private static final String CHECKOUT_KEY = "tessera/checked-out";
-    /** How long rank 0 keeps the store up for ranks still finishing; the communicators do not need it. */
-    private static final Duration CHECKOUT_WAIT = Duration.ofSeconds(10);
 
-    private final JobEnvironment env;
-    private final StoreServer server;
-    private final TcpStore store;
+    private final Rendezvous rendezvous;
     private final NettyEndpoint endpoint;
     private final List<Communicator> communicators;
     private final ParallelContext context;
-    private final Heartbeat heartbeat;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile boolean aborted;
 
     private DistributedJob(JobEnvironment env, ParallelLayout layout, CommOptions options, boolean hostStore, int ioThreads,
             Liveness liveness) {
-        this.env = env;
-        StoreServer srv = null;
-        TcpStore st = null;
+        Rendezvous rv = Rendezvous.join(env, hostStore, options);
         NettyEndpoint ep = null;
         List<Communicator> comms = new ArrayList<>();
         try {
-            InetSocketAddress master = new InetSocketAddress(env.masterAddr(), env.masterPort());
-            if (hostStore) {
-                srv = StoreServer.start(master, env.token());
-            }
-            st = TcpStore.connect(master, env.token(), env.rank(), options.timeout());
-            InetAddress host = st.localAddress().getAddress();
+            InetAddress host = rv.localAddress();
             ep = new NettyEndpoint(env.rank(), env.token(), host, ioThreads, options);
             int rank = env.rank();
             int[] all = new int[layout.world()];
@@ -96,6 +80,7 @@ public final class DistributedJob implements AutoCloseable {
             String tensorName = tensor.length > 1 ? ep.register("tp", tensor) : null;
             String dataName = data.length > 1 ? ep.register("dp", data) : null;
 
+            Store st = rv.store();
             st.set(PEER_KEY + rank, (host.getHostAddress() + ":" + ep.port()).getBytes(StandardCharsets.UTF_8));
             List<String> keys = new ArrayList<>();
             for (int r = 0; r < layout.world(); r++) {
@@ -114,31 +99,16 @@ public final class DistributedJob implements AutoCloseable {
             Communicator t = pick(connected, tensorName, "tp", tensor);
             Communicator d = pick(connected, dataName, "dp", data);
             this.context = new ParallelContext(rank, layout, w, t, d);
+            this.rendezvous = rv;
+            this.endpoint = ep;
+            this.communicators = List.copyOf(comms);
+            rv.watch(liveness, this::stalled);
         } catch (RuntimeException e) {
             comms.forEach(Communicator::close);
             closeQuietly(ep);
-            closeQuietly(st);
-            closeQuietly(srv);
+            rv.leave();
             throw e;
         }
-        this.server = srv;
-        this.store = st;
-        this.endpoint = ep;
-        this.communicators = List.copyOf(comms);
-        Heartbeat hb = null;
-        if (liveness.enabled() && layout.world() > 1) {
-            try {
-                hb = Heartbeat.start(new InetSocketAddress(env.masterAddr(), env.masterPort()), env.token(), env.rank(),
-                        layout.world(), liveness, this::stalled);
-            } catch (RuntimeException e) {
-                comms.forEach(Communicator::close);
-                closeQuietly(ep);
-                closeQuietly(st);
-                closeQuietly(srv);
-                throw e;
-            }
-        }
-        this.heartbeat = hb;
     }
 
     /**
@@ -225,17 +195,17 @@ public final class DistributedJob implements AutoCloseable {
 
     /** @return the rendezvous store, for application use (keys under {@code tessera/} are reserved) */
     public Store store() {
-        return store;
+        return rendezvous.store();
     }
 
     /** @return the environment the job was joined with */
     public JobEnvironment environment() {
-        return env;
+        return rendezvous.environment();
     }
 
     /** @return connections this rank's endpoint refused (wrong token, unknown group) */
     public int refusedConnections() {
-        return endpoint.refusedConnections() + (server == null ? 0 : server.refusedConnections());
+        return endpoint.refusedConnections() + rendezvous.refusedConnections();
     }
 
     /**
@@ -245,16 +215,15 @@ public final class DistributedJob implements AutoCloseable {
      * @param reason why, for the peers' messages
      */
     public void abort(String reason) {
-        aborted = true;
         for (Communicator c : communicators) {
             ((RingCommunicator) c).abort(reason);
         }
-        close();
+        close(false);
     }
 
     /** @return whether this rank's heartbeat found a silent rank (and so aborted the job) */
     public boolean stalledPeer() {
-        return heartbeat != null && heartbeat.failed();
+        return rendezvous.stalledPeer();
     }
 
     /** Called on the heartbeat thread when a rank has been silent too long. */
@@ -263,44 +232,27 @@ public final class DistributedJob implements AutoCloseable {
         abort(message);
     }
 
-    /** Closes the heartbeat (marking this rank as done), the communicators, the endpoint and the store; once. */
+    /** Closes the communicators, the endpoint and the rendezvous (heartbeat, store checkout); once. */
     @Override
     public void close() {
+        close(true);
+    }
+
+    private void close(boolean waitForOthers) {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (heartbeat != null) {
-            heartbeat.close();
-        }
         communicators.forEach(Communicator::close);
         endpoint.close();
-        try {
-            long out = store.add(CHECKOUT_KEY, 1);
-            if (server != null && !aborted) {
-                long deadline = System.nanoTime() + Math.min(store.timeout().toNanos(), CHECKOUT_WAIT.toNanos());
-                while (out < env.worldSize() && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                    out = store.add(CHECKOUT_KEY, 0);
-                }
-                if (out < env.worldSize()) {
-                    LOG.warn("rank 0: only {} of {} ranks checked out of the store in time; closing it anyway", out,
-                            env.worldSize());
-                }
-            }
-        } catch (CommunicationException e) {
-            LOG.debug("rank {}: store checkout failed: {}", env.rank(), e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            store.close();
-            if (server != null) {
-                server.close();
-            }
+        if (waitForOthers) {
+            rendezvous.close();
+        } else {
+            rendezvous.leave();
         }
     }
 
     private static Communicator pick(Map<String, RingCommunicator> connected, String name, String kind, int[] ranks) {
-        return name == null ? new SingleRankCommunicator(RingCommunicator.groupName(kind, ranks)) : connected.get(name);
+        return name == null ? new SingleRankCommunicator(GroupName.of(kind, ranks)) : connected.get(name);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -12,6 +12,11 @@ import java.util.Objects;
  * first host of {@code SLURM_JOB_NODELIST} (unless {@code MASTER_ADDR} is set) and port
  * {@code MASTER_PORT} or {@value #DEFAULT_PORT}. The job token comes from {@code TESSERA_JOB_TOKEN}.
  *
+ * <p>The number of ranks on this host (which divides its cores and picks its GPU) is torchrun's
+ * {@code LOCAL_WORLD_SIZE} or Slurm's {@code SLURM_NTASKS_PER_NODE} (the leading number of, e.g.,
+ * {@code 4(x2)}); where neither is set it is the whole world when the store is on the loopback address
+ * (every rank is on this host), else the local rank + 1.
+ *
  * <p>Thread safety: immutable.
  *
  * @param masterAddr host of the rendezvous store (rank 0)
@@ -19,11 +24,12 @@ import java.util.Objects;
  * @param rank this process's rank
  * @param worldSize number of processes
  * @param localRank this process's index on its host
+ * @param localWorldSize number of ranks on this host
  * @param token the job token (empty: none)
  * @param source which launcher's variables were read, for messages
  */
-public record JobEnvironment(String masterAddr, int masterPort, int rank, int worldSize, int localRank, String token,
-        String source) {
+public record JobEnvironment(String masterAddr, int masterPort, int rank, int worldSize, int localRank, int localWorldSize,
+        String token, String source) {
 
     /** PyTorch's default rendezvous port. */
     public static final int DEFAULT_PORT = 29500;
@@ -45,6 +51,10 @@ public record JobEnvironment(String masterAddr, int masterPort, int rank, int wo
         if (localRank < 0) {
             throw new IllegalArgumentException(source + ": local rank = " + localRank + " must be at least 0");
         }
+        if (localWorldSize < 1 || localRank >= localWorldSize) {
+            throw new IllegalArgumentException(source + ": local world size = " + localWorldSize + " must be at least 1 and"
+                    + " above the local rank " + localRank + "; hint: set LOCAL_WORLD_SIZE to the number of ranks on this host");
+        }
     }
 
     /** @return the environment of this process */
@@ -63,9 +73,11 @@ public record JobEnvironment(String masterAddr, int masterPort, int rank, int wo
         String token = env.getOrDefault("TESSERA_JOB_TOKEN", "");
         if (env.containsKey("RANK") || env.containsKey("WORLD_SIZE")) {
             String src = "torchrun environment";
-            return new JobEnvironment(required(env, "MASTER_ADDR", src), number(env, "MASTER_PORT", null, src),
-                    number(env, "RANK", null, src), number(env, "WORLD_SIZE", null, src), number(env, "LOCAL_RANK", 0, src),
-                    token, src);
+            String master = required(env, "MASTER_ADDR", src);
+            int world = number(env, "WORLD_SIZE", null, src);
+            int localRank = number(env, "LOCAL_RANK", 0, src);
+            return new JobEnvironment(master, number(env, "MASTER_PORT", null, src), number(env, "RANK", null, src), world,
+                    localRank, number(env, "LOCAL_WORLD_SIZE", localDefault(master, world, localRank), src), token, src);
         }
         if (env.containsKey("SLURM_PROCID")) {
             String src = "Slurm environment";
@@ -78,8 +90,13 @@ public record JobEnvironment(String masterAddr, int masterPort, int rank, int wo
                 }
                 master = expandNodeList(nodes).get(0);
             }
+            int world = number(env, "SLURM_NTASKS", null, src);
+            String perNode = env.getOrDefault("SLURM_NTASKS_PER_NODE", "").replaceFirst("\\(.*$", "").split(",")[0];
+            Map<String, String> local = perNode.isBlank() ? Map.of() : Map.of("SLURM_NTASKS_PER_NODE", perNode);
+            int localRank = number(env, "SLURM_LOCALID", 0, src);
             return new JobEnvironment(master, number(env, "MASTER_PORT", DEFAULT_PORT, src), number(env, "SLURM_PROCID", null, src),
-                    number(env, "SLURM_NTASKS", null, src), number(env, "SLURM_LOCALID", 0, src), token, src);
+                    world, localRank, number(local, "SLURM_NTASKS_PER_NODE", localDefault(master, world, localRank), src), token,
+                    src);
         }
         throw new IllegalArgumentException("no job environment: set RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT"
                 + " (as torchrun does) or run under Slurm (SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST)");
@@ -145,6 +162,12 @@ public record JobEnvironment(String masterAddr, int masterPort, int rank, int wo
                 throw new IllegalArgumentException("node list '" + list + "': '" + part + "' is not a number or a range lo-hi", e);
             }
         }
+    }
+
+    /** Where the launcher did not say: every rank when the store is on loopback, else as few as the local rank implies. */
+    private static int localDefault(String master, int world, int localRank) {
+        boolean loopback = master.equals("localhost") || master.startsWith("127.") || master.equals("::1");
+        return Math.max(loopback ? world : 1, localRank + 1);
     }
 
     private static String required(Map<String, String> env, String name, String src) {

@@ -6,6 +6,7 @@ import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.comm.CommunicationException;
 import io.tessera.parallel.comm.Communicator;
+import io.tessera.parallel.comm.GroupName;
 import io.tessera.parallel.comm.LocalGroup;
 import io.tessera.parallel.comm.RingCommunicator;
 import io.tessera.parallel.comm.SingleRankCommunicator;
@@ -363,7 +364,7 @@ public record LocalCluster(ParallelLayout layout, Backend backend, CommOptions c
             while (ranks[index] != rank) {
                 index++;
             }
-            Communicator c = group == null ? new SingleRankCommunicator(RingCommunicator.groupName(kind, ranks))
+            Communicator c = group == null ? new SingleRankCommunicator(GroupName.of(kind, ranks))
                     : group.communicator(index);
             owned.add(c);
             return c;
@@ -389,7 +390,7 @@ public record LocalCluster(ParallelLayout layout, Backend backend, CommOptions c
         @Override
         public Member join(int rank) {
             JobEnvironment env = new JobEnvironment(store.address().getAddress().getHostAddress(), store.address().getPort(),
-                    rank, layout.world(), rank, token, "local cluster");
+                    rank, layout.world(), rank, layout.world(), token, "local cluster");
             DistributedJob job = DistributedJob.join(env, layout, options, false, 1);
             return new Member() {
                 @Override

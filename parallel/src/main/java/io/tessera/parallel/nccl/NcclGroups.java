@@ -4,16 +4,20 @@ import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.ParallelLayout;
 import io.tessera.parallel.comm.CommOptions;
 import io.tessera.parallel.comm.Communicator;
-import io.tessera.parallel.comm.RingCommunicator;
+import io.tessera.parallel.comm.GroupName;
 import io.tessera.parallel.comm.SingleRankCommunicator;
-import io.tessera.parallel.launch.DistributedJob;
 import io.tessera.parallel.launch.JobEnvironment;
+import io.tessera.parallel.launch.DistributedJob;
+import io.tessera.parallel.launch.Liveness;
+import io.tessera.parallel.launch.Rendezvous;
 import io.tessera.parallel.store.Store;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * This rank's NCCL communicators for the groups {@link ParallelLayout} assigns it (world, tensor-,
@@ -23,7 +27,7 @@ import java.util.function.Consumer;
  * {@link SingleRankCommunicator}.
  *
  * <pre>{@code
- * try (DistributedJob job = DistributedJob.join(env, layout, options);       // store + CPU groups
+ * try (Rendezvous job = Rendezvous.join(env, env.rank() == 0, options);      // store only, no CPU groups
  *      NcclGroups gpu = NcclGroups.join(job.store(), layout, env.rank(), env.localRank(), options)) {
  *     train(gpu.context());                                                   // collectives on CUDA tensors
  * }
@@ -32,6 +36,8 @@ import java.util.function.Consumer;
  * <p>Thread safety: immutable after {@link #join}; close once.
  */
 public final class NcclGroups implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NcclGroups.class);
 
     private final ParallelContext context;
     private final List<NcclCommunicator> owned;
@@ -75,38 +81,48 @@ public final class NcclGroups implements AutoCloseable {
     }
 
     /**
-     * Joins the job described by {@code env} (store and CPU groups, as {@link DistributedJob#run}), forms
-     * this rank's NCCL groups on {@code device}, runs {@code body} on them, and leaves: on success by
-     * closing both, on failure by aborting both (so that the other ranks fail at once rather than at their
-     * timeout) and rethrowing.
+     * Joins the job described by {@code env} (its store and heartbeat, as a {@link Rendezvous}: no Netty
+     * communicator is built), forms this rank's NCCL groups on {@code device}, runs {@code body} on them,
+     * and leaves: on success by closing both, on failure (or when the heartbeat finds a silent rank) by
+     * aborting the communicators (so that the other ranks fail at once rather than at their timeout) and
+     * rethrowing.
      *
      * @param env where this process sits
-     * @param layout the degrees
+     * @param layout the degrees; its world must equal the environment's
      * @param device this rank's CUDA device index (usually {@code env.localRank()})
      * @param options timeout of joining, of forming each group and of every collective
      * @param body the rank's work, on NCCL communicators
      */
     public static void run(JobEnvironment env, ParallelLayout layout, int device, CommOptions options,
             Consumer<ParallelContext> body) {
-        DistributedJob job = DistributedJob.join(env, layout, options);
+        Objects.requireNonNull(layout, "layout");
+        if (env.worldSize() != layout.world()) {
+            throw new IllegalArgumentException("rank " + env.rank() + ": the " + env.source() + " says the world has "
+                    + env.worldSize() + " ranks but the parallel layout " + layout + " has " + layout.world()
+                    + "; hint: launch as many processes as tensor × pipeline × data");
+        }
+        Rendezvous rendezvous = Rendezvous.join(env, env.rank() == 0, options);
         NcclGroups gpu;
         try {
-            gpu = join(job.store(), layout, env.rank(), device, options);
+            gpu = join(rendezvous.store(), layout, env.rank(), device, options);
         } catch (RuntimeException | Error e) {
-            job.abort("rank " + env.rank() + " could not form its NCCL groups on cuda:" + device + ": " + e.getMessage());
+            rendezvous.leave();
             throw e;
         }
         try {
+            rendezvous.watch(Liveness.fromEnv(), message -> {
+                LOG.error(message);
+                gpu.abort(message);
+            });
             body.accept(gpu.context());
         } catch (RuntimeException | Error e) {
-            String reason = "rank " + env.rank() + " failed: " + e;
-            gpu.owned.forEach(c -> c.abort(reason));
+            gpu.abort("rank " + env.rank() + " failed: " + e);
             gpu.close();
-            job.abort(reason);
+            rendezvous.leave();
             throw e;
         }
         gpu.close();
-        job.close();
+        rendezvous.close();
     }
 
     /**
@@ -133,6 +149,15 @@ public final class NcclGroups implements AutoCloseable {
         return context;
     }
 
+    /**
+     * Aborts every communicator: their pending and later operations fail with {@code reason}.
+     *
+     * @param reason why, for the messages
+     */
+    public void abort(String reason) {
+        owned.forEach(c -> c.abort(reason));
+    }
+
     @Override
     public void close() {
         owned.forEach(NcclCommunicator::close);
@@ -140,7 +165,7 @@ public final class NcclGroups implements AutoCloseable {
 
     private static Communicator member(Store store, String kind, int[] ranks, int rank, int device, CommOptions options,
             List<NcclCommunicator> owned) {
-        String name = RingCommunicator.groupName(kind, ranks);
+        String name = GroupName.of(kind, ranks);
         if (ranks.length == 1) {
             return new SingleRankCommunicator(name);
         }

@@ -144,7 +144,7 @@ public final class ColumnParallelLinear extends Module {
      */
     public Var forward(Tape tape, String name, Var x) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
-        Gemm gemm = LinearFunction.strategyFor(in);
+        Gemm gemm = LinearFunction.strategyFor(tape, in);
         Var y = gemm != null ? tape.call1(name, function(gemm), in)
                 : tape.apply1(name, false, (ctx, l) -> new NDList(apply(ctx, l.singletonOrThrow())), in);
         return gatherOutput ? GatherFromTensorParallelRegion.apply(tape, group, name + ".gather", y) : y;

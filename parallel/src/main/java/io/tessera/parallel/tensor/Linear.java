@@ -80,7 +80,7 @@ public final class Linear extends Module {
      * @return {@code [..., out]}
      */
     public Var forward(Tape tape, String name, Var x) {
-        Gemm gemm = LinearFunction.strategyFor(x);
+        Gemm gemm = LinearFunction.strategyFor(tape, x);
         if (gemm != null) {
             return tape.call1(name, new LinearFunction(weight, layout, bias, gemm), x);
         }

@@ -8,6 +8,7 @@ import io.tessera.core.gemm.Gemm;
 import io.tessera.core.gemm.Gemms;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.FunctionContext;
+import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.TapeFunction;
 import io.tessera.core.tape.Var;
 import java.util.Objects;
@@ -31,8 +32,8 @@ import java.util.Objects;
  * is kept by the tape anyway.
  *
  * <p>The layers use it through {@link #strategyFor}: products of fp32 CPU activations go through the
- * process-wide strategy ({@link Gemms#current()}) unless that is libtorch's own, in which case the
- * layers keep their products inside their autograd nodes.
+ * tape's strategy ({@link Tape#gemm()}: the run's, else the process's) unless that is libtorch's own, in
+ * which case the layers keep their products inside their autograd nodes.
  *
  * <p>Thread safety: immutable; runs on the thread of the tape that recorded it.
  */
@@ -58,18 +59,19 @@ final class LinearFunction implements TapeFunction {
 
     /**
      * The strategy for a linear layer applied to {@code x}, or null when the product should stay inside
-     * an autograd node: the process-wide strategy is libtorch's, or {@code x} is not an fp32 CPU tensor
+     * an autograd node: the tape's strategy is libtorch's, or {@code x} is not an fp32 CPU tensor
      * (fp16 and GPU products go to libtorch).
      *
+     * @param tape the tape the layer records on
      * @param x the layer's input
      * @return the strategy, or null
      */
-    static Gemm strategyFor(Var x) {
+    static Gemm strategyFor(Tape tape, Var x) {
         NDArray v = x.value();
         if (v.getDataType() != DataType.FLOAT32 || !Device.Type.CPU.equals(v.getDevice().getDeviceType())) {
             return null;
         }
-        Gemm g = Gemms.current();
+        Gemm g = tape.gemm();
         return Gemms.isLibtorch(g) ? null : g;
     }
 

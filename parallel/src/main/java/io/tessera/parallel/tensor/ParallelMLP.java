@@ -110,7 +110,7 @@ public final class ParallelMLP {
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, boolean checkpoint) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
-        Gemm gemm = checkpoint ? null : LinearFunction.strategyFor(in);
+        Gemm gemm = checkpoint ? null : LinearFunction.strategyFor(tape, in);
         Var partial;
         if (gemm != null) {       // three nodes, the two products on the GEMM strategy
             Var inner = tape.call1(name + ".fc", fc.function(gemm), in);                                 // [B, T, I/p]

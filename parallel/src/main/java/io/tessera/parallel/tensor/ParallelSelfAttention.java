@@ -231,7 +231,7 @@ public final class ParallelSelfAttention {
      * node: it then keeps only its inputs (not the {@code [B, A/p, T, T]} probabilities) and reruns in
      * backward, with the same dropout masks.
      *
-     * <p>When the process-wide GEMM strategy is not libtorch's (see {@link LinearFunction#strategyFor}),
+     * <p>When the tape's GEMM strategy is not libtorch's (see {@link LinearFunction#strategyFor}),
      * the projections are separate nodes with hand-written backward on that strategy, and only the
      * attention proper (scores, softmax, dropout, weighted sum) is the autograd node that may be
      * checkpointed.
@@ -245,7 +245,7 @@ public final class ParallelSelfAttention {
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, Var attentionMask, boolean checkpoint) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
-        Gemm gemm = LinearFunction.strategyFor(in);
+        Gemm gemm = LinearFunction.strategyFor(tape, in);
         if (gemm != null) {
             Var context = attendNode(tape, name, gemm, in, attentionMask, checkpoint);
             Var partial = tape.call1(name + ".output", output.partialFunction(gemm), context);

@@ -131,7 +131,7 @@ public final class RowParallelLinear extends Module {
     public Var forward(Tape tape, String name, Var x) {
         Var in = inputIsParallel ? x : ScatterToTensorParallelRegion.apply(tape, group, name + ".scatter", x);
         boolean fuseBias = group.size() == 1 && bias != null;
-        Gemm gemm = LinearFunction.strategyFor(in);
+        Gemm gemm = LinearFunction.strategyFor(tape, in);
         Var partial = gemm != null ? tape.call1(name, new LinearFunction(weight, layout, fuseBias ? bias : null, gemm), in)
                 : tape.apply1(name, false, (ctx, l) -> {
                     NDArray y = applyPartial(ctx, l.singletonOrThrow());

@@ -190,7 +190,7 @@ public final class VocabParallelEmbedding extends Module {
      */
     public Var parallelLogits(Tape tape, String name, Var hidden, Parameter bias) {
         Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", hidden);
-        Gemm gemm = LinearFunction.strategyFor(in);
+        Gemm gemm = LinearFunction.strategyFor(tape, in);
         if (gemm != null) {
             return tape.call1(name, new LinearFunction(weight, WeightLayout.OUT_IN, bias, gemm), in);
         }

@@ -14,7 +14,22 @@ class JobEnvironmentTest {
     void readsTorchrunVariables() {
         JobEnvironment e = JobEnvironment.fromEnv(Map.of("MASTER_ADDR", "10.0.0.1", "MASTER_PORT", "1234", "RANK", "3",
                 "WORLD_SIZE", "8", "LOCAL_RANK", "1", "TESSERA_JOB_TOKEN", "tok"));
-        assertEquals(new JobEnvironment("10.0.0.1", 1234, 3, 8, 1, "tok", "torchrun environment"), e);
+        assertEquals(new JobEnvironment("10.0.0.1", 1234, 3, 8, 1, 2, "tok", "torchrun environment"), e);
+    }
+
+    @Test
+    void theLocalWorldSizeComesFromTheLauncherOrFromWhereTheStoreIs() {
+        Map<String, String> torchrun = Map.of("MASTER_ADDR", "10.0.0.1", "MASTER_PORT", "1234", "RANK", "3", "WORLD_SIZE", "8",
+                "LOCAL_RANK", "1", "LOCAL_WORLD_SIZE", "4");
+        assertEquals(4, JobEnvironment.fromEnv(torchrun).localWorldSize());
+        assertEquals(8, JobEnvironment.fromEnv(Map.of("MASTER_ADDR", "127.0.0.1", "MASTER_PORT", "1234", "RANK", "3",
+                "WORLD_SIZE", "8")).localWorldSize());
+        assertEquals(4, JobEnvironment.fromEnv(Map.of("SLURM_PROCID", "5", "SLURM_NTASKS", "16", "SLURM_LOCALID", "1",
+                "SLURM_NTASKS_PER_NODE", "4(x4)", "MASTER_ADDR", "gpu07")).localWorldSize());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobEnvironment.fromEnv(Map.of(
+                "MASTER_ADDR", "10.0.0.1", "MASTER_PORT", "1234", "RANK", "3", "WORLD_SIZE", "8", "LOCAL_RANK", "2",
+                "LOCAL_WORLD_SIZE", "2")));
+        assertTrue(e.getMessage().contains("local world size = 2"), e.getMessage());
     }
 
     @Test

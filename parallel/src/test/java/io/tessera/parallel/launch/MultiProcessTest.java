@@ -7,12 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,25 +29,15 @@ class MultiProcessTest {
         started.forEach(Process::destroyForcibly);
     }
 
+    /** Ranks without a launcher (as torchrun would start them), so that a test can kill one and watch the others. */
     private List<Process> launch(int world, String scenario, int timeoutSeconds) throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        int port = LocalLauncher.freePort();
+        List<String> command = LocalLauncher.javaCommand(ProcessWorker.class.getName(),
+                List.of("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of(scenario, Integer.toString(timeoutSeconds)));
         List<Process> ps = new ArrayList<>();
         for (int r = 0; r < world; r++) {
-            ProcessBuilder pb = new ProcessBuilder(java, "-Dai.djl.offline=true", "-Xmx384m", "-XX:+UseSerialGC",
-                    "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                    "-cp", System.getProperty("java.class.path"), ProcessWorker.class.getName(), scenario,
-                    Integer.toString(timeoutSeconds));
-            Map<String, String> env = pb.environment();
-            env.put("MASTER_ADDR", "127.0.0.1");
-            env.put("MASTER_PORT", Integer.toString(port));
-            env.put("RANK", Integer.toString(r));
-            env.put("WORLD_SIZE", Integer.toString(world));
-            env.put("LOCAL_RANK", Integer.toString(r));
-            env.put("TESSERA_JOB_TOKEN", "multi-process-test");
+            ProcessBuilder pb = new ProcessBuilder(command);
+            pb.environment().putAll(LocalLauncher.rankEnvironment(r, world, port, "multi-process-test"));
             pb.redirectErrorStream(true).redirectOutput(log(r));
             Process p = pb.start();
             ps.add(p);

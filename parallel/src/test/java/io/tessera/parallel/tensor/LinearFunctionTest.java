@@ -1,5 +1,7 @@
 package io.tessera.parallel.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -107,6 +109,21 @@ class LinearFunctionTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    @Test
+    void layersTakeTheStrategyOfTheirTapeNotOfTheProcess() {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            OpenBlasGemm blas = new OpenBlasGemm();
+            try (Tape a = new Tape(m, 1, true).gemm(blas); Tape b = new Tape(m, 1, true).gemm(new LibtorchGemm())) {
+                Var x = a.constant(m.randomNormal(new Shape(3, 10)));
+                Var half = a.constant(m.randomNormal(new Shape(3, 10)).toType(DataType.FLOAT16, false));
+                assertSame(blas, LinearFunction.strategyFor(a, x), "the tape's OpenBLAS strategy");
+                assertNull(LinearFunction.strategyFor(b, b.constant(m.randomNormal(new Shape(3, 10)))),
+                        "libtorch's products stay in autograd nodes");
+                assertNull(LinearFunction.strategyFor(a, half), "fp16 products go to libtorch");
             }
         }
     }
