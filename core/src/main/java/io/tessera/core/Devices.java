@@ -188,6 +188,24 @@ public record Devices(Kind kind, int index) {
     }
 
     /**
+     * This process's resident host memory, as Linux's {@code /proc/self/status} says ({@code VmRSS}).
+     *
+     * @return megabytes (MiB), NaN where unknown (not Linux, or unreadable)
+     */
+    public static double residentMegabytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+
+    /**
      * Waits until every operation queued on a CUDA device's default stream (where DJL's PyTorch ops run)
      * has finished, by copying one element to the host; a no-op on the CPU, where ops complete before
      * they return. Timing on a GPU must end with this, because kernel launches return at once.

@@ -65,6 +65,22 @@ public record LossTerms(List<Term> terms) {
         return out;
     }
 
+    /**
+     * Each term's mean over its labelled positions, for a batch taken alone (a trainer normalising over a
+     * global batch sums {@link Term#sum} and {@link Term#count} first instead).
+     *
+     * @return {@code sum / count} by name, in order, for the terms with labelled positions
+     */
+    public Map<String, Double> means() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Term t : terms) {
+            if (t.count() > 0) {
+                out.put(t.name(), (double) t.sum().value().getFloat() / t.count());
+            }
+        }
+        return out;
+    }
+
     /** @return each term's label count, by name, in order */
     public Map<String, Long> counts() {
         Map<String, Long> out = new LinkedHashMap<>();

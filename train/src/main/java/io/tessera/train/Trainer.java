@@ -30,7 +30,6 @@ import io.tessera.optim.zero.StepResult;
 import io.tessera.parallel.ParallelContext;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -212,7 +211,7 @@ public final class Trainer {
             stepResults.add(r);
             Optional<Devices.Memory> deviceMemory = Devices.memory(device);
             StepReport report = new StepReport(step + 1, cfg.steps(), sl.loss(), sl.terms(), lr, r, dpo.skippedSteps(), fp16, dt,
-                    tokensPerStep / dt, flopsPerStep / dt / 1e12 / cfg.world(), residentMegabytes(), device.toString(),
+                    tokensPerStep / dt, flopsPerStep / dt / 1e12 / cfg.world(), Devices.residentMegabytes(), device.toString(),
                     deviceMemory.map(Devices.Memory::usedMegabytes).orElse(Double.NaN));
             listeners.forEach(l -> l.onStep(report));
             boolean last = step + 1 == cfg.steps();
@@ -368,19 +367,5 @@ public final class Trainer {
         return DataParallelOptimizer.create(cfg.zero(), new DataParallelOptimizer.Spec(model, cfg.seed(), ctx,
                 cfg.optimizer().factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
                 .withPrecision(cfg.precision(), cfg.lossScaling()));
-    }
-
-    /** @return this process's resident memory in MB (Linux), NaN where unknown */
-    static double residentMegabytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return Double.NaN;
-        }
-        return Double.NaN;
     }
 }

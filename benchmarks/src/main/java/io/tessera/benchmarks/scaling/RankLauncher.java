@@ -15,7 +15,7 @@ import java.util.Map;
  * </pre>
  *
  * <p>The per-rank program is {@link ScalingRank}; {@link #rankCommand} builds its command line.
- * {@link LocalRankLauncher} implements this with the launcher of {@code io.tessera.examples.launch}.
+ * {@link LocalRankLauncher} implements this with {@link io.tessera.parallel.launch.LocalLauncher}.
  *
  * <p>Thread safety: implementations run one job at a time.
  */

@@ -55,6 +55,10 @@ import org.slf4j.LoggerFactory;
  * <p>Gradients are <em>summed</em> over the data-parallel group: the trainer normalises the loss by the
  * global batch's token count, so that every layout computes exactly the degree-1 gradient.
  *
+ * <p>One file on purpose: the step protocol (micro-batches, bucket launch, step, loss scaling) is the
+ * template every ZeRO stage fills in, and its state-dict and full-state views share its bookkeeping;
+ * each stage's own work lives in its subclass.
+ *
  * <p>Thread safety: not thread-safe; one instance per rank, driven by its training thread. Collectives
  * run on the communicator's threads.
  */

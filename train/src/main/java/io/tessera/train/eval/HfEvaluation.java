@@ -54,15 +54,9 @@ public final class HfEvaluation {
                 Map<String, Double> out = new LinkedHashMap<>();
                 try (Tape tape = new Tape(manager, 0, false, false)) {
                     LossTerms terms = model.lossTerms(tape, batch, false);
-                    double loss = 0;
                     Map<String, Double> means = new LinkedHashMap<>();
-                    for (LossTerms.Term t : terms.terms()) {
-                        if (t.count() > 0) {
-                            double mean = t.sum().value().getFloat() / t.count();
-                            means.put(t.name() + "_loss", mean);
-                            loss += mean;
-                        }
-                    }
+                    terms.means().forEach((name, mean) -> means.put(name + "_loss", mean));
+                    double loss = means.values().stream().mapToDouble(Double::doubleValue).sum();
                     if (means.isEmpty()) {
                         throw new IllegalArgumentException(input + ": no position carries a label, so there is no loss to report; give"
                                 + " 'labels' (-100 where none; for GPT-2 usually equal to input_ids)"
