@@ -6,6 +6,9 @@ import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.plan.MemoryPlan;
 import io.tessera.optim.plan.ModelStateBytes;
 import io.tessera.optim.plan.TrainingPrecision;
+import io.tessera.parallel.pipeline.PipelineSchedule;
+import io.tessera.parallel.pipeline.ScheduleKind;
+import io.tessera.parallel.pipeline.ScheduleSimulation;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -26,11 +29,11 @@ final class PlanCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Preset name or config.json path.")
+    @Option(names = "--model", description = "Preset name or config.json path (needed unless --print).")
     String model;
 
-    @Option(names = "--gpus", required = true, description = "Number of GPUs.")
-    int gpus;
+    @Option(names = "--gpus", description = "Number of GPUs (needed unless --print).")
+    Integer gpus;
 
     @Option(names = "--gpu-memory", converter = MemorySize.Converter.class, description = "Memory per GPU: 32 or 32GiB or 32G"
             + " (GiB, 2^30 bytes), 32GB (10^9 bytes), also MiB/MB/TiB/TB. Default: ${DEFAULT-VALUE} (GiB).")
@@ -45,8 +48,33 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--precision", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
     TrainingPrecision precision = TrainingPrecision.MIXED_FP16;
 
+    @Option(names = "--pp", description = "Pipeline-parallel degree, for --print. Default: ${DEFAULT-VALUE}.")
+    int pp = 1;
+
+    @Option(names = "--schedule", converter = ScheduleConverter.class,
+            description = "Pipeline schedule: gpipe, 1f1b or interleaved. Default: 1f1b.")
+    ScheduleKind schedule = ScheduleKind.ONE_F_ONE_B;
+
+    @Option(names = "--virtual-stages", description = "Model chunks per pipeline rank (interleaved). Default: ${DEFAULT-VALUE}.")
+    int virtualStages = 1;
+
+    @Option(names = "--micro-batches", description = "Micro-batches per optimizer step (global batch / (micro-batch × dp))."
+            + " Default: 2 × --pp.")
+    Integer microBatches;
+
+    @Option(names = "--print", description = "Print the pipeline schedule of each stage, its bubble by the formula and as"
+            + " simulated, and the activations each stage holds; then stop.")
+    boolean print;
+
     @Override
     public Integer call() throws Exception {
+        if (print) {
+            return printSchedule(spec.commandLine().getOut());
+        }
+        if (model == null || gpus == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "plan needs --model and --gpus (or --print to show a"
+                    + " pipeline schedule)");
+        }
         TransformerConfig config = PretrainCommand.loadModel(model);
         ParameterCount count = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp);
         MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(count.perTensorParallelRank()).setNumHeads(config.numHeads())
@@ -66,6 +94,29 @@ final class PlanCommand implements Callable<Integer> {
         out.println("(model states only: activations, buffers and fragmentation come on top)");
         out.flush();
         return m.fits(memory) ? 0 : 3;
+    }
+
+    private int printSchedule(PrintWriter out) {
+        int m = microBatches != null ? microBatches : 2 * pp;
+        PipelineSchedule s = PipelineSchedule.of(schedule, pp, m, virtualStages);
+        ScheduleSimulation.Result r = ScheduleSimulation.run(s, 1, 2);
+        out.printf("schedule   %s, %d stages, %d micro-batches%s (F = forward, B = backward; micro-batch.chunk)%n",
+                schedule.flag(), pp, m, virtualStages > 1 ? ", " + virtualStages + " chunks per stage" : "");
+        out.print(s.print());
+        out.printf("bubble     %.4f of the ideal step by the formula ((p-1)/%s), %.4f simulated (backward = 2 x forward)%n",
+                s.bubbleFraction(), virtualStages > 1 ? "(v*m)" : "m", r.bubbleFraction());
+        out.printf("in flight  at most %s micro-batch chunks of activations per stage (stage 0 first)%n",
+                java.util.Arrays.toString(r.peakInFlight()));
+        out.flush();
+        return 0;
+    }
+
+    /** Parses {@code --schedule}. */
+    static final class ScheduleConverter implements CommandLine.ITypeConverter<ScheduleKind> {
+        @Override
+        public ScheduleKind convert(String value) {
+            return ScheduleKind.parse(value);
+        }
     }
 
     /** @return the size in GiB, without decimals when whole ("32"), else with what was written ("29.80 GiB (32GB)" ) */
