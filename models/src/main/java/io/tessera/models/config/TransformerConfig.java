@@ -668,7 +668,7 @@ public final class TransformerConfig {
                 }
                 if (maxPositions > 0 && padTokenId >= 0 && maxPositions <= padTokenId + 1) {
                     p.add("maxPositions = " + maxPositions + " must exceed padTokenId + 1 = " + (padTokenId + 1)
-                            + ": RoBERTa's first token has position padTokenId + 1; use maxPositions = longest"
+                            + ": RoBERTa's first token has position padTokenId + 1; set maxPositions to the longest"
                             + " sequence + padTokenId + 1 (514 for 512 tokens)");
                 }
             } else {
