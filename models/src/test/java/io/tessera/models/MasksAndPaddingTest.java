@@ -108,7 +108,7 @@ class MasksAndPaddingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"BERT", "GPT2"})
+    @EnumSource(value = Kind.class, names = {"BERT", "GPT2", "ROBERTA", "DISTILBERT"})
     void paddedVocabularyGivesTheUnpaddedLossAndGradients(Kind kind) {
         TransformerConfig unpadded = kind.config();
         TransformerConfig padded = unpadded.toBuilder().optMakeVocabSizeDivisibleBy(128).build();
