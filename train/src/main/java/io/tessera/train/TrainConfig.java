@@ -266,8 +266,10 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                             + Task.of(model.architecture()) + ", but the command trains " + task + "; use pretrain for BERT,"
                             + " RoBERTa and DistilBERT models and pretrain-gpt2 for GPT-2 models");
                 }
-                if (seqLength > model.maxPositions()) {
-                    errors.add("--seq-length " + seqLength + " exceeds the model's max_position_embeddings " + model.maxPositions());
+                if (seqLength > model.maxSequenceLength()) {
+                    errors.add("--seq-length " + seqLength + " exceeds the model's longest sequence " + model.maxSequenceLength()
+                            + (model.maxSequenceLength() == model.maxPositions() ? " (max_position_embeddings)"
+                            : " (max_position_embeddings " + model.maxPositions() + " less pad_token_id + 1)"));
                 }
                 if (tensorParallel > 0) {
                     try {

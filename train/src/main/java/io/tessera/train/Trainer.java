@@ -254,7 +254,7 @@ public final class Trainer {
      * @return file name → content, for {@link HfCheckpoint#save(TransformerModel, Path, Map)}
      */
     public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig) {
-        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxPositions(),
+        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxSequenceLength(),
                 modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
     }
 

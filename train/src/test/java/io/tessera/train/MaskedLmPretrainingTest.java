@@ -40,6 +40,10 @@ class MaskedLmPretrainingTest {
         TransformerConfig exported = HfConfigJson.read(r.exported());
         assertEquals(model.architecture(), exported.architecture());
         assertEquals(0, exported.padTokenId(), "the exported model numbers positions from the vocabulary's [PAD]");
+        int longest = model.architecture() == Architecture.ROBERTA ? 66 - 0 - 1 : 64; // positions less pad_token_id + 1
+        assertEquals(longest, exported.maxSequenceLength());
+        String tokenizer = java.nio.file.Files.readString(r.exported().resolve("tokenizer_config.json"));
+        assertTrue(tokenizer.contains("\"model_max_length\": " + longest), tokenizer);
     }
 
     @ParameterizedTest

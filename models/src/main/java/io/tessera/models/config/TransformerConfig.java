@@ -29,7 +29,10 @@ import java.util.stream.Collectors;
  * its LM head to the token embedding. BERT's masked-LM decoder is tied to the token embedding too (as
  * in Hugging Face's {@code BertForPreTraining}); {@link #preLayerNorm()} chooses between original BERT
  * (post-LN) and Megatron-BERT's reordering (pre-LN, LayerNorm at the input of each sub-layer and one
- * final LayerNorm, no embedding LayerNorm).
+ * final LayerNorm, no embedding LayerNorm). RoBERTa and DistilBERT are post-LN encoders trained on the
+ * masked-LM loss alone, their decoders tied to the token embedding; RoBERTa has one token type and
+ * numbers positions from {@link #padTokenId()}, DistilBERT has no token types and LayerNorm epsilon
+ * 1e-12.
  *
  * <p>One file on purpose: the fields, their builder and the cross-field validation (which reports every
  * problem of a configuration at once) are one contract.
@@ -230,7 +233,17 @@ public final class TransformerConfig {
         return maxPositions;
     }
 
-    /** @return T, the number of token types (segments); 2 for BERT, 0 for GPT-2 */
+    /**
+     * The longest sequence the model reads: P, except for RoBERTa, whose first token has position
+     * {@code padTokenId + 1}, so {@code P − padTokenId − 1} (512 for {@code roberta-base}).
+     *
+     * @return tokens per sequence at most
+     */
+    public int maxSequenceLength() {
+        return architecture == Architecture.ROBERTA ? maxPositions - padTokenId - 1 : maxPositions;
+    }
+
+    /** @return T, the number of token types (segments); 2 for BERT, 1 for RoBERTa, 0 for GPT-2 and DistilBERT */
     public int typeVocabSize() {
         return typeVocabSize;
     }

@@ -167,7 +167,7 @@ public final class RobertaForMaskedLM extends MaskedLanguageModel {
     public MaskedLmOutput forward(Tape tape, TokenBatch batch) {
         TransformerConfig c = config();
         rejectNextSentenceLabels(batch);
-        int longest = c.maxPositions() - c.padTokenId() - 1;
+        int longest = c.maxSequenceLength();
         if (batch.seqLength() > longest) {
             throw new IllegalArgumentException("sequence length " + batch.seqLength() + " exceeds " + longest
                     + " = maxPositions " + c.maxPositions() + " - padTokenId " + c.padTokenId() + " - 1 (RoBERTa's first"

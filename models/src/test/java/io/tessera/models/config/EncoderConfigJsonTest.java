@@ -107,6 +107,8 @@ class EncoderConfigJsonTest {
             assertFalse(d.has(bertKey), bertKey + " is not a DistilBERT key: " + d);
         }
         assertEquals(768, d.get("dim").getAsInt());
+        assertEquals(512, Presets.get("roberta-base").maxSequenceLength(), "514 positions less pad_token_id + 1");
+        assertEquals(512, Presets.get("distilbert-base-uncased").maxSequenceLength());
         assertEquals(3072, d.get("hidden_dim").getAsInt());
         assertEquals("RobertaModel", ModelVariant.BASE_MODEL.hfClassName(Presets.get("roberta-base")));
         assertEquals("DistilBertModel", ModelVariant.BASE_MODEL.hfClassName(Presets.get("distilbert-base-uncased")));
