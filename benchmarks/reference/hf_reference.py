@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Independent PyTorch forward pass and loss of Hugging Face BERT / Megatron-BERT / GPT-2 models.
+"""Independent PyTorch forward pass and loss of Hugging Face BERT / Megatron-BERT / GPT-2 / RoBERTa /
+DistilBERT models.
 
 Reads a Hugging Face model directory (config.json + model.safetensors) and a JSON file of inputs, runs
-the forward pass of BertForPreTraining, MegatronBertForPreTraining or GPT2LMHeadModel in evaluation
-mode (no dropout) in plain PyTorch, and prints one JSON object with the losses and the logits.
+the forward pass of BertForPreTraining, MegatronBertForPreTraining, GPT2LMHeadModel, RobertaForMaskedLM
+or DistilBertForMaskedLM in evaluation mode (no dropout) in plain PyTorch, and prints one JSON object with the losses and the logits.
 
 It is written from Hugging Face's published semantics, not from Tessera's code, so that Tessera's
 tests can check their models against an independent implementation (transformers itself is not
@@ -21,6 +22,15 @@ installable on the build machines):
   * Attention: scores = q @ k.T / sqrt(head_dim); masked positions get torch.finfo(float32).min
     (HF's extended attention mask (1 - mask) * min, added before softmax); GPT-2 applies its causal
     mask with torch.where(causal, scores, min) and then adds the padding mask, as HF's eager path.
+  * RoBERTa (model_type "roberta"): BERT's post-LN layers; position ids from
+    create_position_ids_from_input_ids: pad + cumsum(ids != pad) * (ids != pad), pad = pad_token_id
+    (default 1); token type 0 unless given; lm_head: layer_norm(gelu(dense(h))) @ word.T + lm_head.bias,
+    gelu exact whatever hidden_act says; no pooler, MLM loss only.
+  * DistilBERT (model_type "distilbert"): embeddings LN(word + position[arange(T)]), no token types;
+    each layer sa_layer_norm(x + out_lin(attn)), output_layer_norm(h + lin2(act(lin1(h)))), with
+    q scaled by 1/sqrt(head_dim) before q @ k.T and masked scores filled with finfo(float32).min;
+    head vocab_layer_norm(act(vocab_transform(h))) @ word.T + vocab_projector.bias; every LayerNorm
+    eps 1e-12; act = config "activation".
   * Losses: CrossEntropyLoss (ignore_index=-100, mean); BERT total = MLM + NSP; GPT-2 shifts the
     labels by one (logits[:, :-1] against labels[:, 1:]).
 
@@ -166,6 +176,73 @@ def bert(cfg, w, inp):
     return out
 
 
+def roberta(cfg, w, inp):
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    heads = cfg["num_attention_heads"]
+    pad = cfg.get("pad_token_id", 1)
+    act = activation(cfg.get("hidden_act", "gelu"))
+    ids = torch.tensor(inp["input_ids"])
+    tt = torch.tensor(inp["token_type_ids"]) if inp.get("token_type_ids") is not None else torch.zeros_like(ids)
+    mask = torch.tensor(inp["attention_mask"]) if inp.get("attention_mask") is not None else torch.ones_like(ids)
+    ext = extended_mask(mask)
+    not_pad = ids.ne(pad).int()
+    position_ids = (torch.cumsum(not_pad, dim=1).type_as(not_pad) * not_pad).long() + pad
+
+    word = w["roberta.embeddings.word_embeddings.weight"]
+    e = word[ids] + w["roberta.embeddings.token_type_embeddings.weight"][tt]
+    e = e + w["roberta.embeddings.position_embeddings.weight"][position_ids]
+    h = layer_norm(w, e, "roberta.embeddings.LayerNorm", eps)
+    for i in range(cfg["num_hidden_layers"]):
+        p = "roberta.encoder.layer.%d." % i
+        q = split_heads(linear(w, h, p + "attention.self.query"), heads)
+        k = split_heads(linear(w, h, p + "attention.self.key"), heads)
+        v = split_heads(linear(w, h, p + "attention.self.value"), heads)
+        probs = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + ext, dim=-1)
+        a = linear(w, merge_heads(torch.matmul(probs, v)), p + "attention.output.dense")
+        h = layer_norm(w, a + h, p + "attention.output.LayerNorm", eps)
+        m = linear(w, act(linear(w, h, p + "intermediate.dense")), p + "output.dense")
+        h = layer_norm(w, m + h, p + "output.LayerNorm", eps)
+    x = layer_norm(w, F.gelu(linear(w, h, "lm_head.dense")), "lm_head.layer_norm", eps)
+    logits = torch.matmul(x, word.t()) + w["lm_head.bias"]
+    return mlm_output(logits, inp)
+
+
+def distilbert(cfg, w, inp):
+    eps = 1e-12
+    heads = cfg["n_heads"]
+    act = activation(cfg.get("activation", "gelu"))
+    ids = torch.tensor(inp["input_ids"])
+    b, t = ids.shape
+    mask = torch.tensor(inp["attention_mask"]) if inp.get("attention_mask") is not None else torch.ones_like(ids)
+    keep = (mask != 0).view(b, 1, 1, t)
+
+    word = w["distilbert.embeddings.word_embeddings.weight"]
+    e = word[ids] + w["distilbert.embeddings.position_embeddings.weight"][torch.arange(t)]
+    h = layer_norm(w, e, "distilbert.embeddings.LayerNorm", eps)
+    for i in range(cfg["n_layers"]):
+        p = "distilbert.transformer.layer.%d." % i
+        q = split_heads(linear(w, h, p + "attention.q_lin"), heads)
+        k = split_heads(linear(w, h, p + "attention.k_lin"), heads)
+        v = split_heads(linear(w, h, p + "attention.v_lin"), heads)
+        scores = torch.matmul(q / math.sqrt(q.shape[-1]), k.transpose(2, 3))
+        scores = scores.masked_fill(~keep, NEG)
+        a = linear(w, merge_heads(torch.matmul(torch.softmax(scores, dim=-1), v)), p + "attention.out_lin")
+        h = layer_norm(w, a + h, p + "sa_layer_norm", eps)
+        f = linear(w, act(linear(w, h, p + "ffn.lin1")), p + "ffn.lin2")
+        h = layer_norm(w, f + h, p + "output_layer_norm", eps)
+    x = layer_norm(w, act(linear(w, h, "vocab_transform")), "vocab_layer_norm", eps)
+    logits = torch.matmul(x, word.t()) + w["vocab_projector.bias"]
+    return mlm_output(logits, inp)
+
+
+def mlm_output(logits, inp):
+    out = {"logits": logits.tolist(), "loss": None, "mlm_loss": None}
+    if inp.get("labels") is not None:
+        mlm = F.cross_entropy(logits.view(-1, logits.shape[-1]), torch.tensor(inp["labels"]).view(-1))
+        out["mlm_loss"] = out["loss"] = mlm.item()
+    return out
+
+
 def gpt2(cfg, w, inp):
     eps = cfg.get("layer_norm_epsilon", 1e-5)
     heads = cfg["n_head"]
@@ -220,6 +297,10 @@ def main(argv):
         out = bert(cfg, Weights(tensors, "bert"), inp)
     elif kind == "gpt2":
         out = gpt2(cfg, Weights(tensors, "transformer"), inp)
+    elif kind == "roberta":
+        out = roberta(cfg, Weights(tensors, "roberta"), inp)
+    elif kind == "distilbert":
+        out = distilbert(cfg, Weights(tensors, "distilbert"), inp)
     else:
         raise ValueError("unsupported model_type " + kind)
     out["model_type"] = kind

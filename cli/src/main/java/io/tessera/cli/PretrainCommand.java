@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
  *
  * <p>Thread safety: a command; runs once.
  */
-@Command(name = "pretrain", description = "Pretrain BERT (MLM + NSP) on local ranks or as one rank of a scheduled job.",
+@Command(name = "pretrain", description = "Pretrain BERT (MLM + NSP), or RoBERTa / DistilBERT (MLM on full-sentence packs),"
+        + " on local ranks or as one rank of a scheduled job.",
         mixinStandardHelpOptions = true)
 class PretrainCommand implements Callable<Integer> {
 
@@ -179,6 +180,8 @@ class PretrainCommand implements Callable<Integer> {
                     + " rises for the warm-up, then decays to 0 at the last step, so at least one step must follow it)%n",
                     this.warmup, steps, warmup);
         }
+        // pretrain trains every encoder: BERT on MLM + NSP, RoBERTa and DistilBERT on MLM alone.
+        Task task = this.task == Task.BERT && Task.of(mc.architecture()) == Task.MLM ? Task.MLM : this.task;
         TrainConfig cfg = TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
                 .optResume(resume).optOverwrite(overwrite).optDropout(dropout).optTensorParallel(tp).optDataParallel(dataParallel)
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)

@@ -42,7 +42,9 @@ import java.util.Map;
  *   Megatron-BERT   attention.ln  attention.self.{query,key,value}  attention.output.dense
  *                   ln  intermediate.dense  output.dense
  *   GPT-2           ln_1  attn.{c_attn,c_proj}  ln_2  mlp.{c_fc,c_proj}     (Conv1D layout [in, out])
+ *   DistilBERT      attention.{q_lin,k_lin,v_lin,out_lin}  sa_layer_norm  ffn.{lin1,lin2}  output_layer_norm
  * </pre>
+ * RoBERTa's layers are BERT's (post-LN, same names).
  *
  * <p>Thread safety: not thread-safe; belongs to one rank.
  */
@@ -54,6 +56,8 @@ public final class TransformerLayer extends Module {
     private static final NodeNames BERT = new NodeNames(".attention.ln", ".attention.self", ".attention.output",
             ".intermediate", ".output");
     private static final NodeNames GPT2 = new NodeNames(".ln_1", ".attn", ".ln_2", ".mlp", ".mlp.residual");
+    private static final NodeNames DISTILBERT = new NodeNames(".sa_layer_norm", ".attention", ".sa_layer_norm", ".ffn",
+            ".output_layer_norm");
 
     private final ParallelSelfAttention attention;
     private final ParallelMLP mlp;
@@ -67,6 +71,7 @@ public final class TransformerLayer extends Module {
     private TransformerLayer(TransformerConfig c, ParallelContext pc, boolean checkpoint) {
         this.checkpoint = checkpoint;
         boolean gpt2 = c.architecture() == Architecture.GPT2;
+        boolean distil = c.architecture() == Architecture.DISTILBERT;
         int h = c.hiddenSize();
         Initializer init = Initializer.normal((float) c.initializerRange());
         // GPT-2 scales the residual projections by 1/sqrt(2L) (Hugging Face's GPT2PreTrainedModel._init_weights).
@@ -81,7 +86,7 @@ public final class TransformerLayer extends Module {
         this.ln2 = new LayerNorm(h, c.layerNormEps());
         this.preLayerNorm = c.preLayerNorm();
         this.residual = new BiasDropoutAdd(c.hiddenDropout(), new TensorParallelRng(pc.tensorRank()));
-        this.names = gpt2 ? GPT2 : BERT;
+        this.names = gpt2 ? GPT2 : distil ? DISTILBERT : BERT;
         if (gpt2) {
             register("ln_1", ln1);
             ModuleGroup attn = register("attn", new ModuleGroup());
@@ -91,6 +96,17 @@ public final class TransformerLayer extends Module {
             ModuleGroup m = register("mlp", new ModuleGroup());
             m.add("c_fc", mlp.fc());
             m.add("c_proj", mlp.proj());
+        } else if (distil) {
+            ModuleGroup attn = register("attention", new ModuleGroup());
+            attn.add("q_lin", attention.query());
+            attn.add("k_lin", attention.key());
+            attn.add("v_lin", attention.value());
+            attn.add("out_lin", attention.output());
+            register("sa_layer_norm", ln1);
+            ModuleGroup ffn = register("ffn", new ModuleGroup());
+            ffn.add("lin1", mlp.fc());
+            ffn.add("lin2", mlp.proj());
+            register("output_layer_norm", ln2);
         } else {
             ModuleGroup attn = register("attention", new ModuleGroup());
             if (preLayerNorm) {

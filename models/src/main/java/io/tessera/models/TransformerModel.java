@@ -69,16 +69,24 @@ public abstract class TransformerModel extends Module {
 
     /**
      * The pre-training model of a configuration's family: {@code BertForPreTraining} for BERT,
-     * {@code Gpt2LmHeadModel} for GPT-2. Declares only; allocates nothing.
+     * {@code Gpt2LmHeadModel} for GPT-2, {@code RobertaForMaskedLM} for RoBERTa,
+     * {@code DistilBertForMaskedLM} for DistilBERT. Declares only; allocates nothing.
      *
      * @param config the configuration
      * @param parallel this rank's parallel context
      * @return the model
      */
     public static TransformerModel of(TransformerConfig config, ParallelContext parallel) {
-        return config.architecture() == Architecture.BERT
-                ? new io.tessera.models.bert.BertForPreTraining(config, parallel)
-                : new io.tessera.models.gpt2.Gpt2LmHeadModel(config, parallel);
+        switch (config.architecture()) {
+            case BERT:
+                return new io.tessera.models.bert.BertForPreTraining(config, parallel);
+            case ROBERTA:
+                return new io.tessera.models.roberta.RobertaForMaskedLM(config, parallel);
+            case DISTILBERT:
+                return new io.tessera.models.distilbert.DistilBertForMaskedLM(config, parallel);
+            default:
+                return new io.tessera.models.gpt2.Gpt2LmHeadModel(config, parallel);
+        }
     }
 
     /** @return the configuration */

@@ -83,7 +83,7 @@ class HfCheckpointTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"BERT", "GPT2"})
+    @EnumSource(value = Kind.class, names = {"BERT", "GPT2", "ROBERTA", "DISTILBERT"})
     void fileHoldsHuggingFaceNamesAndDoesNotDependOnTheDegree(Kind kind, @TempDir Path dir) throws IOException {
         save(kind, 1, dir.resolve("tp1"));
         save(kind, 4, dir.resolve("tp4"));
@@ -127,13 +127,17 @@ class HfCheckpointTest {
             s.put("transformer.ln_f.bias", new Shape(h));
             return s;
         }
-        s.put("bert.embeddings.word_embeddings.weight", new Shape(v, h));
-        s.put("bert.embeddings.position_embeddings.weight", new Shape(c.maxPositions(), h));
-        s.put("bert.embeddings.token_type_embeddings.weight", new Shape(c.typeVocabSize(), h));
-        s.put("bert.embeddings.LayerNorm.weight", new Shape(h));
-        s.put("bert.embeddings.LayerNorm.bias", new Shape(h));
+        if (kind == Kind.DISTILBERT) {
+            return distilBertShapes(c);
+        }
+        String base = kind == Kind.ROBERTA ? "roberta." : "bert.";
+        s.put(base + "embeddings.word_embeddings.weight", new Shape(v, h));
+        s.put(base + "embeddings.position_embeddings.weight", new Shape(c.maxPositions(), h));
+        s.put(base + "embeddings.token_type_embeddings.weight", new Shape(c.typeVocabSize(), h));
+        s.put(base + "embeddings.LayerNorm.weight", new Shape(h));
+        s.put(base + "embeddings.LayerNorm.bias", new Shape(h));
         for (int l = 0; l < c.numLayers(); l++) {
-            String p = "bert.encoder.layer." + l + ".";
+            String p = base + "encoder.layer." + l + ".";
             for (String n : List.of("query", "key", "value")) {
                 s.put(p + "attention.self." + n + ".weight", new Shape(h, h));
                 s.put(p + "attention.self." + n + ".bias", new Shape(h));
@@ -149,6 +153,14 @@ class HfCheckpointTest {
             s.put(p + "output.LayerNorm.weight", new Shape(h));
             s.put(p + "output.LayerNorm.bias", new Shape(h));
         }
+        if (kind == Kind.ROBERTA) {
+            s.put("lm_head.bias", new Shape(v));
+            s.put("lm_head.dense.weight", new Shape(h, h));
+            s.put("lm_head.dense.bias", new Shape(h));
+            s.put("lm_head.layer_norm.weight", new Shape(h));
+            s.put("lm_head.layer_norm.bias", new Shape(h));
+            return s;
+        }
         s.put("bert.pooler.dense.weight", new Shape(h, h));
         s.put("bert.pooler.dense.bias", new Shape(h));
         s.put("cls.predictions.bias", new Shape(v));
@@ -159,6 +171,75 @@ class HfCheckpointTest {
         s.put("cls.seq_relationship.weight", new Shape(2, h));
         s.put("cls.seq_relationship.bias", new Shape(2));
         return s;
+    }
+
+    /** DistilBertForMaskedLM's state dict, {@code vocab_projector.weight} (tied) left out. */
+    private static Map<String, Shape> distilBertShapes(TransformerConfig c) {
+        int v = c.vocabSize();
+        int h = c.hiddenSize();
+        int i = c.intermediateSize();
+        Map<String, Shape> s = new LinkedHashMap<>();
+        s.put("distilbert.embeddings.word_embeddings.weight", new Shape(v, h));
+        s.put("distilbert.embeddings.position_embeddings.weight", new Shape(c.maxPositions(), h));
+        s.put("distilbert.embeddings.LayerNorm.weight", new Shape(h));
+        s.put("distilbert.embeddings.LayerNorm.bias", new Shape(h));
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "distilbert.transformer.layer." + l + ".";
+            for (String n : List.of("q_lin", "k_lin", "v_lin", "out_lin")) {
+                s.put(p + "attention." + n + ".weight", new Shape(h, h));
+                s.put(p + "attention." + n + ".bias", new Shape(h));
+            }
+            s.put(p + "sa_layer_norm.weight", new Shape(h));
+            s.put(p + "sa_layer_norm.bias", new Shape(h));
+            s.put(p + "ffn.lin1.weight", new Shape(i, h));
+            s.put(p + "ffn.lin1.bias", new Shape(i));
+            s.put(p + "ffn.lin2.weight", new Shape(h, i));
+            s.put(p + "ffn.lin2.bias", new Shape(h));
+            s.put(p + "output_layer_norm.weight", new Shape(h));
+            s.put(p + "output_layer_norm.bias", new Shape(h));
+        }
+        s.put("vocab_transform.weight", new Shape(h, h));
+        s.put("vocab_transform.bias", new Shape(h));
+        s.put("vocab_layer_norm.weight", new Shape(h));
+        s.put("vocab_layer_norm.bias", new Shape(h));
+        s.put("vocab_projector.bias", new Shape(v));
+        return s;
+    }
+
+    /**
+     * Tied copies, buffers and (RoBERTa) the pooler that {@code RobertaForMaskedLM} ignores are accepted;
+     * a missing tensor and one the model does not have are named.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"ROBERTA", "DISTILBERT"})
+    void encoderCheckpointsAcceptTiedCopiesAndNameMismatches(Kind kind, @TempDir Path dir) throws IOException {
+        Result saved = save(kind, 2, dir);
+        Path weights = dir.resolve(HfCheckpoint.WEIGHTS_FILE);
+        boolean roberta = kind == Kind.ROBERTA;
+        String bias = roberta ? "lm_head.bias" : "vocab_projector.bias";
+        String prefix = roberta ? "roberta." : "distilbert.";
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> tensors = new LinkedHashMap<>(Safetensors.load(weights, m));
+            NDArray words = tensors.get(prefix + "embeddings.word_embeddings.weight");
+            int h = kind.config().hiddenSize();
+            tensors.put(roberta ? "lm_head.decoder.weight" : "vocab_projector.weight", words);
+            tensors.put(prefix + "embeddings.position_ids", m.arange(kind.config().maxPositions()).reshape(1, -1));
+            if (roberta) {
+                tensors.put("lm_head.decoder.bias", tensors.get(bias));
+                tensors.put("roberta.pooler.dense.weight", m.zeros(new Shape(h, h)));
+                tensors.put("roberta.pooler.dense.bias", m.zeros(new Shape(h)));
+            }
+            Safetensors.save(tensors, weights);
+            Result loaded = load(kind, 1, dir);
+            TpTesting.assertClose(new float[] {saved.loss()}, new float[] {loaded.loss()}, 1e-5, kind + " with tied copies");
+
+            tensors.remove(bias);
+            tensors.put(prefix + "encoder.layer.0.extra.weight", m.zeros(new Shape(h)));
+            Safetensors.save(tensors, weights);
+        }
+        RuntimeException e = assertThrows(RuntimeException.class, () -> load(kind, 1, dir));
+        assertTrue(e.getMessage().contains("missing tensors: [" + bias + "]")
+                && e.getMessage().contains(prefix + "encoder.layer.0.extra.weight"), e.getMessage());
     }
 
     @Test

@@ -31,7 +31,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Tessera's loss and logits at tensor-parallel degree 2 equal those of an independent plain-PyTorch
- * implementation of Hugging Face's BertForPreTraining, MegatronBertForPreTraining and GPT2LMHeadModel
+ * implementation of Hugging Face's BertForPreTraining, MegatronBertForPreTraining, GPT2LMHeadModel,
+ * RobertaForMaskedLM and DistilBertForMaskedLM
  * ({@code benchmarks/reference/hf_reference.py}), run on the checkpoint Tessera exports. Skipped, with
  * a message, where {@code /usr/bin/python3} cannot import torch.
  */

@@ -1,9 +1,12 @@
 package io.tessera.models;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
 import io.tessera.models.ModelTesting.Kind;
@@ -11,6 +14,7 @@ import io.tessera.models.ModelTesting.Result;
 import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
+import io.tessera.models.roberta.RobertaForMaskedLM;
 import io.tessera.parallel.tensor.TpTesting;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -18,8 +22,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Masks at model level (GPT-2 position t never sees t+1; BERT padding tokens change no other position),
- * and vocabulary padding: Megatron's padding to a multiple of 128·p leaves loss and gradients those of
+ * Masks at model level (GPT-2 position t never sees t+1; BERT padding tokens change no other position;
+ * RoBERTa gives a sequence the same outputs padded on either side as unpadded), and vocabulary padding: Megatron's padding to a multiple of 128·p leaves loss and gradients those of
  * the unpadded model.
  */
 class MasksAndPaddingTest {
@@ -104,7 +108,7 @@ class MasksAndPaddingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"BERT", "GPT2"})
+    @EnumSource(value = Kind.class, names = {"BERT", "GPT2", "ROBERTA", "DISTILBERT"})
     void paddedVocabularyGivesTheUnpaddedLossAndGradients(Kind kind) {
         TransformerConfig unpadded = kind.config();
         TransformerConfig padded = unpadded.toBuilder().optMakeVocabSizeDivisibleBy(128).build();
@@ -117,6 +121,65 @@ class MasksAndPaddingTest {
             TpTesting.assertClose(new float[] {reference.loss()}, new float[] {got.loss()}, 1e-5, where + " loss");
             TpTesting.assertClose(reference.logits(), got.logits(), 1e-5, where + " logits");
             TpTesting.assertGradientsClose(reference.grads(), got.grads(), 1e-4, where);
+        }
+    }
+
+    @Test
+    void robertaPositionIdsSkipThePaddingId() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray ids = m.create(new long[] {5, 6, 7, 1, 1, 1, 1, 5, 6, 7}, new Shape(2, 5));
+            long[] got = RobertaForMaskedLM.positionIds(ids, 1).toLongArray();
+            assertArrayEquals(new long[] {2, 3, 4, 1, 1, 1, 1, 2, 3, 4}, got, "pad + cumsum(ids != pad) * (ids != pad)");
+            long[] pad0 = RobertaForMaskedLM.positionIds(m.create(new long[] {0, 9, 9, 0}, new Shape(1, 4)), 0).toLongArray();
+            assertArrayEquals(new long[] {0, 1, 2, 0}, pad0);
+        }
+    }
+
+    /**
+     * A 5-token sequence batched with an 8-token one, padded on the right or on the left, gives the
+     * sequence output and logits it has alone and unpadded: attention masks the pads, and its position
+     * ids count only its tokens.
+     */
+    @Test
+    void robertaPaddedSequenceGivesItsUnpaddedOutputs() {
+        assertEquals(1, Kind.ROBERTA_PAD);
+        int[] shortRow = {21, 22, 23, 24, 25};
+        int[] right = {11, 12, 13, 14, 15, 16, 17, 18, 21, 22, 23, 24, 25, 1, 1, 1};
+        int[] left = {11, 12, 13, 14, 15, 16, 17, 18, 1, 1, 1, 21, 22, 23, 24, 25};
+        int[] rightMask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
+        int[] leftMask = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1};
+        TransformerConfig config = Kind.ROBERTA.config();
+        int c = config.hiddenSize();
+        float[][][] out = TpTesting.run(2, pc -> {
+            RobertaForMaskedLM model = new RobertaForMaskedLM(config, pc);
+            try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(model, 3, m)) {
+                ModelTesting.perturb(model, m, 0.15f);
+                return new float[][][] {
+                    roberta(model, TokenBatch.of(m, 1, 5, shortRow, null, null, null, null)),
+                    roberta(model, TokenBatch.of(m, 2, 8, right, null, rightMask, null, null)),
+                    roberta(model, TokenBatch.of(m, 2, 8, left, null, leftMask, null, null))};
+            }
+        }).get(0);
+        for (int t = 0; t < 5; t++) {
+            float[] alone = Arrays.copyOfRange(out[0][0], t * c, (t + 1) * c);
+            float[] aloneLogits = Arrays.copyOfRange(out[0][1], t * V, (t + 1) * V);
+            int r = 8 + t;
+            int l = 8 + 3 + t;
+            TpTesting.assertClose(alone, Arrays.copyOfRange(out[1][0], r * c, (r + 1) * c), 1e-5, "right-padded, position " + t);
+            TpTesting.assertClose(alone, Arrays.copyOfRange(out[2][0], l * c, (l + 1) * c), 1e-5, "left-padded, position " + t);
+            TpTesting.assertClose(aloneLogits, Arrays.copyOfRange(out[1][1], r * V, (r + 1) * V), 1e-5,
+                    "right-padded logits, position " + t);
+            TpTesting.assertClose(aloneLogits, Arrays.copyOfRange(out[2][1], l * V, (l + 1) * V), 1e-5,
+                    "left-padded logits, position " + t);
+        }
+    }
+
+    /** Sequence output and gathered logits of one forward pass. */
+    private static float[][] roberta(RobertaForMaskedLM model, TokenBatch batch) {
+        try (Tape tape = new Tape(batch.inputIds().getManager(), 1, false, false)) {
+            MaskedLmOutput o = model.forward(tape, batch);
+            return new float[][] {o.sequenceOutput().value().toFloatArray(),
+                model.gatherVocabLogits(tape, "logits", o.logits()).value().toFloatArray()};
         }
     }
 

@@ -9,7 +9,9 @@ import io.tessera.core.tape.Tape;
 import io.tessera.models.ModelTesting.Kind;
 import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.models.distilbert.DistilBertForMaskedLM;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
+import io.tessera.models.roberta.RobertaForMaskedLM;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.tensor.TpTesting;
 import java.util.List;
@@ -59,6 +61,31 @@ class ModelMisconfigurationTest {
             int tooLong = Kind.GPT2.config().maxPositions() + 1;
             String len = message(() -> model.forward(tape, TokenBatch.of(m, 1, tooLong, new int[tooLong], null, null, null, null)));
             assertTrue(len.contains("sequence length 65 exceeds maxPositions = 64"), len);
+        }
+    }
+
+    @Test
+    void encodersRejectWhatTheyCannotTrainOn() {
+        TransformerConfig distil = Kind.DISTILBERT.config().toBuilder().setHiddenSize(48).setNumHeads(6).build();
+        for (String m : TpTesting.run(4, pc -> message(() -> new DistilBertForMaskedLM(distil, pc)))) {
+            assertTrue(m.contains("numHeads = 6 is not divisible by tensorParallel = 4"), m);
+        }
+        ParallelContext pc = ParallelContext.single();
+        String family = message(() -> new RobertaForMaskedLM(Kind.BERT.config(), pc));
+        assertTrue(family.contains("builds ROBERTA models, got a BERT configuration"), family);
+        RobertaForMaskedLM model = new RobertaForMaskedLM(Kind.ROBERTA.config(), pc);
+        try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(model, 1, m);
+             Tape tape = new Tape(m, 1, false)) {
+            int t = ModelTesting.T;
+            String nsp = message(() -> model.forward(tape, TokenBatch.of(m, 1, t, new int[t], null, null, null, new int[] {0})));
+            assertTrue(nsp.contains("no next-sentence head") && nsp.contains("nextSentenceLabels"), nsp);
+            int tooLong = 65; // roberta-tiny: 66 positions, padding id 1, so 64 tokens at most
+            String len = message(() -> model.forward(tape, TokenBatch.of(m, 1, tooLong, new int[tooLong], null, null, null, null)));
+            assertTrue(len.contains("sequence length 65 exceeds 64 = maxPositions 66 - padTokenId 1 - 1"), len);
+            int[] types = new int[t];
+            types[0] = 1;
+            String type = message(() -> model.forward(tape, TokenBatch.of(m, 1, t, new int[t], types, null, null, null)));
+            assertTrue(type.contains("tokenTypeIds holds 1, outside [0, 1)"), type);
         }
     }
 

@@ -8,7 +8,6 @@ import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.models.bert.BertForPreTraining;
-import io.tessera.models.config.Architecture;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
@@ -32,12 +31,21 @@ final class ModelTesting {
 
     private ModelTesting() {}
 
-    /** The three model kinds under test. */
+    /** The model kinds under test. */
     enum Kind {
-        BERT, MEGATRON_BERT, GPT2;
+        BERT, MEGATRON_BERT, GPT2, ROBERTA, DISTILBERT;
+
+        /** RoBERTa's padding id (its tiny preset's): the padded positions of {@link #batch} hold it. */
+        static final int ROBERTA_PAD = 1;
 
         TransformerConfig config() {
-            TransformerConfig base = Presets.get(this == GPT2 ? "gpt2-tiny" : "bert-tiny");
+            String preset = switch (this) {
+                case GPT2 -> "gpt2-tiny";
+                case ROBERTA -> "roberta-tiny";
+                case DISTILBERT -> "distilbert-tiny";
+                default -> "bert-tiny";
+            };
+            TransformerConfig base = Presets.get(preset);
             TransformerConfig.Builder b = base.toBuilder().setVocabSize(VOCAB).optMakeVocabSizeDivisibleBy(1)
                     .optHiddenDropout(0).optAttentionDropout(0);
             if (this == MEGATRON_BERT) {
@@ -47,8 +55,12 @@ final class ModelTesting {
         }
 
         TransformerModel model(TransformerConfig config, ParallelContext pc) {
-            return config.architecture() == Architecture.GPT2 ? new Gpt2LmHeadModel(config, pc)
-                    : new BertForPreTraining(config, pc);
+            return TransformerModel.of(config, pc);
+        }
+
+        /** Whether the kind is trained with masked-LM labels only (no token types, no next-sentence labels). */
+        boolean maskedLmOnly() {
+            return this == ROBERTA || this == DISTILBERT;
         }
 
         TokenBatch batch(NDManager m) {
@@ -71,6 +83,16 @@ final class ModelTesting {
             labels[6] = 517;
             labels[9] = 42;
             labels[11] = 999;
+            if (maskedLmOnly()) {
+                for (int i = 0; i < ids.length; i++) {
+                    if (mask[i] == 0) {
+                        ids[i] = this == ROBERTA ? ROBERTA_PAD : 0;
+                    } else if (ids[i] == ROBERTA_PAD) {
+                        ids[i] = 2;
+                    }
+                }
+                return TokenBatch.of(m, B, T, ids, null, mask, labels, null);
+            }
             int[] types = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1};
             return TokenBatch.of(m, B, T, ids, types, mask, labels, new int[] {0, 1});
         }
@@ -98,6 +120,10 @@ final class ModelTesting {
             Var loss;
             if (model instanceof Gpt2LmHeadModel g) {
                 var out = g.forward(tape, batch);
+                logits = out.logits();
+                loss = out.loss();
+            } else if (model instanceof MaskedLanguageModel mlm) {
+                MaskedLmOutput out = mlm.forward(tape, batch);
                 logits = out.logits();
                 loss = out.loss();
             } else {

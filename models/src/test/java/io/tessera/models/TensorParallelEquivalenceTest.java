@@ -21,7 +21,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * BERT (post-LN), Megatron-BERT (pre-LN) and GPT-2 at tensor-parallel degrees 2 and 4 (ranks in one JVM
+ * BERT (post-LN), Megatron-BERT (pre-LN), GPT-2, RoBERTa and DistilBERT at tensor-parallel degrees 2 and 4 (ranks in one JVM
  * talking over the Netty backend) give the degree-1 loss (≤ 1e-5 relative), logits and gathered gradients
  * (≤ 1e-4 relative), with a vocabulary of 1001 that neither degree divides (padded to 1002 and 1004,
  * padding masked out of the softmax).
@@ -54,7 +54,7 @@ class TensorParallelEquivalenceTest {
      * same loss.
      */
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"BERT", "GPT2"})
+    @EnumSource(value = Kind.class, names = {"BERT", "GPT2", "ROBERTA", "DISTILBERT"})
     void dropoutKeepsReplicasIdentical(Kind kind) {
         TransformerConfig config = kind.config().toBuilder().optHiddenDropout(0.1).optAttentionDropout(0.1).build();
         List<Map<String, float[]>> ranks = TpTesting.run(2, pc -> {

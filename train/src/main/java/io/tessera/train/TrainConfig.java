@@ -261,13 +261,15 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                         + ((long) microBatch * dataParallel));
             }
             if (model != null) {
-                boolean bert = model.architecture() == io.tessera.models.config.Architecture.BERT;
-                if (bert != (task == Task.BERT)) {
-                    errors.add("--model " + modelName + " is a " + model.architecture() + " model but the command trains "
-                            + task + "; use pretrain for BERT models and pretrain-gpt2 for GPT-2 models");
+                if (Task.of(model.architecture()) != task) {
+                    errors.add("--model " + modelName + " is a " + model.architecture() + " model, trained on task "
+                            + Task.of(model.architecture()) + ", but the command trains " + task + "; use pretrain for BERT,"
+                            + " RoBERTa and DistilBERT models and pretrain-gpt2 for GPT-2 models");
                 }
-                if (seqLength > model.maxPositions()) {
-                    errors.add("--seq-length " + seqLength + " exceeds the model's max_position_embeddings " + model.maxPositions());
+                if (seqLength > model.maxSequenceLength()) {
+                    errors.add("--seq-length " + seqLength + " exceeds the model's longest sequence " + model.maxSequenceLength()
+                            + (model.maxSequenceLength() == model.maxPositions() ? " (max_position_embeddings)"
+                            : " (max_position_embeddings " + model.maxPositions() + " less pad_token_id + 1)"));
                 }
                 if (tensorParallel > 0) {
                     try {

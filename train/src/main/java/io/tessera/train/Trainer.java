@@ -148,7 +148,7 @@ public final class Trainer {
         if (lead) {
             data.vocabulary().save(cfg.out().resolve("vocab.txt"));
         }
-        TransformerConfig modelConfig = modelConfig(data.vocabulary().size());
+        TransformerConfig modelConfig = modelConfig(data.vocabulary());
         if (lead && !cfg.resume()) {
             RunRecord.write(cfg, modelConfig);
         }
@@ -270,7 +270,7 @@ public final class Trainer {
      * @return file name → content, for {@link HfCheckpoint#save(TransformerModel, Path, Map)}
      */
     public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig) {
-        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxPositions(),
+        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxSequenceLength(),
                 modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
     }
 
@@ -316,7 +316,10 @@ public final class Trainer {
         }
     }
 
-    /** {@code Σ_terms sum / global count} on the tape; adds each term's share to {@code sums} for reporting. */
+    /**
+     * {@code Σ_terms sum / global count} on the tape (a zero variable for a micro-batch without labels);
+     * adds each term's share to {@code sums} for reporting.
+     */
     private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums, int step,
                                           int micro) {
         List<Var> parts = new ArrayList<>();
@@ -332,8 +335,13 @@ public final class Trainer {
             sums[i] += t.sum().value().getFloat() * scale;
         }
         if (parts.isEmpty()) {
-            throw new IllegalStateException("step " + (step + 1) + ", micro-batch " + micro + ": no position carries a label (terms "
-                    + terms.names() + " all count 0); check the dataset's labels");
+            if (java.util.Arrays.stream(global).allMatch(n -> n == 0)) {
+                throw new IllegalStateException("step " + (step + 1) + ": no position of the global batch carries a label (terms "
+                        + terms.names() + " all count 0); check the dataset's labels");
+            }
+            // A micro-batch may hold no label while the step has some (masked-LM only: a short pack can draw no masked
+            // token); it adds nothing to the gradients, and backward still runs so that its buckets are reduced.
+            return tape.variable(tape.manager().create(0f));
         }
         return tape.apply1("loss.global-normalised", false, (c, in) -> {
             ai.djl.ndarray.NDArray acc = in.get(0).mul(Scalars.of(in.get(0), scales.get(0)));
@@ -354,8 +362,9 @@ public final class Trainer {
                 .optShuffle(shuffle).build();
     }
 
-    private TransformerConfig modelConfig(int vocabSize) {
-        TransformerConfig.Builder b = cfg.model().toBuilder().setVocabSize(vocabSize);
+    /** The configured model sized to the run's vocabulary, with its padding id (RoBERTa numbers positions from it). */
+    private TransformerConfig modelConfig(Vocabulary vocabulary) {
+        TransformerConfig.Builder b = cfg.model().toBuilder().setVocabSize(vocabulary.size()).optPadTokenId(vocabulary.padId());
         if (cfg.dropout() != null) {
             b.optHiddenDropout(cfg.dropout()).optAttentionDropout(cfg.dropout());
         }

@@ -16,7 +16,9 @@ import java.nio.file.Path;
 /**
  * The corpus, vocabulary and datasets of a pretraining run, built identically on every rank from the
  * configuration and seed: the vocabulary is {@code --vocab}, the saved {@code vocab.txt} of a resumed
- * run, or a WordPiece vocabulary trained on the training text.
+ * run, or a WordPiece vocabulary trained on the training text. BERT trains on sentence pairs with
+ * next-sentence labels, {@link Task#MLM} on full-sentence packs (RoBERTa's recipe), GPT-2 on
+ * contiguous token windows.
  *
  * <p>Thread safety: immutable after {@link #load}.
  *
@@ -42,8 +44,11 @@ public record TrainingData(Vocabulary vocabulary, PretrainingDataset train, Pret
                 : cfg.resume() && Files.isRegularFile(saved) ? Vocabulary.load(saved)
                 : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).build().train(train);
         WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, LOWER_CASE);
-        if (cfg.task() == Task.BERT) {
-            BertDataConfig dc = BertDataConfig.builder().optMaxSeqLength(cfg.seqLength()).optSeed(cfg.seed()).build();
+        if (cfg.task() != Task.GPT2) {
+            BertDataConfig.Objective objective = cfg.task() == Task.MLM ? BertDataConfig.Objective.FULL_SENTENCES
+                    : BertDataConfig.Objective.NEXT_SENTENCE_PREDICTION;
+            BertDataConfig dc = BertDataConfig.builder().optMaxSeqLength(cfg.seqLength()).optObjective(objective)
+                    .optSeed(cfg.seed()).build();
             return new TrainingData(vocab, BertPretrainingDataset.create(train, tokenizer, dc),
                     BertPretrainingDataset.create(heldOut, tokenizer, dc));
         }

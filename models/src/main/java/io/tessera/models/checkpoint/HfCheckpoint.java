@@ -173,7 +173,7 @@ public final class HfCheckpoint {
         TransformerConfig stored = HfConfigJson.read(dir);
         checkSameModel(stored, model.config(), dir);
         Path file = dir.resolve(WEIGHTS_FILE);
-        checkDtypes(file);
+        checkDtypes(file, model);
         NDManager base = model.hfTensors().get(0).parameter().data().getManager();
         try (NDManager m = base.newSubManager()) {
             Map<String, NDArray> tensors = Safetensors.load(file, m);
@@ -226,6 +226,7 @@ public final class HfCheckpoint {
         diff(diffs, "maxPositions", stored.maxPositions(), model.maxPositions());
         diff(diffs, "typeVocabSize", stored.typeVocabSize(), model.typeVocabSize());
         diff(diffs, "preLayerNorm", stored.preLayerNorm(), model.preLayerNorm());
+        diff(diffs, "padTokenId", stored.padTokenId(), model.padTokenId());
         if (!diffs.isEmpty()) {
             throw new IllegalArgumentException(dir.resolve(HfConfigJson.FILE_NAME) + " describes another model than the one"
                     + " being loaded: " + String.join(", ", diffs) + "; build the model from HfConfigJson.read(dir)");
@@ -238,8 +239,11 @@ public final class HfCheckpoint {
         }
     }
 
-    /** Reads the safetensors header and rejects element types DJL 0.35.1 cannot hold, before decoding. */
-    private static void checkDtypes(Path file) throws IOException {
+    /**
+     * Reads the safetensors header and rejects element types DJL 0.35.1 cannot hold, before decoding;
+     * tensors loading skips (tied copies, integer buffers such as {@code position_ids}) may be of any type.
+     */
+    private static void checkDtypes(Path file, TransformerModel model) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no " + WEIGHTS_FILE + " in the model directory");
         }
@@ -256,7 +260,7 @@ public final class HfCheckpoint {
             header = JsonParser.parseString(new String(json, StandardCharsets.UTF_8).trim()).getAsJsonObject();
         }
         for (Map.Entry<String, JsonElement> e : header.entrySet()) {
-            if (e.getKey().equals("__metadata__")) {
+            if (e.getKey().equals("__metadata__") || model.isTiedOrBuffer(e.getKey())) {
                 continue;
             }
             String dtype = e.getValue().getAsJsonObject().get("dtype").getAsString();

@@ -19,8 +19,15 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * Reads and writes Hugging Face {@code config.json} files for BERT, Megatron-BERT and GPT-2, so that
- * Tessera checkpoints line up with the ecosystem.
+ * Reads and writes Hugging Face {@code config.json} files for BERT, Megatron-BERT, RoBERTa, DistilBERT
+ * and GPT-2, so that Tessera checkpoints line up with the ecosystem.
+ *
+ * <p>RoBERTa ({@code model_type "roberta"}) uses BERT's keys plus {@code pad_token_id} (default 1),
+ * with {@code RobertaConfig}'s fallbacks. DistilBERT ({@code model_type "distilbert"}) has its own:
+ * {@code dim} (hidden), {@code n_layers}, {@code n_heads}, {@code hidden_dim} (MLP inner size),
+ * {@code max_position_embeddings}, {@code activation}, {@code dropout}, {@code attention_dropout},
+ * {@code initializer_range}, {@code pad_token_id}; {@code sinusoidal_pos_embds} must be false and its
+ * LayerNorm epsilon is 1e-12, fixed in Hugging Face's code.
  *
  * <table>
  *   <caption>Keys per field</caption>
@@ -78,7 +85,15 @@ public final class HfConfigJson {
             Map.entry("hiddenDropout", "hidden_dropout_prob"),
             Map.entry("attentionDropout", "attention_probs_dropout_prob"),
             Map.entry("initializerRange", "initializer_range"),
-            Map.entry("makeVocabSizeDivisibleBy", DIVISIBLE_BY_KEY));
+            Map.entry("makeVocabSizeDivisibleBy", DIVISIBLE_BY_KEY), Map.entry("padTokenId", "pad_token_id"));
+
+    /** Tessera field to DistilBERT key, to name both in errors. */
+    private static final Map<String, String> DISTILBERT_KEYS = Map.ofEntries(
+            Map.entry("vocabSize", "vocab_size"), Map.entry("hiddenSize", "dim"), Map.entry("numLayers", "n_layers"),
+            Map.entry("numHeads", "n_heads"), Map.entry("intermediateSize", "hidden_dim"),
+            Map.entry("maxPositions", "max_position_embeddings"), Map.entry("hiddenDropout", "dropout"),
+            Map.entry("attentionDropout", "attention_dropout"), Map.entry("initializerRange", "initializer_range"),
+            Map.entry("makeVocabSizeDivisibleBy", DIVISIBLE_BY_KEY), Map.entry("padTokenId", "pad_token_id"));
 
     /** Tessera field to GPT-2 key, to name both in errors. */
     private static final Map<String, String> GPT2_KEYS = Map.ofEntries(
@@ -147,10 +162,18 @@ public final class HfConfigJson {
                 k.require(PRE_LAYER_NORM_KEY, true, "GPT-2 is always pre-LN");
                 b = readGpt2(k);
                 break;
+            case "roberta":
+                k.require(PRE_LAYER_NORM_KEY, false, "RoBERTa is post-LN");
+                b = readRoberta(k);
+                break;
+            case "distilbert":
+                k.require(PRE_LAYER_NORM_KEY, false, "DistilBERT is post-LN");
+                b = readDistilBert(k);
+                break;
             default:
                 throw new IllegalArgumentException("model_type = \"" + modelType
-                        + "\" is not supported: Tessera reads \"bert\", \"megatron-bert\" and \"gpt2\" configs;"
-                        + " convert the model or start from a preset (Presets.names())");
+                        + "\" is not supported: Tessera reads \"bert\", \"megatron-bert\", \"roberta\", \"distilbert\""
+                        + " and \"gpt2\" configs; convert the model or start from a preset (Presets.names())");
         }
         k.require("tie_word_embeddings", true, "Tessera always ties the output layer to the token embedding");
         k.require("add_cross_attention", false, "Tessera builds no cross-attention");
@@ -160,7 +183,8 @@ public final class HfConfigJson {
             return b.build();
         } catch (IllegalArgumentException e) {
             String message = e.getMessage();
-            Map<String, String> keys = modelType.equals("gpt2") ? GPT2_KEYS : BERT_KEYS;
+            Map<String, String> keys = modelType.equals("gpt2") ? GPT2_KEYS
+                    : modelType.equals("distilbert") ? DISTILBERT_KEYS : BERT_KEYS;
             for (Map.Entry<String, String> field : keys.entrySet()) {
                 message = message.replace(field.getKey() + " = ", field.getKey() + " (" + field.getValue() + ") = ");
             }
@@ -191,6 +215,53 @@ public final class HfConfigJson {
                 .optLayerNormEps(k.optionalDouble("layer_norm_eps", 1e-12))
                 .optInitializerRange(k.optionalDouble("initializer_range", 0.02))
                 .optPreLayerNorm(preLayerNorm);
+    }
+
+    /**
+     * RoBERTa: BERT's keys, with Hugging Face {@code RobertaConfig}'s fallbacks for absent ones
+     * ({@code type_vocab_size 2}, {@code layer_norm_eps 1e-12}, {@code pad_token_id 1}; the released
+     * checkpoints write 1 and 1e-5).
+     */
+    private static TransformerConfig.Builder readRoberta(Keys k) {
+        String positionType = k.optionalString("position_embedding_type", "absolute");
+        if (!positionType.equals("absolute")) {
+            throw new IllegalArgumentException("position_embedding_type = \"" + positionType
+                    + "\" is not supported: Tessera builds learned absolute position embeddings only;"
+                    + " use \"absolute\" (or remove the key)");
+        }
+        k.require("is_decoder", false, "Tessera's RoBERTa is a bidirectional encoder");
+        return TransformerConfig.builder(Architecture.ROBERTA)
+                .setVocabSize(k.requiredInt("vocab_size"))
+                .setHiddenSize(k.requiredInt("hidden_size"))
+                .setNumLayers(k.requiredInt("num_hidden_layers"))
+                .setNumHeads(k.requiredInt("num_attention_heads"))
+                .optIntermediateSize(k.requiredInt("intermediate_size"))
+                .setMaxPositions(k.requiredInt("max_position_embeddings"))
+                .optTypeVocabSize(k.optionalInt("type_vocab_size", 2))
+                .optHiddenAct(k.activation("hidden_act", Activation.GELU))
+                .optHiddenDropout(k.optionalDouble("hidden_dropout_prob", 0.1))
+                .optAttentionDropout(k.optionalDouble("attention_probs_dropout_prob", 0.1))
+                .optLayerNormEps(k.optionalDouble("layer_norm_eps", 1e-12))
+                .optInitializerRange(k.optionalDouble("initializer_range", 0.02))
+                .optPadTokenId(k.optionalInt("pad_token_id", 1));
+    }
+
+    /** DistilBERT: its own key names, Hugging Face {@code DistilBertConfig}'s fallbacks for absent ones. */
+    private static TransformerConfig.Builder readDistilBert(Keys k) {
+        k.require("sinusoidal_pos_embds", false, "Tessera builds learned position embeddings only");
+        k.require("tie_weights_", true, "Tessera always ties vocab_projector to the word embedding");
+        return TransformerConfig.builder(Architecture.DISTILBERT)
+                .setVocabSize(k.requiredInt("vocab_size"))
+                .setHiddenSize(k.requiredInt("dim"))
+                .setNumLayers(k.requiredInt("n_layers"))
+                .setNumHeads(k.requiredInt("n_heads"))
+                .optIntermediateSize(k.requiredInt("hidden_dim"))
+                .setMaxPositions(k.requiredInt("max_position_embeddings"))
+                .optHiddenAct(k.activation("activation", Activation.GELU))
+                .optHiddenDropout(k.optionalDouble("dropout", 0.1))
+                .optAttentionDropout(k.optionalDouble("attention_dropout", 0.1))
+                .optInitializerRange(k.optionalDouble("initializer_range", 0.02))
+                .optPadTokenId(k.optionalInt("pad_token_id", 0));
     }
 
     private static TransformerConfig.Builder readGpt2(Keys k) {
@@ -259,6 +330,10 @@ public final class HfConfigJson {
             m.put("hidden_dropout_prob", new JsonPrimitive(config.hiddenDropout()));
             m.put("attention_probs_dropout_prob", new JsonPrimitive(config.attentionDropout()));
             m.put("layer_norm_eps", new JsonPrimitive(config.layerNormEps()));
+        } else if (config.architecture() == Architecture.ROBERTA) {
+            putRoberta(m, config);
+        } else if (config.architecture() == Architecture.DISTILBERT) {
+            putDistilBert(m, config);
         } else {
             m.put("model_type", new JsonPrimitive("gpt2"));
             m.put("n_embd", new JsonPrimitive(config.hiddenSize()));
@@ -277,6 +352,37 @@ public final class HfConfigJson {
         JsonObject o = new JsonObject();
         m.forEach(o::add);
         return GSON.toJson(o) + "\n";
+    }
+
+    private static void putRoberta(Map<String, JsonElement> m, TransformerConfig config) {
+        m.put("model_type", new JsonPrimitive("roberta"));
+        m.put("hidden_size", new JsonPrimitive(config.hiddenSize()));
+        m.put("num_hidden_layers", new JsonPrimitive(config.numLayers()));
+        m.put("num_attention_heads", new JsonPrimitive(config.numHeads()));
+        m.put("intermediate_size", new JsonPrimitive(config.intermediateSize()));
+        m.put("max_position_embeddings", new JsonPrimitive(config.maxPositions()));
+        m.put("type_vocab_size", new JsonPrimitive(config.typeVocabSize()));
+        m.put("hidden_act", new JsonPrimitive(config.hiddenAct().hfName()));
+        m.put("hidden_dropout_prob", new JsonPrimitive(config.hiddenDropout()));
+        m.put("attention_probs_dropout_prob", new JsonPrimitive(config.attentionDropout()));
+        m.put("layer_norm_eps", new JsonPrimitive(config.layerNormEps()));
+        m.put("pad_token_id", new JsonPrimitive(config.padTokenId()));
+        m.put("position_embedding_type", new JsonPrimitive("absolute"));
+    }
+
+    private static void putDistilBert(Map<String, JsonElement> m, TransformerConfig config) {
+        m.put("model_type", new JsonPrimitive("distilbert"));
+        m.put("dim", new JsonPrimitive(config.hiddenSize()));
+        m.put("n_layers", new JsonPrimitive(config.numLayers()));
+        m.put("n_heads", new JsonPrimitive(config.numHeads()));
+        m.put("hidden_dim", new JsonPrimitive(config.intermediateSize()));
+        m.put("max_position_embeddings", new JsonPrimitive(config.maxPositions()));
+        m.put("activation", new JsonPrimitive(config.hiddenAct().hfName()));
+        m.put("dropout", new JsonPrimitive(config.hiddenDropout()));
+        m.put("attention_dropout", new JsonPrimitive(config.attentionDropout()));
+        m.put("sinusoidal_pos_embds", new JsonPrimitive(false));
+        m.put("tie_weights_", new JsonPrimitive(true));
+        m.put("pad_token_id", new JsonPrimitive(config.padTokenId()));
     }
 
     /**

@@ -13,6 +13,9 @@ package io.tessera.models.config;
  *       <td>{@code MegatronBertForPreTraining}</td><td>{@code GPT2LMHeadModel}</td></tr>
  * </table>
  *
+ * <p>RoBERTa: {@code RobertaModel} (with pooler) and {@code RobertaForMaskedLM} (no pooler);
+ * DistilBERT: {@code DistilBertModel} and {@code DistilBertForMaskedLM} (no pooler in either).
+ *
  * <p>Thread safety: immutable enum, safe to share.
  */
 public enum ModelVariant {
@@ -29,6 +32,10 @@ public enum ModelVariant {
      * @return for example {@code "BertForPreTraining"} or {@code "GPT2LMHeadModel"}
      */
     public String hfClassName(TransformerConfig config) {
+        if (config.architecture() == Architecture.ROBERTA || config.architecture() == Architecture.DISTILBERT) {
+            String name = config.architecture() == Architecture.ROBERTA ? "Roberta" : "DistilBert";
+            return name + (this == BASE_MODEL ? "Model" : "ForMaskedLM");
+        }
         String family = config.architecture() == Architecture.GPT2 ? "GPT2"
                 : config.preLayerNorm() ? "MegatronBert" : "Bert";
         if (this == BASE_MODEL) {

@@ -11,18 +11,18 @@ import java.util.Objects;
  * {@link #ofPaddedVocab}), H hidden, L layers, I MLP inner size, P positions, T token types:
  *
  * <pre>
- * embeddings     = V·H + P·H + T·H          (T = 0 for GPT-2)
- *                  + 2H                      (embedding LayerNorm: post-LN BERT only)
+ * embeddings     = V·H + P·H + T·H          (T = 0 for GPT-2 and DistilBERT, 1 for RoBERTa)
+ *                  + 2H                      (embedding LayerNorm: post-LN BERT, RoBERTa, DistilBERT)
  * per layer      = attention  4H² + 4H       (Q, K, V and output projections with biases;
  *                                             GPT-2's fused c_attn + c_proj is the same count)
  *                + MLP        2·H·I + I + H  (two linear layers with biases)
  *                + LayerNorms 4H             (two, weight and bias each)
- * final LN       = 2H                        (GPT-2 and pre-LN BERT; post-LN BERT has none)
- * pooler         = H² + H                    (BERT only, part of BertModel)
- * heads (PRETRAINING_MODEL, BERT only):
- *   MLM transform  H² + H + 2H               (dense + LayerNorm)
+ * final LN       = 2H                        (GPT-2 and pre-LN BERT; post-LN encoders have none)
+ * pooler         = H² + H                    (BERT, and RobertaModel; not RobertaForMaskedLM, not DistilBERT)
+ * heads (PRETRAINING_MODEL, encoders only):
+ *   MLM transform  H² + H + 2H               (dense + LayerNorm; RoBERTa lm_head, DistilBERT vocab_*)
  *   MLM decoder    V                          (bias only: the weight is tied to the token embedding)
- *   NSP classifier 2H + 2
+ *   NSP classifier 2H + 2                     (BERT only)
  * GPT-2's LM head is tied to the token embedding and has no bias: 0.
  *
  * total = embeddings + L·perLayer + finalLN + pooler + heads
@@ -30,7 +30,8 @@ import java.util.Objects;
  *
  * <p>Pre-LN BERT (Megatron-BERT) moves the embedding LayerNorm to a final LayerNorm, so its total
  * equals post-LN BERT's. Checked against Hugging Face: {@code gpt2} 124,439,808, {@code bert-base-uncased}
- * {@code BertModel} 109,482,240 (the tests hold the full list).
+ * {@code BertModel} 109,482,240, {@code roberta-base} {@code RobertaModel} 124,645,632,
+ * {@code distilbert-base-uncased} {@code DistilBertModel} 66,362,880 (the tests hold the full list).
  *
  * <p>Per tensor-parallel rank ({@link #perTensorParallelRank()}), Megatron's layout is counted exactly:
  * the token embedding and MLM decoder bias are split over the vocabulary, Q/K/V and the first MLP
@@ -113,6 +114,15 @@ public final class ParameterCount {
         return config.architecture() == Architecture.BERT;
     }
 
+    /** BERT, RoBERTa and DistilBERT: encoders with an embedding LayerNorm (post-LN) and a masked-LM head. */
+    private boolean isEncoder() {
+        return config.architecture() != Architecture.GPT2;
+    }
+
+    private boolean pretraining() {
+        return variant == ModelVariant.PRETRAINING_MODEL;
+    }
+
     /** @return V·H, the token embedding (shared with the tied output layer) */
     public long wordEmbeddings() {
         return (long) vocabSize * h();
@@ -128,9 +138,9 @@ public final class ParameterCount {
         return (long) config.typeVocabSize() * h();
     }
 
-    /** @return 2H for post-LN BERT's embedding LayerNorm, else 0 */
+    /** @return 2H for the embedding LayerNorm of post-LN BERT, RoBERTa and DistilBERT, else 0 */
     public long embeddingLayerNorm() {
-        return isBert() && !config.preLayerNorm() ? 2 * h() : 0;
+        return isEncoder() && !config.preLayerNorm() ? 2 * h() : 0;
     }
 
     /** @return all embedding parameters: token, position, token-type and the embedding LayerNorm */
@@ -166,27 +176,31 @@ public final class ParameterCount {
 
     /** @return 2H for GPT-2 and pre-LN BERT's final LayerNorm, else 0 */
     public long finalLayerNorm() {
-        return !isBert() || config.preLayerNorm() ? 2 * h() : 0;
+        return !isEncoder() || config.preLayerNorm() ? 2 * h() : 0;
     }
 
-    /** @return H² + H, BERT's pooler (dense on the first token); 0 for GPT-2 */
+    /**
+     * @return H² + H, the pooler (dense on the first token) of BERT and of {@code RobertaModel}; 0 for
+     *     GPT-2, DistilBERT and {@code RobertaForMaskedLM}
+     */
     public long pooler() {
-        return isBert() ? h() * h() + h() : 0;
+        boolean has = isBert() || config.architecture() == Architecture.ROBERTA && !pretraining();
+        return has ? h() * h() + h() : 0;
     }
 
-    /** @return H² + 3H, BERT's masked-LM transform (dense + LayerNorm) in the pre-training variant, else 0 */
+    /** @return H² + 3H, the masked-LM transform (dense + LayerNorm) of an encoder's pre-training variant, else 0 */
     public long mlmTransform() {
-        return isBert() && variant == ModelVariant.PRETRAINING_MODEL ? h() * h() + 3 * h() : 0;
+        return isEncoder() && pretraining() ? h() * h() + 3 * h() : 0;
     }
 
-    /** @return V, BERT's masked-LM decoder bias in the pre-training variant (its weight is tied), else 0 */
+    /** @return V, the masked-LM decoder bias of an encoder's pre-training variant (its weight is tied), else 0 */
     public long mlmDecoderBias() {
-        return isBert() && variant == ModelVariant.PRETRAINING_MODEL ? vocabSize : 0;
+        return isEncoder() && pretraining() ? vocabSize : 0;
     }
 
     /** @return 2H + 2, BERT's next-sentence classifier in the pre-training variant, else 0 */
     public long nspClassifier() {
-        return isBert() && variant == ModelVariant.PRETRAINING_MODEL ? 2 * h() + 2 : 0;
+        return isBert() && pretraining() ? 2 * h() + 2 : 0;
     }
 
     /** @return all pre-training head parameters; 0 for the base model and for GPT-2 (tied head, no bias) */

@@ -28,7 +28,15 @@ import java.util.OptionalLong;
  *   <tr><td>gpt2-tiny</td><td>2</td><td>32</td><td>4</td><td>128</td><td>1000</td><td>64</td><td>pre</td><td>test</td></tr>
  *   <tr><td>bert-mini</td><td>2</td><td>128</td><td>2</td><td>512</td><td>4096</td><td>128</td><td>post</td><td>example</td></tr>
  *   <tr><td>gpt2-mini</td><td>2</td><td>128</td><td>2</td><td>512</td><td>4096</td><td>128</td><td>pre</td><td>example</td></tr>
+ *   <tr><td>roberta-base</td><td>12</td><td>768</td><td>12</td><td>3072</td><td>50265</td><td>514</td><td>post</td><td>125M</td></tr>
+ *   <tr><td>roberta-large</td><td>24</td><td>1024</td><td>16</td><td>4096</td><td>50265</td><td>514</td><td>post</td><td>355M</td></tr>
+ *   <tr><td>distilbert-base-uncased</td><td>6</td><td>768</td><td>12</td><td>3072</td><td>30522</td><td>512</td><td>post</td><td>66M</td></tr>
+ *   <tr><td>roberta-tiny</td><td>2</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>66</td><td>post</td><td>test</td></tr>
+ *   <tr><td>distilbert-tiny</td><td>2</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>64</td><td>post</td><td>test</td></tr>
  * </table>
+ *
+ * <p>RoBERTa's P counts {@code padTokenId + 1 = 2} positions no token uses (positions start after the
+ * padding id): 514 positions hold 512 tokens, {@code roberta-tiny}'s 66 hold 64.
  *
  * <p>Sources (also in each {@link Preset#source()}):
  * <ul>
@@ -47,6 +55,13 @@ import java.util.OptionalLong;
  *       Microsoft" (2020-02-10): 78 layers, hidden 4256, 28 heads. Vocabulary and positions are not
  *       stated there; GPT-2's 50257 tokens and 1024 positions are assumed (T-NLG was trained with
  *       Megatron-LM's GPT-2 code).
+ *   <li>RoBERTa: Liu et al., "RoBERTa: A Robustly Optimized BERT Pretraining Approach"
+ *       (arXiv:1907.11692), and fairseq's released models (base 125M, large 355M); V = 50265, P = 514,
+ *       one token type, epsilon 1e-5 and padding id 1 from Hugging Face's {@code roberta-base} /
+ *       {@code roberta-large} {@code config.json}.
+ *   <li>DistilBERT: Sanh et al., "DistilBERT, a distilled version of BERT" (arXiv:1910.01108), 66M
+ *       parameters, 6 layers of BERT-base's width; V and P from Hugging Face's
+ *       {@code distilbert-base-uncased} {@code config.json}.
  * </ul>
  *
  * <p>Megatron and Turing-NLG presets keep the unpadded vocabulary; {@link
@@ -66,6 +81,11 @@ public final class Presets {
             + " model by Microsoft (2020-02-10): 78 layers, hidden 4256, 28 heads; V = 50257 and P = 1024 assumed"
             + " (GPT-2 tokenizer and context, as Megatron-LM's GPT-2)";
     private static final String TEST_SOURCE = "Tessera test configuration";
+    private static final String ROBERTA_SOURCE = "Liu et al., RoBERTa (arXiv:1907.11692) and fairseq's released models"
+            + " (125M, 355M); V = 50265, P = 514, type_vocab_size 1, epsilon 1e-5 and pad_token_id 1 from Hugging Face"
+            + " roberta-base / roberta-large config.json";
+    private static final String DISTILBERT_SOURCE = "Sanh et al., DistilBERT (arXiv:1910.01108): 66M parameters;"
+            + " V and P from Hugging Face distilbert-base-uncased config.json";
 
     private static final Map<String, Preset> PRESETS = build();
 
@@ -88,6 +108,15 @@ public final class Presets {
         add(m, "gpt2-tiny", gpt2(1000, 32, 2, 4, 64).build(), -1, TEST_SOURCE);
         add(m, "bert-mini", bert(4096, 128, 2, 2, 128).optIntermediateSize(512).build(), -1, EXAMPLE_SOURCE);
         add(m, "gpt2-mini", gpt2(4096, 128, 2, 2, 128).build(), -1, EXAMPLE_SOURCE);
+        add(m, "roberta-base", encoder(Architecture.ROBERTA, 50265, 768, 12, 12, 514).build(), 125_000_000L, ROBERTA_SOURCE);
+        add(m, "roberta-large", encoder(Architecture.ROBERTA, 50265, 1024, 24, 16, 514).build(), 355_000_000L,
+                ROBERTA_SOURCE);
+        add(m, "distilbert-base-uncased", encoder(Architecture.DISTILBERT, 30522, 768, 6, 12, 512).build(), 66_000_000L,
+                DISTILBERT_SOURCE);
+        add(m, "roberta-tiny", encoder(Architecture.ROBERTA, 1000, 32, 2, 4, 66).optIntermediateSize(64).build(), -1,
+                TEST_SOURCE);
+        add(m, "distilbert-tiny", encoder(Architecture.DISTILBERT, 1000, 32, 2, 4, 64).optIntermediateSize(64).build(), -1,
+                TEST_SOURCE);
         return Collections.unmodifiableMap(m);
     }
 
@@ -101,6 +130,12 @@ public final class Presets {
 
     private static TransformerConfig.Builder bert(int vocab, int hidden, int layers, int heads, int positions) {
         return TransformerConfig.builder(Architecture.BERT).setVocabSize(vocab).setHiddenSize(hidden)
+                .setNumLayers(layers).setNumHeads(heads).setMaxPositions(positions);
+    }
+
+    private static TransformerConfig.Builder encoder(Architecture family, int vocab, int hidden, int layers, int heads,
+                                                      int positions) {
+        return TransformerConfig.builder(family).setVocabSize(vocab).setHiddenSize(hidden)
                 .setNumLayers(layers).setNumHeads(heads).setMaxPositions(positions);
     }
 
@@ -141,7 +176,7 @@ public final class Presets {
         return p;
     }
 
-    /** @return the preset names in a stable order (BERT, Megatron-BERT, GPT-2, Megatron, Turing-NLG, tiny) */
+    /** @return the preset names in a stable order (BERT, Megatron-BERT, GPT-2, Megatron, Turing-NLG, tiny, mini, RoBERTa, DistilBERT) */
     public static List<String> names() {
         return List.copyOf(PRESETS.keySet());
     }

@@ -6,7 +6,7 @@ import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
- * Shape and regularisation of a BERT or GPT-2 Transformer: what the model builders, the parameter
+ * Shape and regularisation of a BERT, RoBERTa, DistilBERT or GPT-2 Transformer: what the model builders, the parameter
  * counter ({@link ParameterCount}) and the memory planner read.
  *
  * <p>Shape legend used in this package: V vocabulary ({@link #vocabSize()}), H hidden
@@ -29,7 +29,10 @@ import java.util.stream.Collectors;
  * its LM head to the token embedding. BERT's masked-LM decoder is tied to the token embedding too (as
  * in Hugging Face's {@code BertForPreTraining}); {@link #preLayerNorm()} chooses between original BERT
  * (post-LN) and Megatron-BERT's reordering (pre-LN, LayerNorm at the input of each sub-layer and one
- * final LayerNorm, no embedding LayerNorm).
+ * final LayerNorm, no embedding LayerNorm). RoBERTa and DistilBERT are post-LN encoders trained on the
+ * masked-LM loss alone, their decoders tied to the token embedding; RoBERTa has one token type and
+ * numbers positions from {@link #padTokenId()}, DistilBERT has no token types and LayerNorm epsilon
+ * 1e-12.
  *
  * <p>One file on purpose: the fields, their builder and the cross-field validation (which reports every
  * problem of a configuration at once) are one contract.
@@ -40,6 +43,9 @@ public final class TransformerConfig {
 
     /** Megatron-LM's default for {@code --make-vocab-size-divisible-by}. */
     public static final int DEFAULT_MAKE_VOCAB_SIZE_DIVISIBLE_BY = 128;
+
+    /** The LayerNorm epsilon Hugging Face's DistilBERT fixes in code (no {@code config.json} key). */
+    public static final double DISTILBERT_LAYER_NORM_EPS = 1e-12;
 
     private final Architecture architecture;
     private final int vocabSize;
@@ -56,6 +62,7 @@ public final class TransformerConfig {
     private final double initializerRange;
     private final boolean preLayerNorm;
     private final int makeVocabSizeDivisibleBy;
+    private final int padTokenId;
 
     private TransformerConfig(Builder b) {
         this.architecture = b.architecture;
@@ -73,6 +80,7 @@ public final class TransformerConfig {
         this.initializerRange = b.initializerRange;
         this.preLayerNorm = b.preLayerNorm;
         this.makeVocabSizeDivisibleBy = b.makeVocabSizeDivisibleBy;
+        this.padTokenId = b.padTokenId;
     }
 
     /**
@@ -80,7 +88,9 @@ public final class TransformerConfig {
      * {@code typeVocabSize 2, layerNormEps 1e-12, hiddenAct gelu, preLayerNorm false}; for
      * {@link Architecture#GPT2} {@code typeVocabSize 0, layerNormEps 1e-5, hiddenAct gelu_new,
      * preLayerNorm true}; for both dropouts 0.1, initializer range 0.02, intermediate size 4·H and
-     * make-vocab-size-divisible-by 128. Vocabulary, hidden size, layers, heads and positions have no
+     * make-vocab-size-divisible-by 128; for {@link Architecture#ROBERTA} {@code typeVocabSize 1,
+     * layerNormEps 1e-5, hiddenAct gelu, padTokenId 1}, post-LN; for {@link Architecture#DISTILBERT}
+     * {@code typeVocabSize 0, layerNormEps 1e-12, hiddenAct gelu}, post-LN. Vocabulary, hidden size, layers, heads and positions have no
      * default and must be set.
      *
      * @param architecture the model family
@@ -111,6 +121,7 @@ public final class TransformerConfig {
         b.initializerRange = initializerRange;
         b.preLayerNorm = preLayerNorm;
         b.makeVocabSizeDivisibleBy = makeVocabSizeDivisibleBy;
+        b.padTokenId = padTokenId;
         return b;
     }
 
@@ -222,7 +233,17 @@ public final class TransformerConfig {
         return maxPositions;
     }
 
-    /** @return T, the number of token types (segments); 2 for BERT, 0 for GPT-2 */
+    /**
+     * The longest sequence the model reads: P, except for RoBERTa, whose first token has position
+     * {@code padTokenId + 1}, so {@code P − padTokenId − 1} (512 for {@code roberta-base}).
+     *
+     * @return tokens per sequence at most
+     */
+    public int maxSequenceLength() {
+        return architecture == Architecture.ROBERTA ? maxPositions - padTokenId - 1 : maxPositions;
+    }
+
+    /** @return T, the number of token types (segments); 2 for BERT, 1 for RoBERTa, 0 for GPT-2 and DistilBERT */
     public int typeVocabSize() {
         return typeVocabSize;
     }
@@ -262,6 +283,17 @@ public final class TransformerConfig {
         return makeVocabSizeDivisibleBy;
     }
 
+    /**
+     * The padding token id. RoBERTa reads it to number positions (padding gets position
+     * {@code padTokenId}, tokens {@code padTokenId + 1, ...}); the other families only write it to
+     * {@code config.json}.
+     *
+     * @return Hugging Face {@code pad_token_id} (RoBERTa default 1, else 0)
+     */
+    public int padTokenId() {
+        return padTokenId;
+    }
+
     private String shortShape() {
         return architecture + "(L=" + numLayers + ", H=" + hiddenSize + ", A=" + numHeads + ", I=" + intermediateSize
                 + ")";
@@ -290,14 +322,15 @@ public final class TransformerConfig {
                 && Double.compare(attentionDropout, c.attentionDropout) == 0
                 && Double.compare(initializerRange, c.initializerRange) == 0
                 && preLayerNorm == c.preLayerNorm
-                && makeVocabSizeDivisibleBy == c.makeVocabSizeDivisibleBy;
+                && makeVocabSizeDivisibleBy == c.makeVocabSizeDivisibleBy
+                && padTokenId == c.padTokenId;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(architecture, vocabSize, hiddenSize, numLayers, numHeads, intermediateSize, maxPositions,
                 typeVocabSize, layerNormEps, hiddenAct, hiddenDropout, attentionDropout, initializerRange,
-                preLayerNorm, makeVocabSizeDivisibleBy);
+                preLayerNorm, makeVocabSizeDivisibleBy, padTokenId);
     }
 
     @Override
@@ -317,6 +350,7 @@ public final class TransformerConfig {
                 + ", initializerRange=" + initializerRange
                 + ", preLayerNorm=" + preLayerNorm
                 + ", makeVocabSizeDivisibleBy=" + makeVocabSizeDivisibleBy
+                + ", padTokenId=" + padTokenId
                 + "}";
     }
 
@@ -363,6 +397,7 @@ public final class TransformerConfig {
         private double initializerRange = 0.02;
         private boolean preLayerNorm;
         private int makeVocabSizeDivisibleBy = DEFAULT_MAKE_VOCAB_SIZE_DIVISIBLE_BY;
+        private int padTokenId;
 
         private Builder(Architecture architecture) {
             this.architecture = architecture;
@@ -371,6 +406,15 @@ public final class TransformerConfig {
                 layerNormEps = 1e-12;
                 hiddenAct = Activation.GELU;
                 preLayerNorm = false;
+            } else if (architecture == Architecture.ROBERTA) {
+                typeVocabSize = 1;
+                layerNormEps = 1e-5;
+                hiddenAct = Activation.GELU;
+                padTokenId = 1;
+            } else if (architecture == Architecture.DISTILBERT) {
+                typeVocabSize = 0;
+                layerNormEps = DISTILBERT_LAYER_NORM_EPS;
+                hiddenAct = Activation.GELU;
             } else {
                 typeVocabSize = 0;
                 layerNormEps = 1e-5;
@@ -536,6 +580,17 @@ public final class TransformerConfig {
         }
 
         /**
+         * Overrides the padding token id (RoBERTa default 1, else 0).
+         *
+         * @param padTokenId a token id in {@code [0, vocabSize)}
+         * @return this builder
+         */
+        public Builder optPadTokenId(int padTokenId) {
+            this.padTokenId = padTokenId;
+            return this;
+        }
+
+        /**
          * Validates every field and builds the configuration.
          *
          * @return the immutable configuration
@@ -572,6 +627,8 @@ public final class TransformerConfig {
                             + " must be >= 1 for BERT: it is the number of segment (token-type) embeddings;"
                             + " use 2 as BERT does");
                 }
+            } else if (architecture == Architecture.ROBERTA || architecture == Architecture.DISTILBERT) {
+                encoderRules(p);
             } else {
                 if (typeVocabSize != 0) {
                     p.add("typeVocabSize = " + typeVocabSize
@@ -605,6 +662,38 @@ public final class TransformerConfig {
                         + p.stream().collect(Collectors.joining("\n  - ")));
             }
             return new TransformerConfig(this);
+        }
+
+        /** The family rules of RoBERTa and DistilBERT (post-LN encoders with a masked-LM head only). */
+        private void encoderRules(List<String> p) {
+            if (preLayerNorm) {
+                p.add("preLayerNorm = true is not possible for " + architecture + ", which is post-LN;"
+                        + " drop optPreLayerNorm(true) or use Architecture.BERT for Megatron-BERT");
+            }
+            if (architecture == Architecture.ROBERTA) {
+                if (typeVocabSize < 1) {
+                    p.add("typeVocabSize = " + typeVocabSize + " must be >= 1 for ROBERTA: it reads token type 0;"
+                            + " use 1 as RoBERTa does");
+                }
+                if (vocabSize > 0 && (padTokenId < 0 || padTokenId >= vocabSize)) {
+                    p.add("padTokenId = " + padTokenId + " must be in [0, vocabSize = " + vocabSize
+                            + "): RoBERTa numbers positions from it; use 1 as RoBERTa's tokenizer does");
+                }
+                if (maxPositions > 0 && padTokenId >= 0 && maxPositions <= padTokenId + 1) {
+                    p.add("maxPositions = " + maxPositions + " must exceed padTokenId + 1 = " + (padTokenId + 1)
+                            + ": RoBERTa's first token has position padTokenId + 1; set maxPositions to the longest"
+                            + " sequence + padTokenId + 1 (514 for 512 tokens)");
+                }
+            } else {
+                if (typeVocabSize != 0) {
+                    p.add("typeVocabSize = " + typeVocabSize + " must be 0 for DISTILBERT, which has no token-type"
+                            + " embeddings; drop optTypeVocabSize(..)");
+                }
+                if (Double.compare(layerNormEps, DISTILBERT_LAYER_NORM_EPS) != 0) {
+                    p.add("layerNormEps = " + layerNormEps + " must be 1e-12 for DISTILBERT: Hugging Face's DistilBERT"
+                            + " fixes it and config.json has no key for it; drop optLayerNormEps(..)");
+                }
+            }
         }
 
         private static void positive(List<String> p, String field, int value, String setter, String meaning) {

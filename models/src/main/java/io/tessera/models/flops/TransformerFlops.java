@@ -62,8 +62,8 @@ public final class TransformerFlops {
     }
 
     /**
-     * Forward FLOPs of the output head for one predicted token: {@code 2hV}, plus {@code 2h²} for BERT's
-     * masked-LM transform.
+     * Forward FLOPs of the output head for one predicted token: {@code 2hV}, plus {@code 2h²} for the
+     * masked-LM transform of the encoders (BERT, RoBERTa, DistilBERT).
      *
      * @param shape the model
      * @return FLOPs
@@ -71,7 +71,7 @@ public final class TransformerFlops {
     public static double headForwardPerPredictedToken(ModelShape shape) {
         double h = shape.hidden();
         double projection = 2 * h * shape.vocab();
-        double transform = shape.family() == Architecture.BERT ? 2 * h * h : 0;
+        double transform = shape.family() != Architecture.GPT2 ? 2 * h * h : 0;
         return projection + transform;
     }
 

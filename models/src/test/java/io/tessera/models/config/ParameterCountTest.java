@@ -25,6 +25,12 @@ class ParameterCountTest {
         "bert-base,   PRETRAINING_MODEL, 110106428",
         "bert-large,  BASE_MODEL,        335141888",
         "bert-large,  PRETRAINING_MODEL, 336226108",
+        "roberta-base,  BASE_MODEL,        124645632",
+        "roberta-base,  PRETRAINING_MODEL, 124697433",
+        "roberta-large, BASE_MODEL,        355359744",
+        "roberta-large, PRETRAINING_MODEL, 355412057",
+        "distilbert-base-uncased, BASE_MODEL,        66362880",
+        "distilbert-base-uncased, PRETRAINING_MODEL, 66985530",
     })
     void matchesHuggingFace(String preset, ModelVariant variant, long expected) {
         assertEquals(expected, ParameterCount.of(Presets.get(preset), variant).total());
@@ -195,6 +201,34 @@ class ParameterCountTest {
         assertEquals(4_299_438_864L, c.perTensorParallelRank());
     }
 
+    /** RobertaModel has a pooler, RobertaForMaskedLM none; neither has NSP; one token type. */
+    @Test
+    void robertaComponents() {
+        ParameterCount base = ParameterCount.of(Presets.get("roberta-base"), BASE_MODEL);
+        ParameterCount mlm = ParameterCount.of(Presets.get("roberta-base"), PRETRAINING_MODEL);
+        assertEquals(590_592, base.pooler());
+        assertEquals(0, mlm.pooler());
+        assertEquals(768, mlm.tokenTypeEmbeddings());
+        assertEquals(514L * 768, mlm.positionEmbeddings());
+        assertEquals(2 * 768, mlm.embeddingLayerNorm());
+        assertEquals(0, mlm.finalLayerNorm());
+        assertEquals(0, mlm.nspClassifier());
+        assertEquals(768L * 768 + 3 * 768 + 50265, mlm.heads());
+    }
+
+    /** DistilBERT: no token types, no pooler in either variant, BERT-base's layers. */
+    @Test
+    void distilBertComponents() {
+        ParameterCount base = ParameterCount.of(Presets.get("distilbert-base-uncased"), BASE_MODEL);
+        ParameterCount mlm = ParameterCount.of(Presets.get("distilbert-base-uncased"), PRETRAINING_MODEL);
+        assertEquals(0, base.tokenTypeEmbeddings());
+        assertEquals(0, base.pooler());
+        assertEquals(0, mlm.pooler());
+        assertEquals(7_087_872, mlm.perLayer());
+        assertEquals(768L * 768 + 3 * 768 + 30522, mlm.heads());
+        assertEquals(0, mlm.nspClassifier());
+    }
+
     @Test
     void hfClassNames() {
         assertEquals("BertModel", BASE_MODEL.hfClassName(Presets.get("bert-base")));
@@ -203,6 +237,8 @@ class ParameterCountTest {
         assertEquals("MegatronBertForPreTraining", PRETRAINING_MODEL.hfClassName(Presets.get("megatron-bert-336m")));
         assertEquals("GPT2Model", BASE_MODEL.hfClassName(Presets.get("gpt2")));
         assertEquals("GPT2LMHeadModel", PRETRAINING_MODEL.hfClassName(Presets.get("gpt2")));
+        assertEquals("RobertaForMaskedLM", PRETRAINING_MODEL.hfClassName(Presets.get("roberta-base")));
+        assertEquals("DistilBertForMaskedLM", PRETRAINING_MODEL.hfClassName(Presets.get("distilbert-base-uncased")));
     }
 
     @Test

@@ -18,7 +18,8 @@ class PresetsTest {
     void namesAreStableAndComplete() {
         assertEquals(List.of("bert-base", "bert-large", "megatron-bert-336m", "megatron-bert-1.3b",
                 "megatron-bert-3.9b", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "megatron-gpt2-8.3b",
-                "turing-nlg-17b", "bert-tiny", "gpt2-tiny", "bert-mini", "gpt2-mini"), Presets.names());
+                "turing-nlg-17b", "bert-tiny", "gpt2-tiny", "bert-mini", "gpt2-mini", "roberta-base", "roberta-large",
+                "distilbert-base-uncased", "roberta-tiny", "distilbert-tiny"), Presets.names());
         assertEquals(Presets.names().size(), Presets.all().size());
         for (int i = 0; i < Presets.all().size(); i++) {
             assertEquals(Presets.names().get(i), Presets.all().get(i).name());
@@ -59,6 +60,11 @@ class PresetsTest {
         "turing-nlg-17b,      GPT2, 50257, 4256, 78, 28, 17024, 1024, true,  1e-5",
         "bert-tiny,           BERT, 1000,  32,   2,  4,  64,    64,   false, 1e-12",
         "gpt2-tiny,           GPT2, 1000,  32,   2,  4,  128,   64,   true,  1e-5",
+        "roberta-base,        ROBERTA, 50265, 768,  12, 12, 3072, 514, false, 1e-5",
+        "roberta-large,       ROBERTA, 50265, 1024, 24, 16, 4096, 514, false, 1e-5",
+        "distilbert-base-uncased, DISTILBERT, 30522, 768, 6, 12, 3072, 512, false, 1e-12",
+        "roberta-tiny,        ROBERTA, 1000,  32,   2,  4,  64,    66,   false, 1e-5",
+        "distilbert-tiny,     DISTILBERT, 1000, 32, 2,  4,  64,    64,   false, 1e-12",
     })
     void shapesAreThePublishedOnes(String name, Architecture arch, int vocab, int hidden, int layers, int heads,
             int inner, int positions, boolean preLn, double eps) {
@@ -72,8 +78,9 @@ class PresetsTest {
         assertEquals(positions, c.maxPositions());
         assertEquals(preLn, c.preLayerNorm());
         assertEquals(eps, c.layerNormEps());
-        assertEquals(arch == Architecture.BERT ? Activation.GELU : Activation.GELU_NEW, c.hiddenAct());
-        assertEquals(arch == Architecture.BERT ? 2 : 0, c.typeVocabSize());
+        assertEquals(arch == Architecture.GPT2 ? Activation.GELU_NEW : Activation.GELU, c.hiddenAct());
+        assertEquals(arch == Architecture.BERT ? 2 : arch == Architecture.ROBERTA ? 1 : 0, c.typeVocabSize());
+        assertEquals(arch == Architecture.ROBERTA ? 1 : 0, c.padTokenId());
         assertEquals(0.1, c.hiddenDropout());
         assertEquals(0.1, c.attentionDropout());
         assertEquals(0.02, c.initializerRange());
@@ -93,7 +100,7 @@ class PresetsTest {
 
     @Test
     void tinyPresetsAreTinyAndSplitForTests() {
-        for (String name : List.of("bert-tiny", "gpt2-tiny")) {
+        for (String name : List.of("bert-tiny", "gpt2-tiny", "roberta-tiny", "distilbert-tiny")) {
             Preset p = Presets.preset(name);
             assertFalse(p.publishedParameters().isPresent());
             assertTrue(ParameterCount.of(p.config(), ModelVariant.PRETRAINING_MODEL).total() < 100_000);

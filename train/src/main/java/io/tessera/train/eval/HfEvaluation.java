@@ -100,9 +100,9 @@ public final class HfEvaluation {
                 }
             }
         }
-        if (t > config.maxPositions()) {
-            throw new IllegalArgumentException(input + ": sequences of " + t + " tokens exceed the model's " + config.maxPositions()
-                    + " positions");
+        if (t > config.maxSequenceLength()) {
+            throw new IllegalArgumentException(input + ": sequences of " + t + " tokens exceed the model's longest sequence, "
+                    + config.maxSequenceLength() + " tokens (" + config.maxPositions() + " positions)");
         }
         NDArray labels = o.has("labels") ? tensor(manager, matrix(o, "labels", input), b, t, "labels", input) : null;
         NDArray nsp = null;
