@@ -1,15 +1,10 @@
 package io.tessera.train;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import io.tessera.core.Compute;
 import io.tessera.core.Devices;
-import io.tessera.core.Rng;
-import io.tessera.core.Scalars;
 import io.tessera.core.Torch;
-import io.tessera.core.tape.Tape;
-import io.tessera.core.tape.Var;
 import io.tessera.train.data.DistributedBatchSampler;
 import io.tessera.train.data.HfTokenizerFiles;
 import io.tessera.train.data.PretrainingDataset;
@@ -24,7 +19,6 @@ import io.tessera.models.flops.TransformerFlops;
 import io.tessera.optim.amp.Precision;
 import io.tessera.optim.schedule.LearningRateSchedule;
 import io.tessera.optim.zero.DataParallelOptimizer;
-import io.tessera.optim.zero.MicroBatch;
 import io.tessera.optim.zero.ModelStateMemory;
 import io.tessera.optim.zero.StepResult;
 import io.tessera.parallel.ParallelContext;
@@ -32,7 +26,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -45,7 +38,7 @@ import java.util.Optional;
  * <pre>
  *   for each step:
  *     for each micro-batch m of this data-parallel rank:
- *       tape ─▶ model.lossTerms: Σ loss per term ─▶ Σ_terms sum / global label count ─▶ MicroBatch.backward
+ *       tape ─▶ model.lossTerms: Σ loss per term ─▶ Σ_terms sum / global label count ─▶ MicroBatch.backward  ({@link GlobalBatchStep})
  *       (buckets reduce while backward runs; stages 0–1 only on the last micro-batch)
  *     optimizer.step(lr(step), clip) ─▶ listeners (metrics file, console, yours) ─▶ evaluation / checkpoint when due
  * </pre>
@@ -186,6 +179,7 @@ public final class Trainer {
                     + " (halved on overflow, doubled after %d clean steps)%n", dpo.lossScale(), cfg.lossScaleWindow());
         }
         DistributedBatchSampler sampler = sampler(data.train(), true);
+        GlobalBatchStep passes = new GlobalBatchStep(model, dpo, compute, cfg.seed());
         Evaluator evaluator = new Evaluator(ctx, sampler(data.heldOut(), false), cfg.evalBatches(), cfg.task(), compute);
         LearningRateSchedule schedule = LearningRateSchedule.builder().peak(cfg.lr()).warmupSteps(cfg.warmupSteps())
                 .linearDecay(cfg.steps()).build();
@@ -199,7 +193,10 @@ public final class Trainer {
         double seconds = 0;
         for (int step = start; step < cfg.steps(); step++) {
             long t0 = System.nanoTime();
-            StepLoss sl = trainStep(model, dpo, sampler, step, manager);
+            GlobalBatchStep.Loss sl;
+            try (NDManager stepScope = manager.newSubManager()) {
+                sl = passes.run(step, microBatches(sampler, step, stepScope), stepScope);
+            }
             double lr = schedule.lr(step);
             StepResult r = dpo.step(lr, cfg.maxGradNorm());
             // On a GPU the update's kernels are still queued here; without this wait they would be
@@ -274,82 +271,14 @@ public final class Trainer {
                 modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
     }
 
-    /** The step's loss over the global batch, and each term's mean over its labelled positions. */
-    private record StepLoss(double loss, Map<String, Double> terms) {}
-
-    /**
-     * One optimizer step's forward and backward passes: the label counts of every micro-batch of this
-     * rank are summed over the data-parallel group first, so that each term is divided by the global
-     * batch's count and the gradients summed over micro-batches and ranks are those of one process.
-     */
-    private StepLoss trainStep(TransformerModel model, DataParallelOptimizer dpo, DistributedBatchSampler sampler, int step,
-                               NDManager manager) {
+    /** This rank's micro-batches of one step, as tensors in {@code scope}. */
+    private List<TokenBatch> microBatches(DistributedBatchSampler sampler, int step, NDManager scope) {
         DistributedBatchSampler.Position pos = sampler.position(step);
-        int micro = sampler.microBatchesPerStep();
-        try (NDManager stepScope = manager.newSubManager()) {
-            List<TokenBatch> batches = new ArrayList<>(micro);
-            Map<String, Long> counts = new LinkedHashMap<>();
-            for (int m = 0; m < micro; m++) {
-                TokenBatch tb = BatchTensors.of(stepScope, sampler.microBatch(pos, m), cfg.task());
-                batches.add(tb);
-                model.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
-            }
-            List<String> names = List.copyOf(counts.keySet());
-            double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
-            double[] sums = new double[names.size()];
-            for (int m = 0; m < micro; m++) {
-                try (NDManager scope = stepScope.newSubManager();
-                     Tape tape = new Tape(scope, Rng.mix(cfg.seed(), step, ctx.dataRank(), m), true).gemm(compute.gemm());
-                     MicroBatch mb = dpo.microBatch(tape, m == micro - 1)) {
-                    LossTerms terms = model.lossTerms(tape, batches.get(m), false);
-                    mb.backward(globallyNormalised(tape, terms, names, global, sums, step, m));
-                }
-            }
-            double[] total = BatchTensors.allReduceSum(ctx.data(), sums, manager);
-            Map<String, Double> perTerm = new LinkedHashMap<>();
-            double loss = 0;
-            for (int i = 0; i < names.size(); i++) {
-                perTerm.put(names.get(i), total[i]);
-                loss += total[i];
-            }
-            return new StepLoss(loss, perTerm);
+        List<TokenBatch> batches = new ArrayList<>(sampler.microBatchesPerStep());
+        for (int m = 0; m < sampler.microBatchesPerStep(); m++) {
+            batches.add(BatchTensors.of(scope, sampler.microBatch(pos, m), cfg.task()));
         }
-    }
-
-    /**
-     * {@code Σ_terms sum / global count} on the tape (a zero variable for a micro-batch without labels);
-     * adds each term's share to {@code sums} for reporting.
-     */
-    private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums, int step,
-                                          int micro) {
-        List<Var> parts = new ArrayList<>();
-        List<Double> scales = new ArrayList<>();
-        for (LossTerms.Term t : terms.terms()) {
-            int i = names.indexOf(t.name());
-            if (t.count() == 0) {
-                continue;
-            }
-            double scale = 1.0 / global[i];
-            parts.add(t.sum());
-            scales.add(scale);
-            sums[i] += t.sum().value().getFloat() * scale;
-        }
-        if (parts.isEmpty()) {
-            if (java.util.Arrays.stream(global).allMatch(n -> n == 0)) {
-                throw new IllegalStateException("step " + (step + 1) + ": no position of the global batch carries a label (terms "
-                        + terms.names() + " all count 0); check the dataset's labels");
-            }
-            // A micro-batch may hold no label while the step has some (masked-LM only: a short pack can draw no masked
-            // token); it adds nothing to the gradients, and backward still runs so that its buckets are reduced.
-            return tape.variable(tape.manager().create(0f));
-        }
-        return tape.apply1("loss.global-normalised", false, (c, in) -> {
-            ai.djl.ndarray.NDArray acc = in.get(0).mul(Scalars.of(in.get(0), scales.get(0)));
-            for (int k = 1; k < in.size(); k++) {
-                acc = acc.add(in.get(k).mul(Scalars.of(in.get(k), scales.get(k))));
-            }
-            return new NDList(acc);
-        }, parts.toArray(new Var[0]));
+        return batches;
     }
 
     private DistributedBatchSampler sampler(PretrainingDataset dataset, boolean shuffle) {

@@ -1,0 +1,145 @@
+package io.tessera.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import io.tessera.core.Compute;
+import io.tessera.core.Rng;
+import io.tessera.core.Scalars;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.models.LossTerms;
+import io.tessera.models.TokenBatch;
+import io.tessera.models.TransformerModel;
+import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.MicroBatch;
+import io.tessera.parallel.ParallelContext;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The forward and backward passes of one optimizer step over this rank's micro-batches, normalised by
+ * the label counts of the <em>global</em> batch: what every recipe (pretraining, fine-tuning,
+ * distillation) runs before {@code optimizer.step}.
+ *
+ * <pre>
+ *   counts_term = Σ_{ranks r, micro-batches m} labelCounts(batch_{r,m})[term]      (one all-reduce of a few numbers)
+ *   for m in this rank's micro-batches:                                            (tape seed: mix(seed, step, dp rank, m))
+ *     try (MicroBatch mb = optimizer.microBatch(tape, m == last)) {
+ *       mb.backward(Σ_terms lossTerms(batch_m)[term].sum / counts_term)
+ *     }
+ *   reported loss = Σ_terms (Σ_{r,m} sum_term / counts_term)                        (one more all-reduce)
+ * </pre>
+ *
+ * <p>Gradients summed over micro-batches and ranks are then those of one process on the whole global
+ * batch, whatever the layout. A micro-batch without any label still runs backward (a zero loss) so that
+ * its gradient buckets are reduced with everyone else's.
+ *
+ * <p>Thread safety: not thread-safe; one per rank.
+ */
+public final class GlobalBatchStep {
+
+    /**
+     * The step's loss over the global batch.
+     *
+     * @param loss Σ over terms of each term's mean over the global batch's labelled positions
+     * @param terms each term's mean, by name
+     */
+    public record Loss(double loss, Map<String, Double> terms) {}
+
+    private final TransformerModel model;
+    private final DataParallelOptimizer optimizer;
+    private final ParallelContext ctx;
+    private final Compute compute;
+    private final long seed;
+
+    /**
+     * @param model the model (any family or head: it returns its {@link LossTerms})
+     * @param optimizer its data-parallel optimizer
+     * @param compute the run's GEMM strategy, set on every micro-batch's tape
+     * @param seed the run's seed: micro-batch {@code m} of step {@code s} on data-parallel rank {@code r}
+     *     draws its dropout from {@code Rng.mix(seed, s, r, m)}
+     */
+    public GlobalBatchStep(TransformerModel model, DataParallelOptimizer optimizer, Compute compute, long seed) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+        this.ctx = model.parallel();
+        this.compute = Objects.requireNonNull(compute, "compute");
+        this.seed = seed;
+    }
+
+    /**
+     * Runs the passes; the caller then calls {@code optimizer.step(lr, clip)}.
+     *
+     * @param step the 0-based step (for the dropout seeds and messages)
+     * @param batches this rank's micro-batches of the step, in order (tensors owned by the caller's scope)
+     * @param manager the scope of the step's scratch tensors
+     * @return the step's global loss
+     * @throws IllegalStateException if no position of the global batch carries a label
+     */
+    public Loss run(int step, List<TokenBatch> batches, NDManager manager) {
+        if (batches.isEmpty()) {
+            throw new IllegalArgumentException("step " + (step + 1) + ": no micro-batch; a step needs at least one");
+        }
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (TokenBatch tb : batches) {
+            model.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
+        }
+        List<String> names = List.copyOf(counts.keySet());
+        double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
+        double[] sums = new double[names.size()];
+        int micro = batches.size();
+        for (int m = 0; m < micro; m++) {
+            try (NDManager scope = manager.newSubManager();
+                 Tape tape = new Tape(scope, Rng.mix(seed, step, ctx.dataRank(), m), true).gemm(compute.gemm());
+                 MicroBatch mb = optimizer.microBatch(tape, m == micro - 1)) {
+                LossTerms terms = model.lossTerms(tape, batches.get(m), false);
+                mb.backward(globallyNormalised(tape, terms, names, global, sums, step));
+            }
+        }
+        double[] total = BatchTensors.allReduceSum(ctx.data(), sums, manager);
+        Map<String, Double> perTerm = new LinkedHashMap<>();
+        double loss = 0;
+        for (int i = 0; i < names.size(); i++) {
+            perTerm.put(names.get(i), total[i]);
+            loss += total[i];
+        }
+        return new Loss(loss, perTerm);
+    }
+
+    /** {@code Σ_terms sum / global count} on the tape; adds each term's share to {@code sums} for reporting. */
+    private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums, int step) {
+        List<Var> parts = new ArrayList<>();
+        List<Double> scales = new ArrayList<>();
+        for (LossTerms.Term t : terms.terms()) {
+            int i = names.indexOf(t.name());
+            if (t.count() == 0) {
+                continue;
+            }
+            double scale = 1.0 / global[i];
+            parts.add(t.sum());
+            scales.add(scale);
+            sums[i] += t.sum().value().getFloat() * scale;
+        }
+        if (parts.isEmpty()) {
+            if (Arrays.stream(global).allMatch(n -> n == 0)) {
+                throw new IllegalStateException("step " + (step + 1) + ": no position of the global batch carries a label (terms "
+                        + terms.names() + " all count 0); check the dataset's labels");
+            }
+            // A micro-batch may hold no label while the step has some (masked-LM only: a short pack can draw no masked
+            // token); it adds nothing to the gradients, and backward still runs so that its buckets are reduced.
+            return tape.variable(tape.manager().create(0f));
+        }
+        return tape.apply1("loss.global-normalised", false, (c, in) -> {
+            NDArray acc = in.get(0).mul(Scalars.of(in.get(0), scales.get(0)));
+            for (int k = 1; k < in.size(); k++) {
+                acc = acc.add(in.get(k).mul(Scalars.of(in.get(k), scales.get(k))));
+            }
+            return new NDList(acc);
+        }, parts.toArray(new Var[0]));
+    }
+}
