@@ -26,7 +26,7 @@ final class BatchTensors {
     static TokenBatch of(NDManager m, Batch b, Task task) {
         boolean bert = task == Task.BERT;
         return TokenBatch.of(m, b.batchSize(), b.seqLength(), b.inputIds(), bert ? b.tokenTypeIds() : null, b.attentionMask(),
-                b.labels(), bert ? b.nextSentenceLabels() : null);
+                b.labels(), bert ? b.sequenceLabels() : null);
     }
 
     /**

@@ -7,7 +7,7 @@ import io.tessera.core.Devices;
 import io.tessera.core.Torch;
 import io.tessera.train.data.DistributedBatchSampler;
 import io.tessera.train.data.HfTokenizerFiles;
-import io.tessera.train.data.PretrainingDataset;
+import io.tessera.train.data.ExampleDataset;
 import io.tessera.train.data.Vocabulary;
 import io.tessera.models.LossTerms;
 import io.tessera.models.TokenBatch;
@@ -281,7 +281,7 @@ public final class Trainer {
         return batches;
     }
 
-    private DistributedBatchSampler sampler(PretrainingDataset dataset, boolean shuffle) {
+    private DistributedBatchSampler sampler(ExampleDataset dataset, boolean shuffle) {
         if (dataset.size() < cfg.globalBatch()) {
             throw new IllegalArgumentException("--global-batch " + cfg.globalBatch() + " is larger than the " + dataset.size()
                     + " examples built from the corpus at --seq-length " + cfg.seqLength() + "; use a smaller global batch");

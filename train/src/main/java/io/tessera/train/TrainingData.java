@@ -4,7 +4,7 @@ import io.tessera.train.data.BertDataConfig;
 import io.tessera.train.data.BertPretrainingDataset;
 import io.tessera.train.data.Corpus;
 import io.tessera.train.data.Gpt2Dataset;
-import io.tessera.train.data.PretrainingDataset;
+import io.tessera.train.data.ExampleDataset;
 import io.tessera.train.data.Vocabulary;
 import io.tessera.train.data.WikiText2;
 import io.tessera.train.data.WordPieceTokenizer;
@@ -26,7 +26,7 @@ import java.nio.file.Path;
  * @param train the training examples ({@code valid.txt})
  * @param heldOut the held-out examples ({@code test.txt})
  */
-public record TrainingData(Vocabulary vocabulary, PretrainingDataset train, PretrainingDataset heldOut) {
+public record TrainingData(Vocabulary vocabulary, ExampleDataset train, ExampleDataset heldOut) {
 
     /** Runs tokenize uncased: lower-cased, accents stripped. */
     public static final boolean LOWER_CASE = true;

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * A batch of B examples of length T, each field a row-major {@code [B, T]} array flattened
- * (element {@code (b, t)} at {@code b * T + t}), and {@code nextSentenceLabels} of shape
+ * (element {@code (b, t)} at {@code b * T + t}), and {@code sequenceLabels} of shape
  * {@code [B]}. No DJL types: the trainer wraps the arrays into tensors.
  *
  * <p>Conventions (see {@link Example}): labels and next-sentence labels are
@@ -23,10 +23,10 @@ import java.util.List;
  * @param tokenTypeIds       [B, T]
  * @param attentionMask      [B, T]
  * @param labels             [B, T]
- * @param nextSentenceLabels [B]
+ * @param sequenceLabels [B]
  */
 public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTypeIds, int[] attentionMask,
-                    int[] labels, int[] nextSentenceLabels) {
+                    int[] labels, int[] sequenceLabels) {
 
     /** The label of positions without loss (PyTorch's {@code CrossEntropyLoss} default {@code ignore_index}). */
     public static final int IGNORE_INDEX = -100;
@@ -43,11 +43,11 @@ public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTyp
         }
         long n = (long) batchSize * seqLength;
         if (inputIds.length != n || tokenTypeIds.length != n || attentionMask.length != n || labels.length != n
-                || nextSentenceLabels.length != batchSize) {
+                || sequenceLabels.length != batchSize) {
             throw new IllegalArgumentException("Batch of B=" + batchSize + ", T=" + seqLength + " needs arrays of "
-                    + n + " values and nextSentenceLabels of " + batchSize + "; got inputIds " + inputIds.length
+                    + n + " values and sequenceLabels of " + batchSize + "; got inputIds " + inputIds.length
                     + ", tokenTypeIds " + tokenTypeIds.length + ", attentionMask " + attentionMask.length
-                    + ", labels " + labels.length + ", nextSentenceLabels " + nextSentenceLabels.length);
+                    + ", labels " + labels.length + ", sequenceLabels " + sequenceLabels.length);
         }
     }
 
@@ -79,9 +79,41 @@ public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTyp
             System.arraycopy(e.tokenTypeIds(), 0, types, i * t, t);
             System.arraycopy(e.attentionMask(), 0, mask, i * t, t);
             System.arraycopy(e.labels(), 0, labels, i * t, t);
-            nsp[i] = e.nextSentenceLabel();
+            nsp[i] = e.sequenceLabel();
         }
         return new Batch(b, t, ids, types, mask, labels, nsp);
+    }
+
+    /**
+     * The batch cut to its longest sequence: columns past the last real token of every row (attention
+     * mask 0 everywhere) are dropped. Fine-tuning batches sentences of very different lengths padded to
+     * one maximum; trimming keeps a batch of short sentences short. The model's outputs at real tokens
+     * do not change, since padding is masked out of attention.
+     *
+     * @return this batch if no column can go, else a new batch of T' = the longest row
+     */
+    public Batch trimmed() {
+        int longest = 1;
+        for (int i = 0; i < batchSize; i++) {
+            for (int t = seqLength - 1; t >= longest; t--) {
+                if (attentionMask[i * seqLength + t] != 0) {
+                    longest = t + 1;
+                    break;
+                }
+            }
+        }
+        if (longest == seqLength) {
+            return this;
+        }
+        int n = longest;
+        int[][] cut = new int[4][batchSize * n];
+        int[][] from = {inputIds, tokenTypeIds, attentionMask, labels};
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < batchSize; i++) {
+                System.arraycopy(from[k], i * seqLength, cut[k], i * n, n);
+            }
+        }
+        return new Batch(batchSize, n, cut[0], cut[1], cut[2], cut[3], sequenceLabels.clone());
     }
 
     /**
@@ -117,7 +149,7 @@ public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTyp
             System.arraycopy(batch.tokenTypeIds, 0, types, row * t, n);
             System.arraycopy(batch.attentionMask, 0, mask, row * t, n);
             System.arraycopy(batch.labels, 0, labels, row * t, n);
-            System.arraycopy(batch.nextSentenceLabels, 0, nsp, row, batch.batchSize);
+            System.arraycopy(batch.sequenceLabels, 0, nsp, row, batch.batchSize);
             row += batch.batchSize;
         }
         return new Batch(b, t, ids, types, mask, labels, nsp);
@@ -134,7 +166,7 @@ public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTyp
         int to = from + seqLength;
         return new Example(Arrays.copyOfRange(inputIds, from, to), Arrays.copyOfRange(tokenTypeIds, from, to),
                 Arrays.copyOfRange(attentionMask, from, to), Arrays.copyOfRange(labels, from, to),
-                nextSentenceLabels[row]);
+                sequenceLabels[row]);
     }
 
     /**
@@ -156,7 +188,7 @@ public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTyp
         return other instanceof Batch o && batchSize == o.batchSize && seqLength == o.seqLength
                 && Arrays.equals(inputIds, o.inputIds) && Arrays.equals(tokenTypeIds, o.tokenTypeIds)
                 && Arrays.equals(attentionMask, o.attentionMask) && Arrays.equals(labels, o.labels)
-                && Arrays.equals(nextSentenceLabels, o.nextSentenceLabels);
+                && Arrays.equals(sequenceLabels, o.sequenceLabels);
     }
 
     @Override
@@ -166,7 +198,7 @@ public record Batch(int batchSize, int seqLength, int[] inputIds, int[] tokenTyp
         h = 31 * h + Arrays.hashCode(tokenTypeIds);
         h = 31 * h + Arrays.hashCode(attentionMask);
         h = 31 * h + Arrays.hashCode(labels);
-        return 31 * h + Arrays.hashCode(nextSentenceLabels);
+        return 31 * h + Arrays.hashCode(sequenceLabels);
     }
 
     @Override

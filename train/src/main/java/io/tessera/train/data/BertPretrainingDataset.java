@@ -40,7 +40,7 @@ import java.util.SplittableRandom;
  * <p>Thread safety: immutable after {@link #create}; {@link #example} may be called from
  * any number of threads.
  */
-public final class BertPretrainingDataset implements PretrainingDataset {
+public final class BertPretrainingDataset implements ExampleDataset {
 
     private final BertDataConfig config;
     private final Vocabulary vocabulary;

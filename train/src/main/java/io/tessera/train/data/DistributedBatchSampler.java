@@ -50,7 +50,7 @@ public final class DistributedBatchSampler {
     private record Permutation(int epoch, int[] order) {
     }
 
-    private final PretrainingDataset dataset;
+    private final ExampleDataset dataset;
     private final int globalBatchSize;
     private final int microBatchSize;
     private final int dataParallelSize;
@@ -77,7 +77,7 @@ public final class DistributedBatchSampler {
     }
 
     /** @return the dataset the examples come from */
-    public PretrainingDataset dataset() {
+    public ExampleDataset dataset() {
         return dataset;
     }
 
@@ -252,7 +252,7 @@ public final class DistributedBatchSampler {
      */
     public static final class Builder {
 
-        private PretrainingDataset dataset;
+        private ExampleDataset dataset;
         private int globalBatchSize = -1;
         private int microBatchSize = -1;
         private int dataParallelSize = 1;
@@ -266,7 +266,7 @@ public final class DistributedBatchSampler {
          * @param dataset the examples
          * @return this builder
          */
-        public Builder setDataset(PretrainingDataset dataset) {
+        public Builder setDataset(ExampleDataset dataset) {
             this.dataset = dataset;
             return this;
         }

@@ -13,7 +13,8 @@ import java.util.Arrays;
  *       (-100, Hugging Face's convention) elsewhere. BERT: the original id at masked
  *       positions. GPT-2: a copy of {@code inputIds}, the model shifts (position t predicts
  *       {@code labels[t + 1]});</li>
- *   <li>{@code nextSentenceLabel}: 0 if segment B follows A in the text, 1 if B is random
+ *   <li>{@code sequenceLabel}: the label of the whole sequence. Pretraining: BERT's next-sentence
+ *       label, 0 if segment B follows A in the text, 1 if B is random
  *       (Hugging Face's {@code BertForPreTraining}); {@link Batch#IGNORE_INDEX} when the
  *       example has no next-sentence task.</li>
  * </ul>
@@ -26,9 +27,9 @@ import java.util.Arrays;
  * @param tokenTypeIds      [T]
  * @param attentionMask     [T]
  * @param labels            [T]
- * @param nextSentenceLabel 0, 1 or -100
+ * @param sequenceLabel a per-sequence target (next-sentence 0/1, a class id), or -100
  */
-public record Example(int[] inputIds, int[] tokenTypeIds, int[] attentionMask, int[] labels, int nextSentenceLabel) {
+public record Example(int[] inputIds, int[] tokenTypeIds, int[] attentionMask, int[] labels, int sequenceLabel) {
 
     /**
      * Validates the shapes.
@@ -60,7 +61,7 @@ public record Example(int[] inputIds, int[] tokenTypeIds, int[] attentionMask, i
 
     @Override
     public boolean equals(Object other) {
-        return other instanceof Example e && nextSentenceLabel == e.nextSentenceLabel
+        return other instanceof Example e && sequenceLabel == e.sequenceLabel
                 && Arrays.equals(inputIds, e.inputIds) && Arrays.equals(tokenTypeIds, e.tokenTypeIds)
                 && Arrays.equals(attentionMask, e.attentionMask) && Arrays.equals(labels, e.labels);
     }
@@ -71,13 +72,13 @@ public record Example(int[] inputIds, int[] tokenTypeIds, int[] attentionMask, i
         h = 31 * h + Arrays.hashCode(tokenTypeIds);
         h = 31 * h + Arrays.hashCode(attentionMask);
         h = 31 * h + Arrays.hashCode(labels);
-        return 31 * h + nextSentenceLabel;
+        return 31 * h + sequenceLabel;
     }
 
     @Override
     public String toString() {
         return "Example[inputIds=" + Arrays.toString(inputIds) + ", tokenTypeIds=" + Arrays.toString(tokenTypeIds)
                 + ", attentionMask=" + Arrays.toString(attentionMask) + ", labels=" + Arrays.toString(labels)
-                + ", nextSentenceLabel=" + nextSentenceLabel + "]";
+                + ", sequenceLabel=" + sequenceLabel + "]";
     }
 }

@@ -27,7 +27,7 @@ import java.util.List;
  *
  * <p>Thread safety: immutable after {@link #create}; safe to call from any number of threads.
  */
-public final class Gpt2Dataset implements PretrainingDataset {
+public final class Gpt2Dataset implements ExampleDataset {
 
     private final int[] stream;
     private final int seqLength;

@@ -42,7 +42,7 @@ class BertPretrainingDatasetTest {
                     assertEquals(vocab.padId(), ids[t]);
                 }
             }
-            assertTrue(e.nextSentenceLabel() == 0 || e.nextSentenceLabel() == 1);
+            assertTrue(e.sequenceLabel() == 0 || e.sequenceLabel() == 1);
             shortOnes += n < 100 ? 1 : 0;
         }
         assertTrue(shortOnes > 0 && shortOnes < data.size() / 3, shortOnes + " short examples");
@@ -54,7 +54,7 @@ class BertPretrainingDatasetTest {
         int n = data.size();
         int random = 0;
         for (int i = 0; i < n; i++) {
-            random += data.unmaskedExample(i).nextSentenceLabel();
+            random += data.unmaskedExample(i).sequenceLabel();
         }
         double share = (double) random / n;
         double sigma = Math.sqrt(0.25 / n);
@@ -99,7 +99,7 @@ class BertPretrainingDatasetTest {
             int n = e.length();
             assertEquals(vocab.clsId(), e.inputIds()[0]);
             assertEquals(vocab.sepId(), e.inputIds()[n - 1]);
-            assertEquals(Batch.IGNORE_INDEX, e.nextSentenceLabel());
+            assertEquals(Batch.IGNORE_INDEX, e.sequenceLabel());
             for (int t = 0; t < 128; t++) {
                 assertEquals(0, e.tokenTypeIds()[t]);
             }
@@ -152,7 +152,7 @@ class BertPretrainingDatasetTest {
                 BertDataConfig.builder().optMaxSeqLength(64).build());
         int random = 0;
         for (int i = 0; i < data.size(); i++) {
-            random += data.example(0, i).nextSentenceLabel();
+            random += data.example(0, i).sequenceLabel();
         }
         assertTrue(data.size() > 10 && random > 0 && random < data.size(), random + " of " + data.size());
     }

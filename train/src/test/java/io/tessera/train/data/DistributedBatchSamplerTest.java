@@ -18,13 +18,13 @@ class DistributedBatchSamplerTest {
 
     private static final int GLOBAL = 32;
 
-    private static DistributedBatchSampler sampler(PretrainingDataset data, int micro, int dp, int rank) {
+    private static DistributedBatchSampler sampler(ExampleDataset data, int micro, int dp, int rank) {
         return DistributedBatchSampler.builder().setDataset(data).setGlobalBatchSize(GLOBAL).setMicroBatchSize(micro)
                 .optDataParallelSize(dp).optDataParallelRank(rank).build();
     }
 
     /** All ranks' micro-batches, rank-major, concatenated. */
-    private static Batch assemble(PretrainingDataset data, int micro, int dp, int epoch, int step) {
+    private static Batch assemble(ExampleDataset data, int micro, int dp, int epoch, int step) {
         List<Batch> parts = new ArrayList<>();
         for (int rank = 0; rank < dp; rank++) {
             DistributedBatchSampler s = sampler(data, micro, dp, rank);
@@ -53,7 +53,7 @@ class DistributedBatchSamplerTest {
     }
 
     /** The examples of steps [from, from + n), all ranks' micro-batches rank-major, as resuming at a step sees them. */
-    private static List<Integer> stream(PretrainingDataset data, int micro, int dp, long from, int n) {
+    private static List<Integer> stream(ExampleDataset data, int micro, int dp, long from, int n) {
         List<Integer> ids = new ArrayList<>();
         for (long step = from; step < from + n; step++) {
             for (int rank = 0; rank < dp; rank++) {

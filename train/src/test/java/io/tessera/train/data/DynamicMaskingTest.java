@@ -37,7 +37,7 @@ class DynamicMaskingTest {
                 Example original = data.unmaskedExample(i);
                 Example e = data.example(epoch, i);
                 assertEquals(original.tokenTypeIds().length, e.tokenTypeIds().length);
-                assertEquals(original.nextSentenceLabel(), e.nextSentenceLabel());
+                assertEquals(original.sequenceLabel(), e.sequenceLabel());
                 for (int t = 0; t < e.seqLength(); t++) {
                     int id = original.inputIds()[t];
                     boolean special = vocab.isSpecial(id);
@@ -137,6 +137,6 @@ class DynamicMaskingTest {
         assertEquals(List.of(0, 0, 1, 1, 0, 0), IntStream.of(e.tokenTypeIds()).boxed().collect(Collectors.toList()));
         assertEquals(List.of(1, 1, 1, 1, 0, 0), IntStream.of(e.attentionMask()).boxed().collect(Collectors.toList()));
         assertTrue(IntStream.of(e.labels()).allMatch(l -> l == Batch.IGNORE_INDEX));
-        assertEquals(1, e.nextSentenceLabel());
+        assertEquals(1, e.sequenceLabel());
     }
 }

@@ -32,7 +32,7 @@ class Gpt2DatasetTest {
             assertArrayEquals(e.inputIds(), e.labels(), "labels = inputIds, the model shifts");
             assertTrue(Arrays.stream(e.attentionMask()).allMatch(m -> m == 1));
             assertTrue(Arrays.stream(e.tokenTypeIds()).allMatch(m -> m == 0));
-            assertEquals(Batch.IGNORE_INDEX, e.nextSentenceLabel());
+            assertEquals(Batch.IGNORE_INDEX, e.sequenceLabel());
             assertEquals(e, data.example(4, i), "no masking: the same block in every epoch");
         }
     }

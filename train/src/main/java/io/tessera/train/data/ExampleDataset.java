@@ -1,7 +1,7 @@
 package io.tessera.train.data;
 
 /**
- * A fixed, indexed set of pretraining examples whose randomness is a pure function of a
+ * A fixed, indexed set of training examples (pretraining sequences, fine-tuning sentences) whose randomness is a pure function of a
  * seed: example {@code i} of epoch {@code e} depends on ({@link #seed()}, e, i) only, never
  * on which examples were asked for before or on which thread asks. That is what lets
  * {@link DistributedBatchSampler} give every data-parallel layout the same global batch,
@@ -10,7 +10,7 @@ package io.tessera.train.data;
  * <p>Thread safety: implementations are immutable and safe to call from several threads
  * (ranks run as threads in tests).
  */
-public interface PretrainingDataset {
+public interface ExampleDataset {
 
     /**
      * Returns the number of examples.
