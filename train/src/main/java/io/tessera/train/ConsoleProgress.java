@@ -83,6 +83,7 @@ public final class ConsoleProgress implements TrainingListener {
         if (!Double.isNaN(e.perplexity())) {
             sb.append(String.format(Locale.ROOT, ", perplexity %.2f", e.perplexity()));
         }
+        e.metrics().forEach((name, value) -> sb.append(String.format(Locale.ROOT, ", %s %.4f", name, value)));
         log.println(sb);
     }
 

@@ -13,13 +13,29 @@ import java.util.Map;
  * @param termLosses term name ({@code mlm}, {@code nsp}, {@code lm}) to its mean loss
  * @param accuracies term name to accuracy, for the terms that have one
  * @param perplexity {@code exp(loss)} for causal language modelling, NaN otherwise
+ * @param metrics a task's own scores by name (e.g. {@code accuracy}, {@code macro_f1}, {@code f1},
+ *     {@code f1_PER}), in the order they are reported; empty for pretraining
  */
 public record Evaluation(int step, double loss, Map<String, Double> termLosses, Map<String, Double> accuracies,
-                         double perplexity) {
+                         double perplexity, Map<String, Double> metrics) {
 
     public Evaluation {
         termLosses = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(termLosses));
         accuracies = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(accuracies));
+        metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
+    }
+
+    /**
+     * A pretraining evaluation: losses, accuracies and perplexity, no task metrics.
+     *
+     * @param step steps completed
+     * @param loss the sum of the terms' means
+     * @param termLosses each term's mean loss
+     * @param accuracies each term's accuracy, where it has one
+     * @param perplexity {@code exp(loss)} for causal language modelling, else NaN
+     */
+    public Evaluation(int step, double loss, Map<String, Double> termLosses, Map<String, Double> accuracies, double perplexity) {
+        this(step, loss, termLosses, accuracies, perplexity, Map.of());
     }
 
     /**

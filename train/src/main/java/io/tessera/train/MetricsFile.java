@@ -81,6 +81,7 @@ public final class MetricsFile implements TrainingListener {
         if (!Double.isNaN(e.perplexity())) {
             row.put("perplexity", e.perplexity());
         }
+        row.putAll(e.metrics());
         write(row);
     }
 

@@ -99,6 +99,37 @@ public final class ClassificationScore {
         return sum / present;
     }
 
+    /** @return the confusion counts flattened row by row, for summing over data-parallel ranks */
+    public double[] counts() {
+        int n = confusion.length;
+        double[] out = new double[n * n];
+        for (int g = 0; g < n; g++) {
+            for (int p = 0; p < n; p++) {
+                out[g * n + p] = confusion[g][p];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Replaces the counts with summed ones (from {@link #counts()} of scorers of as many classes).
+     *
+     * @param summed the counts
+     */
+    public void setCounts(double[] summed) {
+        int n = confusion.length;
+        if (summed.length != n * n) {
+            throw new IllegalArgumentException(summed.length + " counts for " + n + " classes; expected " + (n * n));
+        }
+        total = 0;
+        for (int g = 0; g < n; g++) {
+            for (int p = 0; p < n; p++) {
+                confusion[g][p] = Math.round(summed[g * n + p]);
+                total += confusion[g][p];
+            }
+        }
+    }
+
     /** @return a copy of the confusion counts, {@code [gold][predicted]} */
     public long[][] confusion() {
         return Arrays.stream(confusion).map(long[]::clone).toArray(long[][]::new);

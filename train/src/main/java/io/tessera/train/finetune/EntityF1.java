@@ -54,6 +54,66 @@ public final class EntityF1 {
     private final Map<String, long[]> byType = new TreeMap<>(); // type → {correct, predicted, gold}
     private long sentences;
 
+    /** A scorer that learns the entity types from the tags it is given. */
+    public EntityF1() {
+    }
+
+    /**
+     * A scorer with a fixed list of entity types, so that scorers of several data-parallel ranks lay out
+     * their {@link #counts()} alike and can be summed.
+     *
+     * @param types the entity types, e.g. from {@link #types(List)} of the task's labels
+     */
+    public EntityF1(List<String> types) {
+        types.forEach(this::counts);
+    }
+
+    /**
+     * @param labels IOB labels such as {@code O, B-LOC, I-LOC, B-PER}
+     * @return their entity types, sorted: {@code LOC, PER}
+     */
+    public static List<String> types(List<String> labels) {
+        java.util.TreeSet<String> t = new java.util.TreeSet<>();
+        for (int i = 0; i < labels.size(); i++) {
+            if (prefix(labels.get(i), i) != 'O') {
+                t.add(labels.get(i).substring(2));
+            }
+        }
+        return List.copyOf(t);
+    }
+
+    /** @return {correct, predicted, gold} per type in type order, then the sentence count: for summing over ranks */
+    public double[] counts() {
+        double[] out = new double[3 * byType.size() + 1];
+        int i = 0;
+        for (long[] v : byType.values()) {
+            out[i++] = v[0];
+            out[i++] = v[1];
+            out[i++] = v[2];
+        }
+        out[i] = sentences;
+        return out;
+    }
+
+    /**
+     * Replaces the counts with summed ones (from {@link #counts()} of scorers with the same types).
+     *
+     * @param summed the counts
+     */
+    public void setCounts(double[] summed) {
+        if (summed.length != 3 * byType.size() + 1) {
+            throw new IllegalArgumentException(summed.length + " counts for " + byType.size() + " entity types; sum the counts of"
+                    + " scorers built with the same types");
+        }
+        int i = 0;
+        for (long[] v : byType.values()) {
+            v[0] = Math.round(summed[i++]);
+            v[1] = Math.round(summed[i++]);
+            v[2] = Math.round(summed[i++]);
+        }
+        sentences = Math.round(summed[i]);
+    }
+
     /**
      * Adds one sentence.
      *

@@ -53,4 +53,27 @@ class EntityF1Test {
         e = assertThrows(IllegalArgumentException.class, () -> f.add(tags("O O"), tags("O")));
         assertTrue(e.getMessage().contains("2 gold tags but 1 predicted"), e.getMessage());
     }
+
+    @Test
+    void countsOfSeveralScorersSumToTheScoreOfAll() {
+        List<String> types = EntityF1.types(List.of("O", "B-LOC", "I-LOC", "B-PER", "I-PER"));
+        assertEquals(List.of("LOC", "PER"), types);
+        EntityF1 a = new EntityF1(types);
+        EntityF1 b = new EntityF1(types);
+        EntityF1 all = new EntityF1(types);
+        a.add(tags("B-PER I-PER O"), tags("B-PER I-PER O"));
+        b.add(tags("B-LOC O"), tags("B-PER O"));
+        all.add(tags("B-PER I-PER O"), tags("B-PER I-PER O"));
+        all.add(tags("B-LOC O"), tags("B-PER O"));
+        double[] sum = a.counts();
+        double[] other = b.counts();
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] += other[i];
+        }
+        EntityF1 merged = new EntityF1(types);
+        merged.setCounts(sum);
+        assertEquals(all.overall(), merged.overall());
+        assertEquals(all.byType(), merged.byType());
+        assertEquals(2, merged.sentences());
+    }
 }
