@@ -13,7 +13,7 @@ import io.tessera.parallel.comm.ReduceOp;
  *
  * <p>Thread safety: stateless.
  */
-final class BatchTensors {
+public final class BatchTensors {
 
     private BatchTensors() {}
 
@@ -23,7 +23,7 @@ final class BatchTensors {
      * @param task which fields the task reads (token types and next-sentence labels only for BERT)
      * @return the batch as tensors on {@code m}'s device
      */
-    static TokenBatch of(NDManager m, Batch b, Task task) {
+    public static TokenBatch of(NDManager m, Batch b, Task task) {
         boolean bert = task == Task.BERT;
         return TokenBatch.of(m, b.batchSize(), b.seqLength(), b.inputIds(), bert ? b.tokenTypeIds() : null, b.attentionMask(),
                 b.labels(), bert ? b.sequenceLabels() : null);
@@ -37,7 +37,7 @@ final class BatchTensors {
      * @param manager owner of the temporary tensor
      * @return the sums, the same on every rank
      */
-    static double[] allReduceSum(Communicator group, double[] values, NDManager manager) {
+    public static double[] allReduceSum(Communicator group, double[] values, NDManager manager) {
         float[] f = new float[values.length];
         for (int i = 0; i < f.length; i++) {
             f[i] = (float) values[i];

@@ -323,6 +323,26 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     }
 
     /**
+     * Runs {@code writer} while every {@link Parameter#data()} holds its full value, and keeps what it
+     * wrote as the parameters from now on, whatever the stage (stage 3 splits the new values back into
+     * its pieces). Moments stay as they are. For loading pretrained weights into a freshly initialised
+     * model, e.g. an encoder under a new task head. Collective over the data-parallel group.
+     *
+     * @param writer writes new values into {@code Parameter.data()} (every rank writes the same values)
+     * @throws IOException if the writer fails
+     */
+    public final void setParameters(WithParameters writer) throws IOException {
+        try (NDManager scratch = manager.newSubManager()) {
+            FullState state = gatherFullState(scratch);
+            withFullParameters(() -> {
+                writer.run();
+                io.tessera.core.Tensors.copyInto(state.params(), buffer().params());
+            });
+            loadFullState(state);
+        }
+    }
+
+    /**
      * The tensors of a per-rank (format-1) checkpoint: parameters (the full local buffer, or this
      * rank's shard under stage 3), every optimizer's moments and step count, the loss scaler.
      *

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Rng;
 import io.tessera.core.Scalars;
+import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Module;
@@ -184,5 +185,30 @@ class ZeroStagesTest {
             }
         }
         assertTrue(firstBucket >= 0 && firstBucket < end, "a bucket started during backward: " + t);
+    }
+
+    @ParameterizedTest(name = "ZeRO-{0}, DP=2")
+    @CsvSource({"0", "1", "2", "3"})
+    void parametersSetWhileWholeAreKeptByEveryStage(int stage) {
+        List<float[]> ranks = LocalCluster.run(2, Duration.ofSeconds(60), ctx -> {
+            try (NDManager m = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+                Mlp model = new Mlp();
+                try (DataParallelOptimizer dpo = DataParallelOptimizer.create(stage,
+                        new DataParallelOptimizer.Spec(model, 11, ctx, optimizer("adamw"), 256, m))) {
+                    // copyInto writes through the parameter's view of the flat buffer (NDArray.set would rebind it instead)
+                    dpo.setParameters(() -> Tensors.copyInto(model.w2.data(), m.arange(3f * HIDDEN).reshape(3, HIDDEN)));
+                    float[][] seen = new float[1][];
+                    dpo.withFullParameters(() -> seen[0] = model.w2.data().toFloatArray());
+                    return seen[0];
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        for (float[] r : ranks) {
+            for (int i = 0; i < r.length; i++) {
+                assertEquals(i, r[i], 0f, "element " + i);
+            }
+        }
     }
 }
