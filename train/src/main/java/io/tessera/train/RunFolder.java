@@ -51,6 +51,25 @@ public final class RunFolder {
         Files.createDirectories(out);
     }
 
+    /**
+     * Replaces a folder by a fully written one: the old folder is moved aside, the new one moved into its
+     * place, then the old one deleted, so that {@code target} is at every moment either the old or the new
+     * complete folder (both on one file system).
+     *
+     * @param written the new folder, complete
+     * @param target where it goes
+     * @throws IOException if a move fails
+     */
+    public static void replace(Path written, Path target) throws IOException {
+        Path old = target.resolveSibling(target.getFileName() + ".old");
+        CheckpointStore.deleteTree(old);
+        if (Files.exists(target)) {
+            Files.move(target, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(written, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        CheckpointStore.deleteTree(old);
+    }
+
     private static boolean isEmpty(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();

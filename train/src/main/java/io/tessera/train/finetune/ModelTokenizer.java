@@ -1,0 +1,73 @@
+package io.tessera.train.finetune;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import io.tessera.train.data.HfTokenizerFiles;
+import io.tessera.train.data.Vocabulary;
+import io.tessera.train.data.WordPieceTokenizer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tokenizer of a Hugging Face model directory, for fine-tuning and prediction, together with its
+ * files (so that an exported task model carries the same tokenizer).
+ *
+ * <pre>
+ *   vocab.txt + tokenizer_config.json (do_lower_case)   BERT / DistilBERT WordPiece, Tessera's {@link WordPieceTokenizer}
+ * </pre>
+ *
+ * <p>A directory without {@code vocab.txt} is refused with the files it would need.
+ *
+ * <p>Thread safety: immutable.
+ *
+ * @param tokenizer the task tokenizer
+ * @param files the directory's tokenizer files by name, copied into exports
+ */
+public record ModelTokenizer(TaskTokenizer tokenizer, Map<String, byte[]> files) {
+
+    /** The files an exported directory carries beside config.json and the weights, where they exist. */
+    static final List<String> FILE_NAMES = List.of(HfTokenizerFiles.VOCAB_FILE, HfTokenizerFiles.CONFIG_FILE,
+            HfTokenizerFiles.SPECIAL_TOKENS_FILE, "tokenizer.json");
+
+    /**
+     * @param dir a Hugging Face model directory
+     * @return its tokenizer
+     * @throws IOException if a file cannot be read
+     * @throws IllegalArgumentException if the directory has no tokenizer Tessera can read
+     */
+    public static ModelTokenizer load(Path dir) throws IOException {
+        Path vocab = dir.resolve(HfTokenizerFiles.VOCAB_FILE);
+        if (!Files.isRegularFile(vocab)) {
+            throw new IllegalArgumentException("--model-dir " + dir + " has no tokenizer: " + HfTokenizerFiles.VOCAB_FILE
+                    + " is missing; a BERT-family directory carries vocab.txt and tokenizer_config.json (pretrain's export"
+                    + " writes them, and `tessera init --vocab FILE` adds them)");
+        }
+        boolean lowerCase = true;
+        Path config = dir.resolve(HfTokenizerFiles.CONFIG_FILE);
+        if (Files.isRegularFile(config)) {
+            JsonElement e = JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8));
+            if (e.isJsonObject() && e.getAsJsonObject().has("do_lower_case")) {
+                lowerCase = e.getAsJsonObject().get("do_lower_case").getAsBoolean();
+            }
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        for (String name : FILE_NAMES) {
+            Path p = dir.resolve(name);
+            if (Files.isRegularFile(p)) {
+                files.put(name, Files.readAllBytes(p));
+            }
+        }
+        Vocabulary v = Vocabulary.load(vocab);
+        return new ModelTokenizer(TaskTokenizer.wordPiece(new WordPieceTokenizer(v, lowerCase)), files);
+    }
+
+    /** @return the files as a JSON-free map for {@code HfCheckpoint.save(model, dir, files)} */
+    public Map<String, byte[]> exportFiles() {
+        return files;
+    }
+}
