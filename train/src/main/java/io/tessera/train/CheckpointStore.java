@@ -182,7 +182,7 @@ public final class CheckpointStore {
                     Manifest manifest = new Manifest(FORMAT, VERSION, step, (long) step * cfg.globalBatch(), data.epoch(), data.step(),
                             cfg.task().name().toLowerCase(Locale.ROOT), cfg.modelName(), cfg.globalBatch(), cfg.seqLength(), cfg.seed(),
                             cfg.optimizer().optionName(), cfg.precision().flag(),
-                            new Layout(cfg.world(), cfg.tensorParallel(), cfg.dataParallel(), cfg.zero()), g.optimizerSteps(),
+                            new Layout(cfg.world(), cfg.tensorParallel(), cfg.dataParallel(), cfg.zero().number()), g.optimizerSteps(),
                             g.lossScaler(), index, JsonParser.parseString(HfConfigJson.toJson(model.config())).getAsJsonObject());
                     Safetensors.save(g.tensors(), partial.resolve(STATE));
                     GemmPlan.of(gemm).write(partial.resolve(GemmPlan.RUN_FILE));
@@ -333,12 +333,12 @@ public final class CheckpointStore {
                     + " saved layout or from another step-* folder");
         }
         Meta meta = new Gson().fromJson(Files.readString(metaFile), Meta.class);
-        if (meta.world() != cfg.world() || meta.tensorParallel() != cfg.tensorParallel() || meta.zero() != cfg.zero()
+        if (meta.world() != cfg.world() || meta.tensorParallel() != cfg.tensorParallel() || meta.zero() != cfg.zero().number()
                 || !meta.optimizer().equals(cfg.optimizer().optionName())) {
             throw new IOException(String.format("--resume: the format-1 checkpoint in %s was saved with world %d, tp %d, zero %d,"
                             + " %s; this run has world %d, tp %d, zero %d, %s. Checkpoints of this older format resume only at"
                             + " their own layout: resume with it once, and the next checkpoint is layout-independent", dir,
-                    meta.world(), meta.tensorParallel(), meta.zero(), meta.optimizer(), cfg.world(), cfg.tensorParallel(), cfg.zero(),
+                    meta.world(), meta.tensorParallel(), meta.zero(), meta.optimizer(), cfg.world(), cfg.tensorParallel(), cfg.zero().number(),
                     cfg.optimizer().optionName()));
         }
         try (NDManager tmp = manager.newSubManager()) {

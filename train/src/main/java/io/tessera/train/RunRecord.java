@@ -48,7 +48,7 @@ public final class RunRecord {
         o.addProperty("micro_batch", cfg.microBatch());
         o.addProperty("tp", cfg.tensorParallel());
         o.addProperty("dp", cfg.dataParallel());
-        o.addProperty("zero", cfg.zero());
+        o.addProperty("zero", cfg.zero().number());
         o.addProperty("optimizer", cfg.optimizer().optionName());
         o.addProperty("lr", cfg.lr());
         o.addProperty("warmup", cfg.warmupSteps());

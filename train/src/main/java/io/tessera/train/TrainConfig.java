@@ -3,6 +3,7 @@ package io.tessera.train;
 import io.tessera.core.Devices;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.OptimizerKind;
+import io.tessera.optim.zero.ZeroStage;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.amp.Precision;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ import java.util.Objects;
  * @param microBatch examples per forward/backward on one rank
  * @param tensorParallel tensor-parallel degree
  * @param dataParallel data-parallel degree (world / tensorParallel)
- * @param zero ZeRO stage 0..3
+ * @param zero the ZeRO stage
  * @param optimizer AdamW or LAMB
  * @param lr peak learning rate
  * @param warmupSteps linear warm-up steps
@@ -54,7 +55,7 @@ import java.util.Objects;
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
-                          int zero, OptimizerKind optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
+                          ZeroStage zero, OptimizerKind optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
                           boolean overwrite, long bucketBytes, boolean progress, Path vocabFile, Precision precision,
                           double initialLossScale, long lossScaleWindow, Devices device) {
@@ -97,7 +98,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.microBatch = microBatch;
         b.tensorParallel = tensorParallel;
         b.dataParallel = dataParallel;
-        b.zero = zero;
+        b.zero = zero.number();
         b.optimizer = optimizer.optionName();
         b.lr = lr;
         b.warmupSteps = warmupSteps;
@@ -283,7 +284,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                 throw new IllegalArgumentException(String.join("\n", errors));
             }
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
-                    tensorParallel, dataParallel, zero, optimizerKind, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
+                    tensorParallel, dataParallel, ZeroStage.of(zero), optimizerKind, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
                     evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile,
                     precision, initialLossScale, lossScaleWindow, device);
         }

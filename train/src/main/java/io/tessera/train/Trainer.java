@@ -302,7 +302,7 @@ public final class Trainer {
 
     /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
     private DataParallelOptimizer newOptimizer(TransformerModel model, NDManager manager) {
-        return DataParallelOptimizer.create(cfg.zero(), new DataParallelOptimizer.Spec(model, cfg.seed(), ctx,
+        return cfg.zero().create(new DataParallelOptimizer.Spec(model, cfg.seed(), ctx,
                 cfg.optimizer().factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
                 .withPrecision(cfg.precision(), cfg.lossScaling()));
     }

@@ -149,21 +149,14 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     }
 
     /**
-     * Creates the data-parallel optimizer of a ZeRO stage.
+     * Creates the data-parallel optimizer of a ZeRO stage ({@link ZeroStage#create}).
      *
      * @param stage 0 (plain data parallelism) to 3
      * @param spec the model, seed, groups, optimizer and bucket size
      * @return the optimizer; it owns the model's parameter buffer
      */
     public static DataParallelOptimizer create(int stage, Spec spec) {
-        return switch (stage) {
-            case 0 -> new DataParallel(spec);
-            case 1 -> new ZeroStage1(spec);
-            case 2 -> new ZeroStage2(spec);
-            case 3 -> new ZeroStage3(spec);
-            default -> throw new IllegalArgumentException("--zero " + stage + ": ZeRO stages are 0 (off), 1 (optimizer states),"
-                    + " 2 (+ gradients) and 3 (+ parameters)");
-        };
+        return ZeroStage.of(stage).create(spec);
     }
 
     /** @return the ZeRO stage */

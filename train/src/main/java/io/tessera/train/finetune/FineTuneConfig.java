@@ -1,6 +1,7 @@
 package io.tessera.train.finetune;
 
 import io.tessera.optim.OptimizerKind;
+import io.tessera.optim.zero.ZeroStage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ import java.util.Objects;
  * @param seed seed of the head's initialisation, data order and dropout
  * @param tensorParallel tensor-parallel degree
  * @param dataParallel data-parallel degree
- * @param zero ZeRO stage 0..3
+ * @param zero the ZeRO stage
  * @param optimizer AdamW or LAMB
  * @param evalEvery evaluate on dev every this many steps (0: at the end of each epoch)
  * @param dropout dropout override (hidden, attention, classifier), or null to keep the model's
@@ -42,7 +43,7 @@ import java.util.Objects;
  */
 public record FineTuneConfig(Path modelDir, FineTuneTask task, Path train, Path dev, Path out, int epochs, int maxSteps, double lr,
                              double warmupRatio, double weightDecay, double maxGradNorm, int globalBatch, int microBatch,
-                             int maxLength, long seed, int tensorParallel, int dataParallel, int zero, OptimizerKind optimizer,
+                             int maxLength, long seed, int tensorParallel, int dataParallel, ZeroStage zero, OptimizerKind optimizer,
                              int evalEvery, Double dropout, boolean overwrite) {
 
     /** @return a builder with the defaults above */
@@ -153,7 +154,7 @@ public record FineTuneConfig(Path modelDir, FineTuneTask task, Path train, Path 
                 throw new IllegalArgumentException(String.join("\n", errors));
             }
             return new FineTuneConfig(modelDir, task, train, dev, out, epochs, maxSteps, lr, warmupRatio, weightDecay, maxGradNorm,
-                    globalBatch, microBatch, maxLength, seed, tensorParallel, dataParallel, zero, optimizer, evalEvery, dropout,
+                    globalBatch, microBatch, maxLength, seed, tensorParallel, dataParallel, ZeroStage.of(zero), optimizer, evalEvery, dropout,
                     overwrite);
         }
 
