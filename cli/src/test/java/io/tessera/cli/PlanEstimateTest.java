@@ -39,7 +39,7 @@ class PlanEstimateTest {
         Outcome o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "1", "--peak-tflops", "0.1",
                 "--intra-node-gbps", "10", "--achievable", "1");
         assertEquals(0, o.code(), o.err());
-        assertTrue(o.out().contains("custom: 0.1 TFLOP/s peak × 1.00") && o.out().contains("intra 10.0 GB/s"), o.out());
+        assertTrue(o.out().contains("custom: 0.100 TFLOP/s peak × 1.00") && o.out().contains("intra 10.0 GB/s"), o.out());
         // MFU is 100% at achievable 1 on one device without communication
         assertTrue(o.out().contains("MFU              100.0%"), o.out());
     }
