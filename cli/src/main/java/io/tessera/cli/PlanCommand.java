@@ -18,12 +18,14 @@ import picocli.CommandLine.Option;
 /**
  * {@code tessera plan}: model-state memory per GPU for a preset, a GPU count and memory, a
  * tensor-parallel degree and a ZeRO stage, by the ZeRO paper's formulas with the exact per-rank
- * parameter count; rejects impossible layouts with a reason.
+ * parameter count; rejects impossible layouts with a reason. With {@code --estimate}, the step time,
+ * MFU and tokens/s that {@link io.tessera.optim.plan.estimate.StepTimeModel} predicts ({@link EstimateOptions}).
  *
  * <p>Thread safety: a command; runs once.
  */
 @Command(name = "plan", mixinStandardHelpOptions = true,
-        description = "Model-state memory per GPU for a layout and ZeRO stage, and whether it fits.")
+        description = "Model-state memory per GPU for a layout and ZeRO stage, and whether it fits;"
+                + " with --estimate, the predicted step time.")
 final class PlanCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -66,6 +68,9 @@ final class PlanCommand implements Callable<Integer> {
             + " simulated, and the activations each stage holds; then stop.")
     boolean print;
 
+    @CommandLine.Mixin
+    EstimateOptions estimate = new EstimateOptions();
+
     @Override
     public Integer call() throws Exception {
         if (print) {
@@ -76,6 +81,9 @@ final class PlanCommand implements Callable<Integer> {
                     + " pipeline schedule)");
         }
         TransformerConfig config = PretrainCommand.loadModel(model);
+        if (estimate.estimate) {
+            return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches);
+        }
         ParameterCount count = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp);
         MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(count.perTensorParallelRank()).setNumHeads(config.numHeads())
                 .setGpus(gpus).optTensorParallel(tp).setZeroStage(zero).optPrecision(precision).build();

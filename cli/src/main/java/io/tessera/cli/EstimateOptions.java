@@ -1,0 +1,119 @@
+package io.tessera.cli;
+
+import io.tessera.models.config.ModelVariant;
+import io.tessera.models.config.ParameterCount;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.models.flops.ModelShape;
+import io.tessera.models.flops.TransformerFlops;
+import io.tessera.optim.plan.estimate.Cluster;
+import io.tessera.optim.plan.estimate.Estimate;
+import io.tessera.optim.plan.estimate.Layout;
+import io.tessera.optim.plan.estimate.Link;
+import io.tessera.optim.plan.estimate.StepTimeModel;
+import java.io.PrintWriter;
+import picocli.CommandLine.Option;
+
+/**
+ * The flags of {@code tessera plan --estimate}: the cluster ({@code --gpu} or explicit figures) and the
+ * batch; turns them into a {@link Cluster} and a {@link Layout} and prints {@link StepTimeModel}'s
+ * prediction.
+ *
+ * <p>Thread safety: picocli fills it once; not shared.
+ */
+final class EstimateOptions {
+
+    @Option(names = "--estimate", description = "Predict step time, MFU, tokens/s and weak-scaling efficiency.")
+    boolean estimate;
+
+    @Option(names = "--gpu", description = "v100, a100 or h100 (published peaks and links). Default: ${DEFAULT-VALUE}.")
+    String gpu = "a100";
+
+    @Option(names = "--peak-tflops", description = "Peak dense TFLOP/s per device (overrides --gpu).")
+    Double peakTflops;
+
+    @Option(names = "--achievable", description = "Fraction of the peak a GEMM reaches. Default: ${DEFAULT-VALUE}.")
+    double achievable = 0.6;
+
+    @Option(names = "--intra-node-gbps", description = "GB/s per device, one direction, inside a node (overrides --gpu).")
+    Double intraNodeGBps;
+
+    @Option(names = "--inter-node-gbps", description = "GB/s per device between nodes (overrides --gpu).")
+    Double interNodeGBps;
+
+    @Option(names = "--gpus-per-node", description = "Devices per node (overrides --gpu's 8).")
+    Integer gpusPerNode;
+
+    @Option(names = "--latency-us", description = "Latency per message, microseconds (overrides 5).")
+    Double latencyUs;
+
+    @Option(names = "--micro-batch", description = "Sequences per micro-batch. Default: ${DEFAULT-VALUE}.")
+    int microBatch = 1;
+
+    @Option(names = "--global-batch", description = "Sequences per step. Default: micro-batch × dp × micro-batches.")
+    Integer globalBatch;
+
+    @Option(names = "--seq", description = "Sequence length. Default: the model's positions.")
+    Integer seq;
+
+    @Option(names = "--recompute", description = "Activation recomputation (one more forward in backward).")
+    boolean recompute;
+
+    @Option(names = "--dp-overlap", description = "Fraction of backward that hides the data-parallel traffic, 0-1."
+            + " Default: ${DEFAULT-VALUE}.")
+    double dpOverlap;
+
+    /** @return the cluster: the {@code --gpu} figures with each explicit flag replacing its own */
+    Cluster cluster() {
+        Cluster base = Cluster.of(gpu, achievable);
+        double alpha = latencyUs != null ? latencyUs * 1e-6 : base.intraNode().latencySeconds();
+        return new Cluster(peakTflops != null || intraNodeGBps != null || interNodeGBps != null ? "custom" : base.name(),
+                peakTflops != null ? peakTflops * 1e12 : base.peakFlops(), achievable,
+                gpusPerNode != null ? gpusPerNode : base.gpusPerNode(),
+                new Link(alpha, intraNodeGBps != null ? intraNodeGBps * 1e9 : base.intraNode().bytesPerSecond()),
+                new Link(alpha, interNodeGBps != null ? interNodeGBps * 1e9 : base.interNode().bytesPerSecond()));
+    }
+
+    /**
+     * Prints the prediction.
+     *
+     * @return 0
+     */
+    int print(PrintWriter out, TransformerConfig config, int gpus, int tp, int pp, int virtualStages, int zero,
+            Integer microBatches) {
+        if (gpus % (tp * pp) != 0) {
+            throw new IllegalArgumentException("--gpus = " + gpus + " is not a multiple of tp × pp = " + tp * pp
+                    + "; pick --gpus as dp × tp × pp");
+        }
+        int dp = gpus / (tp * pp);
+        int s = seq != null ? seq : config.maxPositions();
+        int m = microBatches != null ? microBatches : pp > 1 ? 2 * pp : 1;
+        int batch = globalBatch != null ? globalBatch : microBatch * dp * m;
+        long params = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp).total();
+        double perToken = TransformerFlops.trainingPerToken(ModelShape.of(config, 1, s));
+        Layout layout = new Layout(perToken, params, config.numLayers(), config.hiddenSize(), s, tp, pp, dp, virtualStages,
+                zero, microBatch, batch, recompute, dpOverlap);
+        Cluster c = cluster();
+        Estimate e = StepTimeModel.estimate(layout, c);
+        out.printf("cluster          %s: %.3g TFLOP/s peak × %.2f achievable, %d per node, intra %.1f GB/s, inter %.1f GB/s,"
+                + " α %.1f µs%n", c.name(), c.peakFlops() / 1e12, c.achievable(), c.gpusPerNode(),
+                c.intraNode().bytesPerSecond() / 1e9, c.interNode().bytesPerSecond() / 1e9, c.intraNode().latencySeconds() * 1e6);
+        out.printf("layout           %d GPUs = tp %d × pp %d × dp %d, ZeRO %d, micro-batch %d, global batch %d, seq %d,"
+                + " %d micro-batches%s%s%n", gpus, tp, pp, dp, zero, microBatch, batch, s, layout.microBatches(),
+                virtualStages > 1 ? ", " + virtualStages + " chunks" : "", recompute ? ", recompute" : "");
+        out.printf("FLOPs per token  %.4g (model, no recomputation); %,d parameters%n", perToken, params);
+        out.printf("compute          %10.4f s%n", e.computeSeconds());
+        out.printf("tp all-reduce    %10.4f s%n", e.tensorParallelSeconds());
+        out.printf("pp send/recv     %10.4f s%n", e.pipelineSendSeconds());
+        out.printf("pp bubble        %10.4f s%n", e.bubbleSeconds());
+        out.printf("dp gradients     %10.4f s (%.4f s exposed, overlap %.2f of backward)%n", e.dataParallelSeconds(),
+                e.dataParallelExposedSeconds(), dpOverlap);
+        out.printf("step time        %10.4f s%n", e.stepSeconds());
+        out.printf("tokens/s         %,.0f%n", e.tokensPerSecond());
+        out.printf("TFLOP/s per GPU  %.1f model, %.1f executed (recomputation counted)%n", e.modelTflopsPerDevice(),
+                e.hardwareTflopsPerDevice());
+        out.printf("MFU              %.1f%%%n", 100 * e.mfu());
+        out.printf("weak scaling     %.1f%% (one replica at global batch / dp = 1)%n", 100 * e.weakScalingEfficiency());
+        out.flush();
+        return 0;
+    }
+}

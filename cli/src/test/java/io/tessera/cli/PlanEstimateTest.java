@@ -1,0 +1,56 @@
+package io.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code tessera plan --estimate} prints the predicted step and refuses impossible layouts. */
+class PlanEstimateTest {
+
+    record Outcome(int code, String out, String err) {}
+
+    static Outcome tessera(String... args) {
+        CommandLine cl = Tessera.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Outcome(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void printsEveryFigure() {
+        Outcome o = tessera("plan", "--estimate", "--model", "turing-nlg-17b", "--gpus", "256", "--tp", "4", "--zero", "1",
+                "--gpu", "v100", "--achievable", "0.5", "--micro-batch", "4", "--global-batch", "512");
+        assertEquals(0, o.code(), o.err());
+        for (String f : new String[] {"v100: 125 TFLOP/s peak × 0.50", "tp 4 × pp 1 × dp 64, ZeRO 1", "global batch 512",
+                "step time", "tokens/s", "TFLOP/s per GPU", "MFU", "weak scaling", "tp all-reduce", "dp gradients"}) {
+            assertTrue(o.out().contains(f), "expected '" + f + "' in:\n" + o.out());
+        }
+    }
+
+    @Test
+    void explicitFiguresReplaceTheGpuOnes() {
+        Outcome o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "1", "--peak-tflops", "0.1",
+                "--intra-node-gbps", "10", "--achievable", "1");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("custom: 0.100 TFLOP/s peak × 1.00") && o.out().contains("intra 10.0 GB/s"), o.out());
+        // MFU is 100% at achievable 1 on one device without communication
+        assertTrue(o.out().contains("MFU              100.0%"), o.out());
+    }
+
+    @Test
+    void impossibleLayoutsAreRefused() {
+        Outcome o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "6", "--tp", "4");
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.err().contains("--gpus = 6") && o.err().contains("tp × pp = 4"), o.err());
+        o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "8", "--gpu", "k80");
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.err().contains("unknown gpu"), o.err());
+    }
+}

@@ -1,0 +1,98 @@
+package io.tessera.optim.plan.estimate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class StepTimeModelTest {
+
+    /** R = 1e12 · 0.5 FLOP/s; both links α = 1e-5 s, β = 1e9 B/s; 8 devices per node. */
+    private static final Cluster CLUSTER = new Cluster("test", 1e12, 0.5, 8, new Link(1e-5, 1e9), new Link(1e-5, 1e9));
+
+    private static Layout layout(int layers, int tp, int pp, int dp, int globalBatch, long params, boolean recompute,
+            int zero, double overlap) {
+        // flopsPerToken 1e9, h 1000, s 100, micro-batch 1, v 1
+        return new Layout(1e9, params, layers, 1000, 100, tp, pp, dp, 1, zero, 1, globalBatch, recompute, overlap);
+    }
+
+    @Test
+    void oneLayerTensorParallelStep() {
+        Estimate e = StepTimeModel.estimate(layout(1, 2, 1, 1, 1, 1_000_000, false, 0, 0), CLUSTER);
+        // compute = 1e9 · 100 / (2 · 5e11) = 0.1; AR(2·1·100·1000 = 2e5 B, 2) = 2e5/1e9 + 2e-5 = 2.2e-4; ×4
+        assertEquals(0.1, e.computeSeconds(), 1e-12);
+        assertEquals(8.8e-4, e.tensorParallelSeconds(), 1e-12);
+        assertEquals(0.10088, e.stepSeconds(), 1e-12);
+        assertEquals(1e11 / (0.10088 * 2 * 1e12), e.mfu(), 1e-12);
+        assertEquals(100 / 0.10088, e.tokensPerSecond(), 1e-9);
+    }
+
+    @Test
+    void recomputationAddsAForwardAndTwoAllReduces() {
+        Estimate e = StepTimeModel.estimate(layout(1, 2, 1, 1, 1, 1_000_000, true, 0, 0), CLUSTER);
+        assertEquals(0.1 * 4 / 3, e.computeSeconds(), 1e-12);
+        assertEquals(6 * 2.2e-4, e.tensorParallelSeconds(), 1e-12);
+        assertEquals(e.modelTflopsPerDevice() * 4 / 3, e.hardwareTflopsPerDevice(), 1e-12);
+    }
+
+    @Test
+    void pipelineBubbleIsPMinusOneOverMOfTheIdealStep() {
+        Estimate e = StepTimeModel.estimate(layout(4, 1, 4, 1, 8, 1_000_000, false, 0, 0), CLUSTER);
+        // compute = 8e11 / (4 · 5e11) = 0.4; send = 8 · 2 · (1e-5 + 2e5/1e9) = 3.36e-3; bubble = 3/8 of ideal
+        assertEquals(0.4, e.computeSeconds(), 1e-12);
+        assertEquals(3.36e-3, e.pipelineSendSeconds(), 1e-12);
+        assertEquals(0.40336 * 3 / 8, e.bubbleSeconds(), 1e-12);
+        assertEquals(0.40336 * 11 / 8, e.stepSeconds(), 1e-12);
+    }
+
+    @Test
+    void dataParallelGradientsOverlapWithBackwardByTheGivenFraction() {
+        // dp 2, Ψ = 1e7: G = 2e7 B, AR = 2e7/1e9 + 2e-5 = 0.02002; compute 0.2, backward 0.2 · 2/3
+        Estimate none = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 0, 0), CLUSTER);
+        assertEquals(0.02002, none.dataParallelSeconds(), 1e-12);
+        assertEquals(0.22002, none.stepSeconds(), 1e-12);
+        assertEquals(0.2 / 0.22002, none.weakScalingEfficiency(), 1e-12);
+        Estimate partial = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 0, 0.1), CLUSTER);
+        assertEquals(0.02002 - 0.1 * 0.2 * 2 / 3, partial.dataParallelExposedSeconds(), 1e-12);
+        Estimate full = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 0, 1), CLUSTER);
+        assertEquals(0, full.dataParallelExposedSeconds());
+        assertEquals(0.2, full.stepSeconds(), 1e-12);
+        assertEquals(1, full.weakScalingEfficiency(), 1e-12);
+    }
+
+    @Test
+    void zeroThreeGathersParametersTwice() {
+        Estimate e = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 3, 0), CLUSTER);
+        // RS + 2·AG, each 1/2 · 2e7/1e9 + 1e-5
+        assertEquals(3 * 0.01001, e.dataParallelSeconds(), 1e-12);
+    }
+
+    @Test
+    void tensorGroupsLargerThanANodeUseTheInterNodeLink() {
+        Cluster slowInter = new Cluster("t", 1e12, 0.5, 1, new Link(0, 1e9), new Link(0, 1e8));
+        Estimate e = StepTimeModel.estimate(layout(1, 2, 1, 1, 1, 1_000_000, false, 0, 0), slowInter);
+        assertEquals(4 * 2e5 / 1e8, e.tensorParallelSeconds(), 1e-12);
+    }
+
+    @Test
+    void badLayoutsAndClustersAreRefused() {
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> layout(3, 1, 2, 1, 8, 1_000_000, false, 0, 0)).getMessage();
+        assertTrue(m.contains("layers = 3") && m.contains("pp × virtualStages = 2"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> layout(2, 1, 1, 3, 8, 1_000_000, false, 4, 1.5)).getMessage();
+        assertTrue(m.contains("globalBatch = 8") && m.contains("zeroStage = 4") && m.contains("dpOverlap = 1.5"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> Cluster.of("a100", 1.5)).getMessage();
+        assertTrue(m.contains("--achievable"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> Cluster.of("k80", 0.5)).getMessage();
+        assertTrue(m.contains("v100, a100, h100"), m);
+    }
+
+    @Test
+    void namedGpusCarryThePublishedPeaks() {
+        assertEquals(125e12, Cluster.of("V100", 1).peakFlops());
+        assertEquals(312e12, Cluster.of("a100", 1).peakFlops());
+        assertEquals(989e12, Cluster.of("h100", 1).peakFlops());
+        assertEquals(25e9, Cluster.of("a100", 1).interNode().bytesPerSecond());
+    }
+}
