@@ -266,11 +266,22 @@ public abstract class TransformerModel extends Module {
         try (NDManager scratch = tape.manager().newSubManager()) {
             checkRange(scratch, "inputIds", batch.inputIds(), 0, config.vocabSize(), Set.of(),
                     "check the tokenizer's vocabulary against the configuration's vocabSize");
-            if (batch.labels() != null) {
-                checkRange(scratch, "labels", batch.labels(), 0, config.vocabSize(), Set.of(-100L),
-                        "use -100 for positions without loss");
-            }
+            checkLabels(scratch, batch);
             checkFamilyFields(scratch, batch);
+        }
+    }
+
+    /**
+     * Checks the per-token {@code labels}: vocabulary ids or -100 for the language-model heads; a task
+     * head checks its classes instead.
+     *
+     * @param scratch owner of temporaries
+     * @param batch the batch
+     */
+    protected void checkLabels(NDManager scratch, TokenBatch batch) {
+        if (batch.labels() != null) {
+            checkRange(scratch, "labels", batch.labels(), 0, config.vocabSize(), Set.of(-100L),
+                    "use -100 for positions without loss");
         }
     }
 
@@ -293,7 +304,7 @@ public abstract class TransformerModel extends Module {
      * @param allowed special values also accepted (the ignore index)
      * @param hint how to fix it
      */
-    protected static void checkRange(NDManager scratch, String field, NDArray a, long from, long to, Set<Long> allowed,
+    public static void checkRange(NDManager scratch, String field, NDArray a, long from, long to, Set<Long> allowed,
                                      String hint) {
         a = a.stopGradient();
         a.attach(scratch);
