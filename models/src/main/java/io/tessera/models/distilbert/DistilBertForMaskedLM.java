@@ -1,8 +1,5 @@
 package io.tessera.models.distilbert;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.DataType;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
@@ -17,14 +14,10 @@ import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
-import io.tessera.parallel.tensor.Dropout;
-import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 

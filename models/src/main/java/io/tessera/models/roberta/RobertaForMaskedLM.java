@@ -1,10 +1,7 @@
 package io.tessera.models.roberta;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
@@ -19,15 +16,11 @@ import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
-import io.tessera.parallel.tensor.Dropout;
-import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.Gelu;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 
