@@ -9,6 +9,7 @@ import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
 import io.tessera.models.HeadTesting.Head;
 import io.tessera.models.ModelTesting.Kind;
+import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.heads.ClassifierModel;
 import io.tessera.models.heads.SequenceClassifier;
 import io.tessera.models.heads.TokenClassifier;
@@ -79,6 +80,17 @@ class TaskHeadBatchTest {
                 (b, nd) -> b.withSequenceLabels(nd.create(new long[] {1, 0})));
         assertRefused(Head.SEQUENCE, "has no next-sentence head", (b, nd) -> new TokenBatch(b.inputIds(), null,
                 b.attentionMask(), null, nd.create(new long[] {0, 1}), b.sequenceLabels()));
+    }
+
+    @Test
+    void aModelClassRefusesAConfigurationOfAnotherHead() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BertForPreTraining(
+                HeadTesting.config(Kind.BERT, Head.SEQUENCE), ParallelContext.single()));
+        assertTrue(e.getMessage().contains("has the PRETRAINING head, got a configuration with head SEQUENCE_CLASSIFICATION"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new SequenceClassifier(Kind.ROBERTA.config(),
+                ParallelContext.single()));
+        assertTrue(e.getMessage().contains("has the SEQUENCE_CLASSIFICATION head"), e.getMessage());
     }
 
     private interface Edit {

@@ -38,11 +38,6 @@ public final class BertSequenceHead extends SequenceHead {
     }
 
     @Override
-    public boolean needsPooler() {
-        return true;
-    }
-
-    @Override
     public Var logits(Tape tape, EncoderOutput encoded) {
         return tape.apply1("classifier", false,
                 (ctx, in) -> new NDList(classifier.apply(ctx, dropout.apply(ctx, in.get(0), 0))), encoded.pooled());

@@ -48,11 +48,6 @@ public final class DistilBertSequenceHead extends SequenceHead {
     }
 
     @Override
-    public boolean needsPooler() {
-        return false;
-    }
-
-    @Override
     public Var logits(Tape tape, EncoderOutput encoded) {
         return tape.apply1("classifier", false, (ctx, in) -> {
             NDArray first = in.get(0).get(new NDIndex(":, 0, :"));                              // [B, C]

@@ -9,7 +9,6 @@ import io.tessera.models.ClassifierLoss;
 import io.tessera.models.EncoderOutput;
 import io.tessera.models.LossTerms;
 import io.tessera.models.TokenBatch;
-import io.tessera.models.config.Architecture;
 import io.tessera.models.config.HeadConfig;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
@@ -68,7 +67,7 @@ public final class SequenceClassifier extends ClassifierModel {
      */
     public SequenceClassifier(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
         super(config, parallel, HeadConfig.Task.SEQUENCE_CLASSIFICATION, checkpointActivations,
-                config.architecture() == Architecture.BERT);
+                SequenceHead.readsPooler(config));
         this.head = SequenceHead.of(config, rng());
         registerHead(head);
     }

@@ -39,8 +39,16 @@ public abstract class SequenceHead extends Module {
         }
     }
 
-    /** @return whether the head reads the pooler's output (the encoder must then have a pooler) */
-    public abstract boolean needsPooler();
+    /**
+     * Whether a family's head reads the pooler (Hugging Face's {@code add_pooling_layer} of its
+     * sequence classifier), so that the encoder is built with one.
+     *
+     * @param config the configuration
+     * @return true for BERT
+     */
+    public static boolean readsPooler(TransformerConfig config) {
+        return config.architecture() == io.tessera.models.config.Architecture.BERT;
+    }
 
     /**
      * Records the head.
