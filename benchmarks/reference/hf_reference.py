@@ -31,12 +31,18 @@ installable on the build machines):
     q scaled by 1/sqrt(head_dim) before q @ k.T and masked scores filled with finfo(float32).min;
     head vocab_layer_norm(act(vocab_transform(h))) @ word.T + vocab_projector.bias; every LayerNorm
     eps 1e-12; act = config "activation".
+  * Task heads (architectures[0] = ...ForSequenceClassification / ...ForTokenClassification):
+    sequence: BERT classifier(tanh(pooler(h[:, 0]))); RoBERTa classifier.out_proj(tanh(classifier.dense(
+    h[:, 0]))); DistilBERT classifier(relu(pre_classifier(h[:, 0]))); loss MSELoss on the squeezed
+    logits for problem_type "regression" (the default when num_labels == 1), else CrossEntropyLoss;
+    token: classifier(h) for every token, CrossEntropyLoss. num_labels = len(id2label).
   * Losses: CrossEntropyLoss (ignore_index=-100, mean); BERT total = MLM + NSP; GPT-2 shifts the
     labels by one (logits[:, :-1] against labels[:, 1:]).
 
 Usage: hf_reference.py MODEL_DIR INPUTS_JSON
   INPUTS_JSON: {"input_ids": [[...]], "attention_mask": [[...]] | null, "token_type_ids": [[...]] | null,
-                "labels": [[...]] | null, "next_sentence_label": [...] | null}
+                "labels": [[...]] | null, "next_sentence_label": [...] | null,
+                "sequence_labels": [...] | null (a sequence classifier's labels, HF's "labels")}
 Output (stdout): {"model_type": ..., "loss": x | null, "mlm_loss": x, "nsp_loss": x, "logits": [[[...]]]}
 """
 
@@ -157,6 +163,8 @@ def bert(cfg, w, inp):
     if pre:
         h = layer_norm(w, h, "bert.encoder.ln", eps)
 
+    if task(cfg) != "pretraining":
+        return task_head(cfg, w, h, inp)
     pooled = torch.tanh(linear(w, h[:, 0], "bert.pooler.dense"))
     tr = layer_norm(w, act(linear(w, h, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm", eps)
     logits = torch.matmul(tr, word.t()) + w["cls.predictions.bias"]
@@ -202,6 +210,8 @@ def roberta(cfg, w, inp):
         h = layer_norm(w, a + h, p + "attention.output.LayerNorm", eps)
         m = linear(w, act(linear(w, h, p + "intermediate.dense")), p + "output.dense")
         h = layer_norm(w, m + h, p + "output.LayerNorm", eps)
+    if task(cfg) != "pretraining":
+        return task_head(cfg, w, h, inp)
     x = layer_norm(w, F.gelu(linear(w, h, "lm_head.dense")), "lm_head.layer_norm", eps)
     logits = torch.matmul(x, word.t()) + w["lm_head.bias"]
     return mlm_output(logits, inp)
@@ -230,9 +240,50 @@ def distilbert(cfg, w, inp):
         h = layer_norm(w, a + h, p + "sa_layer_norm", eps)
         f = linear(w, act(linear(w, h, p + "ffn.lin1")), p + "ffn.lin2")
         h = layer_norm(w, f + h, p + "output_layer_norm", eps)
+    if task(cfg) != "pretraining":
+        return task_head(cfg, w, h, inp)
     x = layer_norm(w, act(linear(w, h, "vocab_transform")), "vocab_layer_norm", eps)
     logits = torch.matmul(x, word.t()) + w["vocab_projector.bias"]
     return mlm_output(logits, inp)
+
+
+def task(cfg):
+    """The head named by architectures[0]: sequence, token or pretraining."""
+    name = (cfg.get("architectures") or [""])[0]
+    if name.endswith("ForSequenceClassification"):
+        return "sequence"
+    if name.endswith("ForTokenClassification"):
+        return "token"
+    return "pretraining"
+
+
+def task_head(cfg, w, h, inp):
+    """HF's ...ForSequenceClassification / ...ForTokenClassification heads in eval mode (dropout off)."""
+    kind = cfg["model_type"]
+    num_labels = len(cfg["id2label"]) if cfg.get("id2label") else cfg.get("num_labels", 2)
+    if task(cfg) == "token":
+        logits = linear(w, h, "classifier")
+        out = {"logits": logits.tolist(), "loss": None}
+        if inp.get("labels") is not None:
+            out["loss"] = F.cross_entropy(logits.view(-1, num_labels), torch.tensor(inp["labels"]).view(-1)).item()
+        return out
+    if kind in ("bert", "megatron-bert"):
+        pooled = torch.tanh(linear(w, h[:, 0], "bert.pooler.dense"))
+        logits = linear(w, pooled, "classifier")
+    elif kind == "roberta":
+        logits = linear(w, torch.tanh(linear(w, h[:, 0], "classifier.dense")), "classifier.out_proj")
+    else:
+        logits = linear(w, torch.relu(linear(w, h[:, 0], "pre_classifier")), "classifier")
+    out = {"logits": logits.tolist(), "loss": None}
+    if inp.get("sequence_labels") is not None:
+        problem = cfg.get("problem_type") or ("regression" if num_labels == 1 else "single_label_classification")
+        if problem == "regression":
+            labels = torch.tensor(inp["sequence_labels"], dtype=torch.float32)
+            out["loss"] = F.mse_loss(logits.squeeze(), labels.squeeze()).item()
+        else:
+            labels = torch.tensor(inp["sequence_labels"], dtype=torch.long)
+            out["loss"] = F.cross_entropy(logits.view(-1, num_labels), labels.view(-1)).item()
+    return out
 
 
 def mlm_output(logits, inp):

@@ -17,6 +17,10 @@ import java.util.Objects;
  *       model shifts them); {@code -100} where no loss applies; null for no loss.
  *   <li>{@code nextSentenceLabels [B]}: BERT's next-sentence targets (0 = continuation, 1 = random),
  *       {@code -100} to ignore; null for no next-sentence loss.
+ *   <li>{@code sequenceLabels [B]}: a sequence classifier's targets (Hugging Face's {@code labels} of
+ *       {@code …ForSequenceClassification}): int64 classes in {@code [0, K)}, -100 to ignore; or floats
+ *       for regression; null for no loss. A token classifier reads its per-token classes from
+ *       {@code labels}.
  * </ul>
  *
  * <p>The arrays stay owned by the caller; models read them and never close them.
@@ -28,9 +32,10 @@ import java.util.Objects;
  * @param attentionMask 0/1 padding mask, or null
  * @param labels per-token targets, or null
  * @param nextSentenceLabels per-sequence targets, or null
+ * @param sequenceLabels per-sequence classifier targets, or null
  */
 public record TokenBatch(NDArray inputIds, NDArray tokenTypeIds, NDArray attentionMask, NDArray labels,
-                         NDArray nextSentenceLabels) {
+                         NDArray nextSentenceLabels, NDArray sequenceLabels) {
 
     /**
      * Checks shapes.
@@ -47,6 +52,29 @@ public record TokenBatch(NDArray inputIds, NDArray tokenTypeIds, NDArray attenti
         check("attentionMask", attentionMask, s);
         check("labels", labels, s);
         check("nextSentenceLabels", nextSentenceLabels, new Shape(s.get(0)));
+        check("sequenceLabels", sequenceLabels, new Shape(s.get(0)));
+    }
+
+    /**
+     * A batch without sequence-classifier labels.
+     *
+     * @param inputIds token ids
+     * @param tokenTypeIds segment ids, or null
+     * @param attentionMask 0/1 padding mask, or null
+     * @param labels per-token targets, or null
+     * @param nextSentenceLabels per-sequence next-sentence targets, or null
+     */
+    public TokenBatch(NDArray inputIds, NDArray tokenTypeIds, NDArray attentionMask, NDArray labels,
+                      NDArray nextSentenceLabels) {
+        this(inputIds, tokenTypeIds, attentionMask, labels, nextSentenceLabels, null);
+    }
+
+    /**
+     * @param sequenceLabels {@code [B]} classifier targets (int64 classes or floats), or null
+     * @return this batch with those sequence labels
+     */
+    public TokenBatch withSequenceLabels(NDArray sequenceLabels) {
+        return new TokenBatch(inputIds, tokenTypeIds, attentionMask, labels, nextSentenceLabels, sequenceLabels);
     }
 
     /**

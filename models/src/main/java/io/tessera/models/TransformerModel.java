@@ -10,6 +10,7 @@ import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.models.config.Architecture;
+import io.tessera.models.config.HeadConfig;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.tensor.GatherFromTensorParallelRegion;
@@ -56,7 +57,26 @@ public abstract class TransformerModel extends Module {
      *     the tensor-parallel degree; nothing has been allocated
      */
     protected TransformerModel(TransformerConfig config, ParallelContext parallel, Architecture architecture) {
+        this(config, parallel, architecture, HeadConfig.Task.PRETRAINING);
+    }
+
+    /**
+     * @param config the configuration
+     * @param parallel this rank's parallel context
+     * @param architecture the family the subclass builds
+     * @param task the head the subclass builds, which the configuration's {@link TransformerConfig#head}
+     *     must name (its {@code config.json} says which class wrote the checkpoint)
+     * @throws IllegalArgumentException if the configuration is of another family or head, or does not
+     *     split over the tensor-parallel degree; nothing has been allocated
+     */
+    protected TransformerModel(TransformerConfig config, ParallelContext parallel, Architecture architecture,
+                               HeadConfig.Task task) {
         this.config = Objects.requireNonNull(config, "config");
+        if (config.head().task() != task) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " has the " + task + " head, got a configuration"
+                    + " with head " + config.head().task() + "; use TransformerModel.of(config, parallel), or"
+                    + " config.toBuilder().optHead(..) to change the head");
+        }
         this.parallel = Objects.requireNonNull(parallel, "parallel");
         if (config.architecture() != architecture) {
             throw new IllegalArgumentException(getClass().getSimpleName() + " builds " + architecture + " models, got a "
@@ -68,7 +88,9 @@ public abstract class TransformerModel extends Module {
     }
 
     /**
-     * The pre-training model of a configuration's family: {@code BertForPreTraining} for BERT,
+     * The model of a configuration's head and family: {@code SequenceClassifier} or
+     * {@code TokenClassifier} for a classifier head (BERT, RoBERTa, DistilBERT), else the pre-training
+     * model of the family: {@code BertForPreTraining} for BERT,
      * {@code Gpt2LmHeadModel} for GPT-2, {@code RobertaForMaskedLM} for RoBERTa,
      * {@code DistilBertForMaskedLM} for DistilBERT. Declares only; allocates nothing.
      *
@@ -77,6 +99,14 @@ public abstract class TransformerModel extends Module {
      * @return the model
      */
     public static TransformerModel of(TransformerConfig config, ParallelContext parallel) {
+        switch (config.head().task()) {
+            case SEQUENCE_CLASSIFICATION:
+                return new io.tessera.models.heads.SequenceClassifier(config, parallel);
+            case TOKEN_CLASSIFICATION:
+                return new io.tessera.models.heads.TokenClassifier(config, parallel);
+            default:
+                break;
+        }
         switch (config.architecture()) {
             case BERT:
                 return new io.tessera.models.bert.BertForPreTraining(config, parallel);
@@ -266,11 +296,22 @@ public abstract class TransformerModel extends Module {
         try (NDManager scratch = tape.manager().newSubManager()) {
             checkRange(scratch, "inputIds", batch.inputIds(), 0, config.vocabSize(), Set.of(),
                     "check the tokenizer's vocabulary against the configuration's vocabSize");
-            if (batch.labels() != null) {
-                checkRange(scratch, "labels", batch.labels(), 0, config.vocabSize(), Set.of(-100L),
-                        "use -100 for positions without loss");
-            }
+            checkLabels(scratch, batch);
             checkFamilyFields(scratch, batch);
+        }
+    }
+
+    /**
+     * Checks the per-token {@code labels}: vocabulary ids or -100 for the language-model heads; a task
+     * head checks its classes instead.
+     *
+     * @param scratch owner of temporaries
+     * @param batch the batch
+     */
+    protected void checkLabels(NDManager scratch, TokenBatch batch) {
+        if (batch.labels() != null) {
+            checkRange(scratch, "labels", batch.labels(), 0, config.vocabSize(), Set.of(-100L),
+                    "use -100 for positions without loss");
         }
     }
 
@@ -293,7 +334,7 @@ public abstract class TransformerModel extends Module {
      * @param allowed special values also accepted (the ignore index)
      * @param hint how to fix it
      */
-    protected static void checkRange(NDManager scratch, String field, NDArray a, long from, long to, Set<Long> allowed,
+    public static void checkRange(NDManager scratch, String field, NDArray a, long from, long to, Set<Long> allowed,
                                      String hint) {
         a = a.stopGradient();
         a.attach(scratch);

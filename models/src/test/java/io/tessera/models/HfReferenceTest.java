@@ -124,7 +124,7 @@ class HfReferenceTest {
         return out;
     }
 
-    private static float[] flatten(JsonElement e) {
+    static float[] flatten(JsonElement e) {
         List<Float> values = new ArrayList<>();
         collect(e, values);
         float[] out = new float[values.size()];

@@ -3,15 +3,13 @@ package io.tessera.models.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
+import io.tessera.models.ClassifierLoss;
+import io.tessera.models.Encoder;
+import io.tessera.models.EncoderOutput;
 import io.tessera.models.HfLayout;
 import io.tessera.models.LossTerms;
 import io.tessera.models.ModuleGroup;
@@ -21,16 +19,12 @@ import io.tessera.models.TransformerModel;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
-import io.tessera.parallel.tensor.Dropout;
-import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.Gelu;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
 import io.tessera.parallel.tensor.VocabParallelCrossEntropy;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,18 +57,11 @@ public final class BertForPreTraining extends TransformerModel {
     private static final Set<String> ALIASES = Set.of("cls.predictions.decoder.weight", "cls.predictions.decoder.bias",
             "bert.embeddings.position_ids");
 
-    private final VocabParallelEmbedding wordEmbeddings;
-    private final Embedding positionEmbeddings;
-    private final Embedding tokenTypeEmbeddings;
-    private final LayerNorm embeddingsLayerNorm;
-    private final List<TransformerLayer> layers;
-    private final LayerNorm finalLayerNorm;
-    private final Linear pooler;
+    private final Encoder encoder;
     private final Linear transform;
     private final LayerNorm transformLayerNorm;
     private final Parameter predictionsBias;
     private final Linear seqRelationship;
-    private final Dropout embeddingDropout;
     private final Gelu headActivation;
 
     /**
@@ -103,23 +90,8 @@ public final class BertForPreTraining extends TransformerModel {
         super(config, parallel, Architecture.BERT);
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
-        ModuleGroup bert = register("bert", new ModuleGroup());
-        ModuleGroup embeddings = bert.add("embeddings", new ModuleGroup());
-        this.wordEmbeddings = embeddings.add("word_embeddings",
-                new VocabParallelEmbedding(parallel, config.vocabSize(), paddedVocabSize(), h, init));
-        this.positionEmbeddings = embeddings.add("position_embeddings", new Embedding(config.maxPositions(), h, init));
-        this.tokenTypeEmbeddings = embeddings.add("token_type_embeddings", new Embedding(config.typeVocabSize(), h, init));
-        this.embeddingsLayerNorm = config.preLayerNorm() ? null
-                : embeddings.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
-        ModuleGroup encoder = bert.add("encoder", new ModuleGroup());
-        ModuleGroup layerGroup = encoder.add("layer", new ModuleGroup());
-        List<TransformerLayer> ls = new ArrayList<>();
-        for (int i = 0; i < config.numLayers(); i++) {
-            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
-        }
-        this.layers = Collections.unmodifiableList(ls);
-        this.finalLayerNorm = config.preLayerNorm() ? encoder.add("ln", new LayerNorm(h, config.layerNormEps())) : null;
-        this.pooler = bert.add("pooler", new ModuleGroup()).add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init));
+        this.encoder = register("bert", Encoder.of(config, parallel, rng(), checkpointActivations, true));
+        VocabParallelEmbedding wordEmbeddings = encoder.wordEmbeddings();
         ModuleGroup cls = register("cls", new ModuleGroup());
         ModuleGroup predictions = cls.add("predictions", new ModuleGroup());
         this.predictionsBias = predictions.add("bias", wordEmbeddings.newVocabBias());
@@ -127,7 +99,6 @@ public final class BertForPreTraining extends TransformerModel {
         this.transform = transformGroup.add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init));
         this.transformLayerNorm = transformGroup.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
         this.seqRelationship = cls.add("seq_relationship", new Linear(h, 2, true, WeightLayout.OUT_IN, init));
-        this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng());
         this.headActivation = TransformerLayer.gelu(config.hiddenAct());
         hfLayout(wordEmbeddings.weight(), HfLayout.paddedRows(config.vocabSize()));
         hfLayout(predictionsBias, HfLayout.paddedRows(config.vocabSize()));
@@ -135,12 +106,17 @@ public final class BertForPreTraining extends TransformerModel {
 
     /** @return the vocabulary-parallel word embedding (tied to the MLM decoder) */
     public VocabParallelEmbedding wordEmbeddings() {
-        return wordEmbeddings;
+        return encoder.wordEmbeddings();
     }
 
     /** @return the layers, in order */
     public List<TransformerLayer> layers() {
-        return layers;
+        return encoder.layers();
+    }
+
+    /** @return the encoder (embeddings, layers, pooler) under {@code bert.} */
+    public Encoder encoder() {
+        return encoder;
     }
 
     @Override
@@ -150,7 +126,7 @@ public final class BertForPreTraining extends TransformerModel {
 
     @Override
     public boolean isTiedOrBuffer(String name) {
-        return ALIASES.contains(name);
+        return ALIASES.contains(name) || encoder.isBuffer(name);
     }
 
     @Override
@@ -198,42 +174,19 @@ public final class BertForPreTraining extends TransformerModel {
     public BertOutput forward(Tape tape, TokenBatch batch) {
         TransformerConfig c = config();
         checkBatch(tape, batch);
-        int b = batch.batchSize();
-        int t = batch.seqLength();
-        Var ids = tape.constant(batch.inputIds());
-        Var types = tape.constant(batch.tokenTypeIds() != null ? batch.tokenTypeIds()
-                : tape.manager().zeros(new Shape(b, t), DataType.INT64));
-        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
-
-        Var words = wordEmbeddings.forward(tape, "bert.embeddings.word_embeddings", ids);        // [B, T, C]
-        Var h = tape.apply1("bert.embeddings", false, (ctx, in) -> {
-            NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
-            NDArray e = in.get(0).add(tokenTypeEmbeddings.apply(ctx, in.get(1))).add(positionEmbeddings.apply(ctx, positions));
-            if (embeddingsLayerNorm != null) {
-                e = embeddingsLayerNorm.apply(ctx, e);
-            }
-            return new NDList(embeddingDropout.apply(ctx, e, 0));
-        }, words, types);
-        for (int i = 0; i < layers.size(); i++) {
-            h = layers.get(i).forward(tape, "bert.encoder.layer." + i, h, mask);
-        }
-        if (finalLayerNorm != null) {
-            h = finalLayerNorm.forward(tape, "bert.encoder.ln", h);
-        }
-        Var sequence = h;
-
-        Var pooled = tape.apply1("bert.pooler", false,
-                (ctx, in) -> new NDList(pooler.apply(ctx, in.get(0).get(new NDIndex(":, 0, :"))).tanh()), sequence);  // [B, C]
+        EncoderOutput encoded = encoder.forward(tape, batch);
+        Var sequence = encoded.sequence();                                                       // [B, T, C]
+        Var pooled = encoded.pooled();                                                           // [B, C]
         Var transformed = tape.apply1("cls.predictions.transform", false,
                 (ctx, in) -> new NDList(transformLayerNorm.apply(ctx, headActivation.apply(transform.apply(ctx, in.get(0))))),
                 sequence);
-        Var mlmLogits = wordEmbeddings.parallelLogits(tape, "cls.predictions.decoder", transformed, predictionsBias); // [B, T, V'/p]
+        Var mlmLogits = encoder.wordEmbeddings().parallelLogits(tape, "cls.predictions.decoder", transformed, predictionsBias); // [B, T, V'/p]
         Var nspLogits = seqRelationship.forward(tape, "cls.seq_relationship", pooled);           // [B, 2]
 
         Var mlmLoss = batch.labels() == null ? null : VocabParallelCrossEntropy.apply(tape, parallel().tensor(),
                 "cls.predictions.loss", mlmLogits, tape.constant(batch.labels()), c.vocabSize());
         Var nspLoss = batch.nextSentenceLabels() == null ? null : tape.apply1("cls.seq_relationship.loss", false,
-                (ctx, in) -> new NDList(crossEntropy(in.get(0), in.get(1))), nspLogits, tape.constant(batch.nextSentenceLabels()));
+                (ctx, in) -> new NDList(ClassifierLoss.crossEntropy(in.get(0), in.get(1))), nspLogits, tape.constant(batch.nextSentenceLabels()));
         Var loss;
         if (mlmLoss != null && nspLoss != null) {
             loss = tape.apply1("loss", false, (ctx, in) -> new NDList(in.get(0).add(in.get(1))), mlmLoss, nspLoss);
@@ -245,30 +198,10 @@ public final class BertForPreTraining extends TransformerModel {
 
     @Override
     protected void checkFamilyFields(NDManager scratch, TokenBatch batch) {
-        if (batch.tokenTypeIds() != null) {
-            checkRange(scratch, "tokenTypeIds", batch.tokenTypeIds(), 0, config().typeVocabSize(), Set.of(),
-                    "segment ids must be below typeVocabSize");
-        }
+        encoder.checkFields(scratch, batch);
         if (batch.nextSentenceLabels() != null) {
             checkRange(scratch, "nextSentenceLabels", batch.nextSentenceLabels(), 0, 2, Set.of(-100L),
                     "use 0 (continuation), 1 (random) or -100 (ignored)");
         }
-    }
-
-    /**
-     * Mean cross-entropy of {@code [B, K]} logits against {@code [B]} targets, -100 ignored (0 if none
-     * remain). The log-softmax of fp16 logits is taken in fp32 (its dtype argument widens them inside the
-     * autograd graph; DJL's {@code toType} would cut it), so the loss is fp32 as with
-     * {@link VocabParallelCrossEntropy}.
-     */
-    static NDArray crossEntropy(NDArray logits, NDArray targets) {
-        long n = targets.getShape().get(0);
-        NDArray scored = targets.neq(VocabParallelCrossEntropy.IGNORE_INDEX);
-        NDArray safe = targets.toType(DataType.INT64, false).mul(scored.toType(DataType.INT64, false));
-        NDArray logProbs = logits.getDataType() == DataType.FLOAT16
-                ? JniUtils.logSoftmax((PtNDArray) logits, 1, DataType.FLOAT32) : logits.logSoftmax(1);
-        NDArray picked = logProbs.gather(safe.reshape(n, 1), 1).reshape(n);
-        NDArray weight = scored.toType(logProbs.getDataType(), false);
-        return picked.mul(weight).sum().neg().div(weight.sum().maximum(1f));
     }
 }

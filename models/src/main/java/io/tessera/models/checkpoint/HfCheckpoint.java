@@ -163,15 +163,23 @@ public final class HfCheckpoint {
      * Copies a Hugging Face checkpoint's weights into an allocated model, at the model's degree. Names
      * may carry the base-model prefix ({@code transformer.}, {@code bert.}) or not.
      *
-     * @param model an allocated model whose configuration matches the directory's
+     * <p>When the directory's head ({@code architectures}) is another than the model's — a pre-training
+     * checkpoint loaded into a classifier, or a fine-tuned classifier into the pre-training model — the
+     * encoder must be complete and is copied; the model's other tensors keep their initial values and
+     * the checkpoint's head tensors are skipped, both listed in the returned report (and logged as a
+     * warning). With the same head every tensor must match.
+     *
+     * @param model an allocated model whose configuration matches the directory's (its head may differ)
      * @param dir the model directory
+     * @return which tensors were newly initialised and which were not used
      * @throws IOException if the files cannot be read
      * @throws IllegalArgumentException if the configuration differs, a tensor is missing, has the wrong
      *     shape or an unsupported type, or the file holds tensors the model does not know
      */
-    public static void load(TransformerModel model, Path dir) throws IOException {
+    public static LoadReport load(TransformerModel model, Path dir) throws IOException {
         TransformerConfig stored = HfConfigJson.read(dir);
         checkSameModel(stored, model.config(), dir);
+        boolean transfer = stored.head().task() != model.config().head().task();
         Path file = dir.resolve(WEIGHTS_FILE);
         checkDtypes(file, model);
         NDManager base = model.hfTensors().get(0).parameter().data().getManager();
@@ -206,13 +214,39 @@ public final class HfCheckpoint {
                     unexpected.add(name);
                 }
             }
+            if (transfer) {
+                List<String> encoderMissing = new ArrayList<>();
+                for (String name : missing) {
+                    if (isEncoderBody(model, name)) {
+                        encoderMissing.add(name);
+                    }
+                }
+                if (encoderMissing.isEmpty()) {
+                    LoadReport report = new LoadReport(missing, unexpected);
+                    if (!report.complete()) {
+                        System.getLogger(HfCheckpoint.class.getName()).log(System.Logger.Level.WARNING,
+                                "{0} ({1}) loaded into {2}: newly initialised {3}; not used {4}", dir,
+                                stored.head().task(), model.getClass().getSimpleName(), missing, unexpected);
+                    }
+                    return report;
+                }
+                missing = encoderMissing;
+                unexpected = List.of();
+            }
             if (!missing.isEmpty() || !unexpected.isEmpty()) {
                 throw new IllegalArgumentException(file + " does not match " + model.getClass().getSimpleName()
                         + (missing.isEmpty() ? "" : "; missing tensors: " + missing)
                         + (unexpected.isEmpty() ? "" : "; tensors the model does not have: " + unexpected)
                         + "; check that config.json and the weights come from the same model");
             }
+            return new LoadReport(List.of(), List.of());
         }
+    }
+
+    /** Whether a model tensor belongs to the embeddings or layers every head of the family shares. */
+    private static boolean isEncoderBody(TransformerModel model, String name) {
+        String p = model.basePrefix() + ".";
+        return name.startsWith(p + "embeddings.") || name.startsWith(p + "encoder.") || name.startsWith(p + "transformer.");
     }
 
     private static void checkSameModel(TransformerConfig stored, TransformerConfig model, Path dir) {
@@ -227,6 +261,9 @@ public final class HfCheckpoint {
         diff(diffs, "typeVocabSize", stored.typeVocabSize(), model.typeVocabSize());
         diff(diffs, "preLayerNorm", stored.preLayerNorm(), model.preLayerNorm());
         diff(diffs, "padTokenId", stored.padTokenId(), model.padTokenId());
+        if (stored.head().task() == model.head().task()) {
+            diff(diffs, "numLabels", stored.head().numLabels(), model.head().numLabels());
+        }
         if (!diffs.isEmpty()) {
             throw new IllegalArgumentException(dir.resolve(HfConfigJson.FILE_NAME) + " describes another model than the one"
                     + " being loaded: " + String.join(", ", diffs) + "; build the model from HfConfigJson.read(dir)");

@@ -65,6 +65,11 @@ import java.util.TreeMap;
  * The Tessera-only fields go under {@code tessera_*} keys, which Hugging Face keeps as plain
  * attributes and otherwise ignores. {@code read(write(c))} equals {@code c}.
  *
+ * <p>Task heads: {@code architectures}, {@code id2label}, {@code label2id}, {@code num_labels},
+ * {@code problem_type}, {@code classifier_dropout} / {@code seq_classif_dropout}, read and written by
+ * {@link HfHeadJson} (a classifier's {@code architectures} names its class, e.g.
+ * {@code BertForSequenceClassification}).
+ *
  * <p>Thread safety: stateless, safe to call from any thread.
  */
 public final class HfConfigJson {
@@ -179,6 +184,7 @@ public final class HfConfigJson {
         k.require("add_cross_attention", false, "Tessera builds no cross-attention");
         b.optMakeVocabSizeDivisibleBy(
                 k.optionalInt(DIVISIBLE_BY_KEY, TransformerConfig.DEFAULT_MAKE_VOCAB_SIZE_DIVISIBLE_BY));
+        b.optHead(HfHeadJson.read(root.getAsJsonObject(), k.architecture(modelType)));
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -312,8 +318,9 @@ public final class HfConfigJson {
         Objects.requireNonNull(config, "config");
         Map<String, JsonElement> m = new TreeMap<>();
         JsonArray architectures = new JsonArray();
-        architectures.add(ModelVariant.PRETRAINING_MODEL.hfClassName(config));
+        architectures.add(HfHeadJson.hfClassName(config));
         m.put("architectures", architectures);
+        HfHeadJson.put(m, config);
         m.put("initializer_range", new JsonPrimitive(config.initializerRange()));
         m.put("vocab_size", new JsonPrimitive(config.vocabSize()));
         m.put(DIVISIBLE_BY_KEY, new JsonPrimitive(config.makeVocabSizeDivisibleBy()));
@@ -429,6 +436,15 @@ public final class HfConfigJson {
 
         Keys(JsonObject o) {
             this.o = o;
+        }
+
+        Architecture architecture(String modelType) {
+            return switch (modelType) {
+                case "roberta" -> Architecture.ROBERTA;
+                case "distilbert" -> Architecture.DISTILBERT;
+                case "gpt2" -> Architecture.GPT2;
+                default -> Architecture.BERT;
+            };
         }
 
         boolean has(String key) {

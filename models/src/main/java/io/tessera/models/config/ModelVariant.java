@@ -16,6 +16,10 @@ package io.tessera.models.config;
  * <p>RoBERTa: {@code RobertaModel} (with pooler) and {@code RobertaForMaskedLM} (no pooler);
  * DistilBERT: {@code DistilBertModel} and {@code DistilBertForMaskedLM} (no pooler in either).
  *
+ * <p>Task heads ({@link HeadConfig}) are not variants: their class name comes from the configuration's
+ * head ({@code BertForSequenceClassification}, …) and is written to {@code config.json} by
+ * {@link HfConfigJson}.
+ *
  * <p>Thread safety: immutable enum, safe to share.
  */
 public enum ModelVariant {

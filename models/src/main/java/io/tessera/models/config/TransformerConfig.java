@@ -63,6 +63,7 @@ public final class TransformerConfig {
     private final boolean preLayerNorm;
     private final int makeVocabSizeDivisibleBy;
     private final int padTokenId;
+    private final HeadConfig head;
 
     private TransformerConfig(Builder b) {
         this.architecture = b.architecture;
@@ -81,6 +82,7 @@ public final class TransformerConfig {
         this.preLayerNorm = b.preLayerNorm;
         this.makeVocabSizeDivisibleBy = b.makeVocabSizeDivisibleBy;
         this.padTokenId = b.padTokenId;
+        this.head = b.head;
     }
 
     /**
@@ -122,6 +124,7 @@ public final class TransformerConfig {
         b.preLayerNorm = preLayerNorm;
         b.makeVocabSizeDivisibleBy = makeVocabSizeDivisibleBy;
         b.padTokenId = padTokenId;
+        b.head = head;
         return b;
     }
 
@@ -294,6 +297,15 @@ public final class TransformerConfig {
         return padTokenId;
     }
 
+    /**
+     * Which output head the model has ({@code TransformerModel.of} builds its class).
+     *
+     * @return the head, {@link HeadConfig#PRETRAINING} by default
+     */
+    public HeadConfig head() {
+        return head;
+    }
+
     private String shortShape() {
         return architecture + "(L=" + numLayers + ", H=" + hiddenSize + ", A=" + numHeads + ", I=" + intermediateSize
                 + ")";
@@ -323,14 +335,15 @@ public final class TransformerConfig {
                 && Double.compare(initializerRange, c.initializerRange) == 0
                 && preLayerNorm == c.preLayerNorm
                 && makeVocabSizeDivisibleBy == c.makeVocabSizeDivisibleBy
-                && padTokenId == c.padTokenId;
+                && padTokenId == c.padTokenId
+                && head.equals(c.head);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(architecture, vocabSize, hiddenSize, numLayers, numHeads, intermediateSize, maxPositions,
                 typeVocabSize, layerNormEps, hiddenAct, hiddenDropout, attentionDropout, initializerRange,
-                preLayerNorm, makeVocabSizeDivisibleBy, padTokenId);
+                preLayerNorm, makeVocabSizeDivisibleBy, padTokenId, head);
     }
 
     @Override
@@ -351,6 +364,7 @@ public final class TransformerConfig {
                 + ", preLayerNorm=" + preLayerNorm
                 + ", makeVocabSizeDivisibleBy=" + makeVocabSizeDivisibleBy
                 + ", padTokenId=" + padTokenId
+                + (head.task() == HeadConfig.Task.PRETRAINING ? "" : ", head=" + head)
                 + "}";
     }
 
@@ -398,6 +412,7 @@ public final class TransformerConfig {
         private boolean preLayerNorm;
         private int makeVocabSizeDivisibleBy = DEFAULT_MAKE_VOCAB_SIZE_DIVISIBLE_BY;
         private int padTokenId;
+        private HeadConfig head = HeadConfig.PRETRAINING;
 
         private Builder(Architecture architecture) {
             this.architecture = architecture;
@@ -591,6 +606,18 @@ public final class TransformerConfig {
         }
 
         /**
+         * Overrides the output head (default {@link HeadConfig#PRETRAINING}).
+         *
+         * @param head a classifier or the pre-training heads; classifiers exist for BERT, RoBERTa and
+         *     DistilBERT
+         * @return this builder
+         */
+        public Builder optHead(HeadConfig head) {
+            this.head = Objects.requireNonNull(head, "head");
+            return this;
+        }
+
+        /**
          * Validates every field and builds the configuration.
          *
          * @return the immutable configuration
@@ -599,6 +626,10 @@ public final class TransformerConfig {
          */
         public TransformerConfig build() {
             List<String> p = new ArrayList<>();
+            if (architecture == Architecture.GPT2 && head.task() != HeadConfig.Task.PRETRAINING) {
+                p.add("head = " + head.task() + " is not built for GPT2: Tessera's classifiers sit on BERT, RoBERTa"
+                        + " and DistilBERT encoders; drop optHead(..)");
+            }
             positive(p, "vocabSize", vocabSize, "setVocabSize",
                     "the tokenizer's vocabulary size, e.g. 30522 for BERT's WordPiece or 50257 for GPT-2's BPE");
             positive(p, "hiddenSize", hiddenSize, "setHiddenSize", "the model dimension, e.g. 768");

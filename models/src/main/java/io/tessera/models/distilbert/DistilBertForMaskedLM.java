@@ -1,12 +1,10 @@
 package io.tessera.models.distilbert;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.DataType;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
+import io.tessera.models.Encoder;
 import io.tessera.models.HfLayout;
 import io.tessera.models.MaskedLanguageModel;
 import io.tessera.models.MaskedLmOutput;
@@ -16,14 +14,10 @@ import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
-import io.tessera.parallel.tensor.Dropout;
-import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 
@@ -56,17 +50,12 @@ import java.util.Set;
  */
 public final class DistilBertForMaskedLM extends MaskedLanguageModel {
 
-    private static final Set<String> SKIPPED = Set.of("vocab_projector.weight", "distilbert.embeddings.position_ids",
-            "embeddings.position_ids");
+    private static final Set<String> TIED = Set.of("vocab_projector.weight");
 
-    private final VocabParallelEmbedding wordEmbeddings;
-    private final Embedding positionEmbeddings;
-    private final LayerNorm embeddingsLayerNorm;
-    private final List<TransformerLayer> layers;
+    private final Encoder encoder;
     private final Linear vocabTransform;
     private final LayerNorm vocabLayerNorm;
     private final Parameter vocabBias;
-    private final Dropout embeddingDropout;
 
     /**
      * Declares the model; allocates nothing.
@@ -94,34 +83,28 @@ public final class DistilBertForMaskedLM extends MaskedLanguageModel {
         super(config, parallel, Architecture.DISTILBERT);
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
-        ModuleGroup distilbert = register("distilbert", new ModuleGroup());
-        ModuleGroup embeddings = distilbert.add("embeddings", new ModuleGroup());
-        this.wordEmbeddings = embeddings.add("word_embeddings",
-                new VocabParallelEmbedding(parallel, config.vocabSize(), paddedVocabSize(), h, init));
-        this.positionEmbeddings = embeddings.add("position_embeddings", new Embedding(config.maxPositions(), h, init));
-        this.embeddingsLayerNorm = embeddings.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
-        ModuleGroup layerGroup = distilbert.add("transformer", new ModuleGroup()).add("layer", new ModuleGroup());
-        List<TransformerLayer> ls = new ArrayList<>();
-        for (int i = 0; i < config.numLayers(); i++) {
-            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
-        }
-        this.layers = Collections.unmodifiableList(ls);
+        this.encoder = register("distilbert", Encoder.of(config, parallel, rng(), checkpointActivations, false));
+        VocabParallelEmbedding wordEmbeddings = encoder.wordEmbeddings();
         this.vocabTransform = register("vocab_transform", new Linear(h, h, true, WeightLayout.OUT_IN, init));
         this.vocabLayerNorm = register("vocab_layer_norm", new LayerNorm(h, config.layerNormEps()));
         this.vocabBias = register("vocab_projector", new ModuleGroup()).add("bias", wordEmbeddings.newVocabBias());
-        this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng());
         hfLayout(wordEmbeddings.weight(), HfLayout.paddedRows(config.vocabSize()));
         hfLayout(vocabBias, HfLayout.paddedRows(config.vocabSize()));
     }
 
     /** @return the vocabulary-parallel word embedding (tied to {@code vocab_projector}) */
     public VocabParallelEmbedding wordEmbeddings() {
-        return wordEmbeddings;
+        return encoder.wordEmbeddings();
     }
 
     /** @return the layers, in order */
     public List<TransformerLayer> layers() {
-        return layers;
+        return encoder.layers();
+    }
+
+    /** @return the encoder (embeddings, layers) under {@code distilbert.} */
+    public Encoder encoder() {
+        return encoder;
     }
 
     @Override
@@ -131,7 +114,7 @@ public final class DistilBertForMaskedLM extends MaskedLanguageModel {
 
     @Override
     public boolean isTiedOrBuffer(String name) {
-        return SKIPPED.contains(name);
+        return TIED.contains(name) || encoder.isBuffer(name);
     }
 
     /** Shapes: B batch, T sequence ≤ maxPositions, C hidden, V' padded vocabulary, p degree. */
@@ -139,20 +122,8 @@ public final class DistilBertForMaskedLM extends MaskedLanguageModel {
     public MaskedLmOutput forward(Tape tape, TokenBatch batch) {
         rejectNextSentenceLabels(batch);
         checkBatch(tape, batch);
-        int t = batch.seqLength();
-        Var ids = tape.constant(batch.inputIds());
-        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
-
-        Var words = wordEmbeddings.forward(tape, "distilbert.embeddings.word_embeddings", ids);   // [B, T, C]
-        Var h = tape.apply1("distilbert.embeddings", false, (ctx, in) -> {
-            NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
-            NDArray e = in.get(0).add(positionEmbeddings.apply(ctx, positions));
-            return new NDList(embeddingDropout.apply(ctx, embeddingsLayerNorm.apply(ctx, e), 0));
-        }, words);
-        for (int i = 0; i < layers.size(); i++) {
-            h = layers.get(i).forward(tape, "distilbert.transformer.layer." + i, h, mask);
-        }
+        Var h = encoder.forward(tape, batch).sequence();                                        // [B, T, C]
         return maskedLmHead(tape, "vocab", h, vocabTransform, TransformerLayer.gelu(config().hiddenAct()), vocabLayerNorm,
-                wordEmbeddings, vocabBias, batch.labels());
+                encoder.wordEmbeddings(), vocabBias, batch.labels());
     }
 }

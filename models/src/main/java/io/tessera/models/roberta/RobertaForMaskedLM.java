@@ -1,14 +1,12 @@
 package io.tessera.models.roberta;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
+import io.tessera.models.Encoder;
 import io.tessera.models.HfLayout;
 import io.tessera.models.MaskedLanguageModel;
 import io.tessera.models.MaskedLmOutput;
@@ -18,15 +16,11 @@ import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
-import io.tessera.parallel.tensor.Dropout;
-import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.Gelu;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 
@@ -64,19 +58,12 @@ import java.util.Set;
  */
 public final class RobertaForMaskedLM extends MaskedLanguageModel {
 
-    private static final String PREFIX = "roberta.";
-    private static final Set<String> SKIPPED = Set.of("lm_head.decoder.weight", "lm_head.decoder.bias",
-            "embeddings.position_ids", "embeddings.token_type_ids", "pooler.dense.weight", "pooler.dense.bias");
+    private static final Set<String> TIED = Set.of("lm_head.decoder.weight", "lm_head.decoder.bias");
 
-    private final VocabParallelEmbedding wordEmbeddings;
-    private final Embedding positionEmbeddings;
-    private final Embedding tokenTypeEmbeddings;
-    private final LayerNorm embeddingsLayerNorm;
-    private final List<TransformerLayer> layers;
+    private final Encoder encoder;
     private final Parameter lmBias;
     private final Linear lmDense;
     private final LayerNorm lmLayerNorm;
-    private final Dropout embeddingDropout;
 
     /**
      * Declares the model; allocates nothing.
@@ -104,24 +91,12 @@ public final class RobertaForMaskedLM extends MaskedLanguageModel {
         super(config, parallel, Architecture.ROBERTA);
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
-        ModuleGroup roberta = register("roberta", new ModuleGroup());
-        ModuleGroup embeddings = roberta.add("embeddings", new ModuleGroup());
-        this.wordEmbeddings = embeddings.add("word_embeddings",
-                new VocabParallelEmbedding(parallel, config.vocabSize(), paddedVocabSize(), h, init));
-        this.positionEmbeddings = embeddings.add("position_embeddings", new Embedding(config.maxPositions(), h, init));
-        this.tokenTypeEmbeddings = embeddings.add("token_type_embeddings", new Embedding(config.typeVocabSize(), h, init));
-        this.embeddingsLayerNorm = embeddings.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
-        ModuleGroup layerGroup = roberta.add("encoder", new ModuleGroup()).add("layer", new ModuleGroup());
-        List<TransformerLayer> ls = new ArrayList<>();
-        for (int i = 0; i < config.numLayers(); i++) {
-            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
-        }
-        this.layers = Collections.unmodifiableList(ls);
+        this.encoder = register("roberta", Encoder.of(config, parallel, rng(), checkpointActivations, false));
+        VocabParallelEmbedding wordEmbeddings = encoder.wordEmbeddings();
         ModuleGroup lmHead = register("lm_head", new ModuleGroup());
         this.lmBias = lmHead.add("bias", wordEmbeddings.newVocabBias());
         this.lmDense = lmHead.add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init));
         this.lmLayerNorm = lmHead.add("layer_norm", new LayerNorm(h, config.layerNormEps()));
-        this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng());
         hfLayout(wordEmbeddings.weight(), HfLayout.paddedRows(config.vocabSize()));
         hfLayout(lmBias, HfLayout.paddedRows(config.vocabSize()));
     }
@@ -135,18 +110,22 @@ public final class RobertaForMaskedLM extends MaskedLanguageModel {
      * @return {@code [B, T]} int64 position ids, owned by {@code ids}' manager
      */
     public static NDArray positionIds(NDArray ids, int pad) {
-        NDArray tokens = ids.neq(pad).toType(DataType.INT64, false);
-        return tokens.cumSum(1).mul(tokens).add(pad);
+        return RobertaEncoder.positionIds(ids, pad);
     }
 
     /** @return the vocabulary-parallel word embedding (tied to the decoder) */
     public VocabParallelEmbedding wordEmbeddings() {
-        return wordEmbeddings;
+        return encoder.wordEmbeddings();
     }
 
     /** @return the layers, in order */
     public List<TransformerLayer> layers() {
-        return layers;
+        return encoder.layers();
+    }
+
+    /** @return the encoder (embeddings, layers) under {@code roberta.} */
+    public Encoder encoder() {
+        return encoder;
     }
 
     @Override
@@ -156,7 +135,7 @@ public final class RobertaForMaskedLM extends MaskedLanguageModel {
 
     @Override
     public boolean isTiedOrBuffer(String name) {
-        return SKIPPED.contains(name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name);
+        return TIED.contains(name) || encoder.isBuffer(name);
     }
 
     /**
@@ -165,38 +144,16 @@ public final class RobertaForMaskedLM extends MaskedLanguageModel {
      */
     @Override
     public MaskedLmOutput forward(Tape tape, TokenBatch batch) {
-        TransformerConfig c = config();
         rejectNextSentenceLabels(batch);
-        int longest = c.maxSequenceLength();
-        if (batch.seqLength() > longest) {
-            throw new IllegalArgumentException("sequence length " + batch.seqLength() + " exceeds " + longest
-                    + " = maxPositions " + c.maxPositions() + " - padTokenId " + c.padTokenId() + " - 1 (RoBERTa's first"
-                    + " token has position padTokenId + 1); truncate the batch or use more positions");
-        }
+        encoder.checkLength(batch);
         checkBatch(tape, batch);
-        Var ids = tape.constant(batch.inputIds());
-        Var types = tape.constant(batch.tokenTypeIds() != null ? batch.tokenTypeIds()
-                : tape.manager().zeros(new Shape(batch.batchSize(), batch.seqLength()), DataType.INT64));
-        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
-
-        Var words = wordEmbeddings.forward(tape, "roberta.embeddings.word_embeddings", ids);     // [B, T, C]
-        Var h = tape.apply1("roberta.embeddings", false, (ctx, in) -> {
-            NDArray positions = positionIds(in.get(2), c.padTokenId());                        // [B, T]
-            NDArray e = in.get(0).add(tokenTypeEmbeddings.apply(ctx, in.get(1))).add(positionEmbeddings.apply(ctx, positions));
-            return new NDList(embeddingDropout.apply(ctx, embeddingsLayerNorm.apply(ctx, e), 0));
-        }, words, types, ids);
-        for (int i = 0; i < layers.size(); i++) {
-            h = layers.get(i).forward(tape, "roberta.encoder.layer." + i, h, mask);
-        }
-        return maskedLmHead(tape, "lm_head", h, lmDense, Gelu.EXACT, lmLayerNorm, wordEmbeddings, lmBias,
+        Var h = encoder.forward(tape, batch).sequence();                                        // [B, T, C]
+        return maskedLmHead(tape, "lm_head", h, lmDense, Gelu.EXACT, lmLayerNorm, encoder.wordEmbeddings(), lmBias,
                 batch.labels());
     }
 
     @Override
     protected void checkFamilyFields(NDManager scratch, TokenBatch batch) {
-        if (batch.tokenTypeIds() != null) {
-            checkRange(scratch, "tokenTypeIds", batch.tokenTypeIds(), 0, config().typeVocabSize(), Set.of(),
-                    "RoBERTa has typeVocabSize = " + config().typeVocabSize() + " token types; pass null for all zeros");
-        }
+        encoder.checkFields(scratch, batch);
     }
 }

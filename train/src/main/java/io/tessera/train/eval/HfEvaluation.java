@@ -15,6 +15,7 @@ import io.tessera.models.LossTerms;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerModel;
 import io.tessera.models.checkpoint.HfCheckpoint;
+import io.tessera.models.config.HeadConfig;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
@@ -104,7 +105,9 @@ public final class HfEvaluation {
             throw new IllegalArgumentException(input + ": sequences of " + t + " tokens exceed the model's longest sequence, "
                     + config.maxSequenceLength() + " tokens (" + config.maxPositions() + " positions)");
         }
-        NDArray labels = o.has("labels") ? tensor(manager, matrix(o, "labels", input), b, t, "labels", input) : null;
+        boolean perSequence = config.head().task() == HeadConfig.Task.SEQUENCE_CLASSIFICATION;
+        NDArray labels = o.has("labels") && !perSequence ? tensor(manager, matrix(o, "labels", input), b, t, "labels", input) : null;
+        NDArray sequenceLabels = o.has("labels") && perSequence ? sequenceLabels(o, b, config, manager, input) : null;
         NDArray nsp = null;
         if (o.has("next_sentence_label")) {
             JsonArray a = o.getAsJsonArray("next_sentence_label");
@@ -120,7 +123,24 @@ public final class HfEvaluation {
         return new TokenBatch(tensor(manager, ids, b, t, "input_ids", input),
                 o.has("token_type_ids") ? tensor(manager, matrix(o, "token_type_ids", input), b, t, "token_type_ids", input) : null,
                 o.has("attention_mask") ? tensor(manager, matrix(o, "attention_mask", input), b, t, "attention_mask", input) : null,
-                labels, nsp);
+                labels, nsp, sequenceLabels);
+    }
+
+    /** A sequence classifier's {@code labels}: {@code [B]} class ids (int64), or floats for regression. */
+    private static NDArray sequenceLabels(JsonObject o, int b, TransformerConfig config, NDManager manager, Path input) {
+        JsonArray a = o.getAsJsonArray("labels");
+        if (a.size() != b) {
+            throw new IllegalArgumentException(input + ": a sequence classifier's 'labels' has " + a.size() + " entries for " + b
+                    + " sequences; give one label per sequence");
+        }
+        boolean regression = config.head().problemType() == HeadConfig.ProblemType.REGRESSION;
+        float[] f = new float[b];
+        long[] l = new long[b];
+        for (int i = 0; i < b; i++) {
+            f[i] = a.get(i).getAsFloat();
+            l[i] = regression ? 0 : a.get(i).getAsLong();
+        }
+        return regression ? manager.create(f) : manager.create(l);
     }
 
     private static long[][] matrix(JsonObject o, String key, Path input) {

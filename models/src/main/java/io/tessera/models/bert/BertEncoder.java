@@ -1,0 +1,150 @@
+package io.tessera.models.bert;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.core.nn.Initializer;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.models.Encoder;
+import io.tessera.models.EncoderOutput;
+import io.tessera.models.ModuleGroup;
+import io.tessera.models.TokenBatch;
+import io.tessera.models.TransformerLayer;
+import io.tessera.models.TransformerModel;
+import io.tessera.models.config.TransformerConfig;
+import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.tensor.Dropout;
+import io.tessera.parallel.tensor.Embedding;
+import io.tessera.parallel.tensor.LayerNorm;
+import io.tessera.parallel.tensor.Linear;
+import io.tessera.parallel.tensor.TensorParallelRng;
+import io.tessera.parallel.tensor.VocabParallelEmbedding;
+import io.tessera.parallel.tensor.WeightLayout;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * BERT's encoder, Hugging Face's {@code BertModel} (post-LN) or {@code MegatronBertModel} (pre-LN):
+ * <pre>
+ *   E = drop(LN_e(word[ids] + type[tt] + pos[0..T)))            [B, T, C]   (pre-LN: no LN_e)
+ *   H = layer_L(… layer_1(E))                                    [B, T, C]   (pre-LN: then LN_f)
+ *   P = tanh(H[:, 0]·W_pᵀ + b_p)                                 [B, C]      with the pooler only
+ * </pre>
+ * Names (under {@code bert.}): {@code embeddings.{word,position,token_type}_embeddings},
+ * {@code embeddings.LayerNorm}, {@code encoder.layer.N.*}, {@code encoder.ln} (pre-LN),
+ * {@code pooler.dense}. Collectives: forward one all-reduce for the embedding and two per layer.
+ *
+ * <p>Thread safety: not thread-safe; an encoder belongs to one rank's model.
+ */
+public final class BertEncoder extends Encoder {
+
+    private static final Set<String> BUFFERS = Set.of("bert.embeddings.position_ids", "embeddings.position_ids");
+
+    private final TransformerConfig config;
+    private final VocabParallelEmbedding wordEmbeddings;
+    private final Embedding positionEmbeddings;
+    private final Embedding tokenTypeEmbeddings;
+    private final LayerNorm embeddingsLayerNorm;
+    private final List<TransformerLayer> layers;
+    private final LayerNorm finalLayerNorm;
+    private final Linear pooler;
+    private final Dropout embeddingDropout;
+
+    /**
+     * Declares the encoder; allocates nothing.
+     *
+     * @param config a BERT configuration, checked by the model
+     * @param parallel this rank's parallel context
+     * @param rng the model's dropout RNG tracker
+     * @param checkpointActivations whether the layers recompute in backward
+     * @param withPooler whether to add {@code pooler.dense}
+     */
+    public BertEncoder(TransformerConfig config, ParallelContext parallel, TensorParallelRng rng,
+                       boolean checkpointActivations, boolean withPooler) {
+        this.config = config;
+        int h = config.hiddenSize();
+        Initializer init = Initializer.normal((float) config.initializerRange());
+        ModuleGroup embeddings = register("embeddings", new ModuleGroup());
+        this.wordEmbeddings = embeddings.add("word_embeddings", new VocabParallelEmbedding(parallel, config.vocabSize(),
+                config.paddedVocabSize(parallel.tensorSize()), h, init));
+        this.positionEmbeddings = embeddings.add("position_embeddings", new Embedding(config.maxPositions(), h, init));
+        this.tokenTypeEmbeddings = embeddings.add("token_type_embeddings", new Embedding(config.typeVocabSize(), h, init));
+        this.embeddingsLayerNorm = config.preLayerNorm() ? null
+                : embeddings.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
+        ModuleGroup encoder = register("encoder", new ModuleGroup());
+        ModuleGroup layerGroup = encoder.add("layer", new ModuleGroup());
+        List<TransformerLayer> ls = new ArrayList<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
+        }
+        this.layers = Collections.unmodifiableList(ls);
+        this.finalLayerNorm = config.preLayerNorm() ? encoder.add("ln", new LayerNorm(h, config.layerNormEps())) : null;
+        this.pooler = withPooler
+                ? register("pooler", new ModuleGroup()).add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init))
+                : null;
+        this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng);
+    }
+
+    @Override
+    public String prefix() {
+        return "bert";
+    }
+
+    @Override
+    public VocabParallelEmbedding wordEmbeddings() {
+        return wordEmbeddings;
+    }
+
+    @Override
+    public List<TransformerLayer> layers() {
+        return layers;
+    }
+
+    @Override
+    public boolean isBuffer(String name) {
+        return BUFFERS.contains(name);
+    }
+
+    @Override
+    public EncoderOutput forward(Tape tape, TokenBatch batch) {
+        int b = batch.batchSize();
+        int t = batch.seqLength();
+        Var ids = tape.constant(batch.inputIds());
+        Var types = tape.constant(batch.tokenTypeIds() != null ? batch.tokenTypeIds()
+                : tape.manager().zeros(new Shape(b, t), DataType.INT64));
+        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
+
+        Var words = wordEmbeddings.forward(tape, "bert.embeddings.word_embeddings", ids);        // [B, T, C]
+        Var h = tape.apply1("bert.embeddings", false, (ctx, in) -> {
+            NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
+            NDArray e = in.get(0).add(tokenTypeEmbeddings.apply(ctx, in.get(1))).add(positionEmbeddings.apply(ctx, positions));
+            if (embeddingsLayerNorm != null) {
+                e = embeddingsLayerNorm.apply(ctx, e);
+            }
+            return new NDList(embeddingDropout.apply(ctx, e, 0));
+        }, words, types);
+        for (int i = 0; i < layers.size(); i++) {
+            h = layers.get(i).forward(tape, "bert.encoder.layer." + i, h, mask);
+        }
+        if (finalLayerNorm != null) {
+            h = finalLayerNorm.forward(tape, "bert.encoder.ln", h);
+        }
+        Var pooled = pooler == null ? null : tape.apply1("bert.pooler", false,
+                (ctx, in) -> new NDList(pooler.apply(ctx, in.get(0).get(new NDIndex(":, 0, :"))).tanh()), h);   // [B, C]
+        return new EncoderOutput(h, pooled);
+    }
+
+    @Override
+    public void checkFields(NDManager scratch, TokenBatch batch) {
+        if (batch.tokenTypeIds() != null) {
+            TransformerModel.checkRange(scratch, "tokenTypeIds", batch.tokenTypeIds(), 0, config.typeVocabSize(), Set.of(),
+                    "segment ids must be below typeVocabSize");
+        }
+    }
+}
