@@ -15,6 +15,12 @@ the median over --steps steps is reported. One JSON line per world size:
 tokens_per_s = global_batch * seq / step_s_median, tflops from bert_step.flops_per_step over the
 global batch. Efficiency is left to the caller: throughput(N) / (N * throughput(1)).
 
+With --no-sync, every step (warm-up and timed) runs inside model.no_sync(): DDP then skips its gradient
+all-reduce in backward (each rank keeps its own gradients) while the ranks, threads, batches, forward,
+clipping and optimizer step stay the same. Its median step time is the baseline of the exposed-
+communication fraction 1 - step_s(no_sync) / step_s(sync) that Tessera's scaling benchmark prints. The
+ranks' models drift apart under it; only the times mean anything.
+
 With "device": "cuda" in the configuration, rank r runs on cuda:r with the NCCL backend (DDP with
 device_ids=[r]), and every timed step ends with torch.cuda.synchronize().
 
@@ -37,6 +43,7 @@ def _extra_args(ap):
     ap.add_argument("--worlds", default="1,2", help="comma-separated process counts, e.g. 1,2,4")
     ap.add_argument("--mode", choices=("weak", "strong"), default="weak")
     ap.add_argument("--timeout-s", type=int, default=600, help="Gloo collective timeout")
+    ap.add_argument("--no-sync", action="store_true", help="run every step inside DDP's no_sync() (no gradient all-reduce)")
 
 
 def _free_port():
@@ -45,7 +52,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s, result_path):
+def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s, result_path, no_sync=False):
+    import contextlib
     import datetime
 
     import torch
@@ -68,14 +76,20 @@ def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s,
         model.train()
         opt = bert_step.make_optimizer(cfg, model)
         batch = tuple(t.to(device) for t in bert_step.make_batch(cfg, batch_per_rank, cfg["seed"] + rank))
+
+        def step():
+            # no_sync covers forward and backward: DDP decides in forward whether backward all-reduces
+            with model.no_sync() if no_sync else contextlib.nullcontext():
+                bert_step.train_step(model, opt, batch, cfg["clip"])
+
         for _ in range(cfg["warmup"]):
-            bert_step.train_step(model, opt, batch, cfg["clip"])
+            step()
         bert_step.synchronize(rank_cfg)
         dist.barrier()
         times = []
         for _ in range(cfg["steps"]):
             t0 = time.perf_counter()
-            bert_step.train_step(model, opt, batch, cfg["clip"])
+            step()
             bert_step.synchronize(rank_cfg)
             times.append(time.perf_counter() - t0)
         slowest = torch.tensor(times, dtype=torch.float64, device=device)
@@ -112,7 +126,7 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="ddp-scaling") as tmp:
             result_path = os.path.join(tmp, "rank0.json")
             mp.spawn(_worker, args=(world, cfg, batch_per_rank, threads_per_rank, _free_port(), args.timeout_s,
-                                    result_path), nprocs=world, join=True)
+                                    result_path, args.no_sync), nprocs=world, join=True)
             with open(result_path, encoding="utf-8") as fh:
                 res = json.load(fh)
         median = statistics.median(res["step_s"])
@@ -127,6 +141,7 @@ def main(argv=None):
             "backend": "nccl" if str(cfg["device"]).startswith("cuda") else "gloo",
             "mode": args.mode,
             "world": world,
+            "no_sync": args.no_sync,
             "threads_per_rank": res["threads"],
             "oversubscribed": world * threads_per_rank > (os.cpu_count() or 1),
             "batch_per_rank": batch_per_rank,

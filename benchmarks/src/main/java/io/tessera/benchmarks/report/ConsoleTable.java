@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Renders a {@link Report} as fixed-width text tables for the console.
+ * Renders a {@link Report} as fixed-width text tables for the console. "tput eff (incl. threads)" is the
+ * throughput efficiency {@code throughput(N) / (N·throughput(1))}, which on a CPU also measures how N
+ * ranks of cores/N threads compare with one rank of all cores; "exposed comm" is
+ * {@code 1 − step s no-reduce / step s} as measured (negative values shown as they are).
  *
  * <p>Thread safety: stateless.
  */
@@ -69,13 +72,14 @@ public final class ConsoleTable {
     public static String rows(List<ResultRow> rows) {
         List<String[]> t = new ArrayList<>();
         t.add(new String[] {"system", "bench", "model", "device", "prec", "world", "tp", "dp", "thr/rank", "batch/rank", "step s",
-            "tokens/s", "TFLOP/s", "MFU", "eff"});
+            "tokens/s", "TFLOP/s", "MFU", "tput eff (incl. threads)", "step s no-reduce", "exposed comm"});
         for (ResultRow r : rows) {
             t.add(new String[] {r.system(), r.benchmark(), r.model(), r.device(), r.precision(), Integer.toString(r.world()),
                 Integer.toString(r.tp()),
                 Integer.toString(r.dp()), Integer.toString(r.threadsPerRank()), Integer.toString(r.batchPerRank()),
                 String.format(Locale.ROOT, "%.4f", r.stepSeconds()), f1(r.tokensPerSecond()),
-                String.format(Locale.ROOT, "%.4f", r.tflops()), pct(r.mfu()), pct(r.efficiency())});
+                String.format(Locale.ROOT, "%.4f", r.tflops()), pct(r.mfu()), pct(r.efficiency()), f4(r.stepSecondsNoReduction()),
+                f3(r.exposedComm())});
         }
         return table(t);
     }
@@ -87,13 +91,14 @@ public final class ConsoleTable {
     public static String comparisons(List<Comparison> comps) {
         List<String[]> t = new ArrayList<>();
         t.add(new String[] {"bench", "model", "world", "tp", "dp", "tessera tok/s", "pytorch tok/s", "tessera/pytorch",
-            "eff tessera", "eff pytorch", "eff ratio"});
+            "tput eff tessera", "tput eff pytorch", "eff ratio", "exposed comm tessera", "exposed comm pytorch"});
         for (Comparison c : comps) {
             ResultRow r = c.tessera();
             t.add(new String[] {r.benchmark(), r.model(), Integer.toString(r.world()), Integer.toString(r.tp()),
                 Integer.toString(r.dp()), f1(r.tokensPerSecond()), f1(c.pytorch().tokensPerSecond()),
                 String.format(Locale.ROOT, "%.3fx", c.throughputRatio()), pct(r.efficiency()), pct(c.pytorch().efficiency()),
-                Double.isNaN(c.efficiencyRatio()) ? "" : String.format(Locale.ROOT, "%.3f", c.efficiencyRatio())});
+                Double.isNaN(c.efficiencyRatio()) ? "" : String.format(Locale.ROOT, "%.3f", c.efficiencyRatio()),
+                f3(r.exposedComm()), f3(c.pytorch().exposedComm())});
         }
         return table(t);
     }
@@ -143,6 +148,14 @@ public final class ConsoleTable {
 
     private static String f1(double v) {
         return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static String f3(double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private static String f4(double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.4f", v);
     }
 
     private static String pct(double v) {

@@ -21,7 +21,7 @@ public final class CsvReport {
     /** Columns of {@link #rows}. */
     public static final List<String> ROW_COLUMNS = List.of("system", "benchmark", "model", "layers", "hidden", "seq",
             "batch_per_rank", "global_batch", "world", "tp", "dp", "threads_per_rank", "step_s", "tokens_per_s", "tflops",
-            "mfu", "efficiency", "detail", "device", "precision");
+            "mfu", "efficiency", "detail", "device", "precision", "step_s_no_reduction", "exposed_comm");
 
     /** Columns of {@link #ceiling}. */
     public static final List<String> CEILING_COLUMNS = List.of("backend", "dtype", "shape", "status", "gflops",
@@ -40,7 +40,8 @@ public final class CsvReport {
                     Integer.toString(r.seq()), Integer.toString(r.batchPerRank()), Integer.toString(r.globalBatch()),
                     Integer.toString(r.world()), Integer.toString(r.tp()), Integer.toString(r.dp()),
                     Integer.toString(r.threadsPerRank()), num(r.stepSeconds()), num(r.tokensPerSecond()), num(r.tflops()),
-                    num(r.mfu()), num(r.efficiency()), r.detail(), r.device(), r.precision()));
+                    num(r.mfu()), num(r.efficiency()), r.detail(), r.device(), r.precision(),
+                    num(r.stepSecondsNoReduction()), num(r.exposedComm())));
         }
         return sb.toString();
     }

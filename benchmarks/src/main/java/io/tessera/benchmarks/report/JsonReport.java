@@ -25,11 +25,17 @@ import java.util.Map;
  *                "threads": 2, "measurements": [ {backend, dtype, shape, status, gflops, best_gflops,
  *                                                 runs, max_relative_error, note}, ... ] },
  *   "rows": [ {system, benchmark, model, layers, hidden, seq, batch_per_rank, global_batch, world, tp, dp,
- *              threads_per_rank, step_s, tokens_per_s, tflops, mfu, efficiency, detail, device, precision}, ... ],
+ *              threads_per_rank, step_s, tokens_per_s, tflops, mfu, efficiency, detail, device, precision,
+ *              step_s_no_reduction, exposed_comm}, ... ],
  *   "comparisons": [ {benchmark, model, world, tp, dp, tessera_tokens_per_s, pytorch_tokens_per_s,
- *                     throughput_ratio, tessera_efficiency, pytorch_efficiency, efficiency_ratio}, ... ],
+ *                     throughput_ratio, tessera_efficiency, pytorch_efficiency, efficiency_ratio,
+ *                     tessera_exposed_comm, pytorch_exposed_comm}, ... ],
  *   "notes": [ ... ] }
  * </pre>
+ *
+ * <p>{@code efficiency} is the throughput efficiency {@code throughput(N) / (N·throughput(1))}, which on a
+ * CPU includes thread scaling; {@code exposed_comm} is {@code 1 − step_s_no_reduction / step_s} (see
+ * {@link io.tessera.benchmarks.scaling.ExposedCommunication}), as measured, negative values included.
  *
  * <p>NaN (a figure that does not apply) is written as {@code null}. {@code "ceiling"} is null when the run
  * measured none.
@@ -74,6 +80,8 @@ public final class JsonReport {
             o.add("tessera_efficiency", number(c.tessera().efficiency()));
             o.add("pytorch_efficiency", number(c.pytorch().efficiency()));
             o.add("efficiency_ratio", number(c.efficiencyRatio()));
+            o.add("tessera_exposed_comm", number(c.tessera().exposedComm()));
+            o.add("pytorch_exposed_comm", number(c.pytorch().exposedComm()));
             comps.add(o);
         }
         root.add("comparisons", comps);
@@ -124,6 +132,8 @@ public final class JsonReport {
         o.addProperty("detail", r.detail());
         o.addProperty("device", r.device());
         o.addProperty("precision", r.precision());
+        o.add("step_s_no_reduction", number(r.stepSecondsNoReduction()));
+        o.add("exposed_comm", number(r.exposedComm()));
         return o;
     }
 

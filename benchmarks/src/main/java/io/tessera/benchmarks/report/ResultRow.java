@@ -34,17 +34,23 @@ import java.util.Optional;
  * @param tokensPerSecond tokens per second over all ranks
  * @param tflops achieved TFLOP/s over all ranks
  * @param mfu {@code tflops} over the measured ceiling, NaN without one
- * @param efficiency scaling efficiency {@code throughput(N) / (N·throughput(1))}, NaN outside scaling runs
+ * @param efficiency throughput efficiency {@code throughput(N) / (N·throughput(1))}, NaN outside scaling runs; on a
+ *     CPU it includes thread scaling (N ranks of cores/N threads against one rank of all cores)
  * @param detail free text: backend versions, GEMM strategy
  * @param device where each rank computed: {@code cpu}, {@code cuda:N} (a step benchmark on that GPU), or
  *     {@code cuda} (a scaling run: each rank on cuda:LOCAL_RANK); the GPU's name is the report's
  *     environment entry {@code gpu} when the PyTorch reference ran
  * @param precision the compute precision, {@code fp32} or {@code fp16} (fp32 master weights); the MFU
  *     divides by the ceiling measured in that precision
+ * @param stepSecondsNoReduction median seconds per step of the same point with the data-parallel gradient
+ *     reduction replaced by a no-op, NaN where that run was not made (it is made at dp ≥ 2, tp = 1)
+ * @param exposedComm exposed-communication fraction {@code 1 − stepSecondsNoReduction / stepSeconds}
+ *     ({@link io.tessera.benchmarks.scaling.ExposedCommunication}), NaN where that run was not made
  */
 public record ResultRow(String system, String benchmark, String model, int layers, int hidden, int seq, int batchPerRank,
                         int world, int tp, int dp, int threadsPerRank, double stepSeconds, double tokensPerSecond,
-                        double tflops, double mfu, double efficiency, String detail, String device, String precision) {
+                        double tflops, double mfu, double efficiency, String detail, String device, String precision,
+                        double stepSecondsNoReduction, double exposedComm) {
 
     /** The Java implementation. */
     public static final String TESSERA = "tessera";
@@ -124,7 +130,8 @@ public record ResultRow(String system, String benchmark, String model, int layer
         double tflops = TransformerFlops.teraflopsPerSecond(global, stepSeconds);
         return new ResultRow(system, benchmark, model, perRank.layers(), perRank.hidden(), perRank.seq(), perRank.batch(),
                 tp * dp, tp, dp, threadsPerRank, stepSeconds, global.tokensPerStep() / stepSeconds, tflops,
-                ceiling == null ? Double.NaN : ceiling.mfu(tflops, precision), Double.NaN, detail, device, precision);
+                ceiling == null ? Double.NaN : ceiling.mfu(tflops, precision), Double.NaN, detail, device, precision,
+                Double.NaN, Double.NaN);
     }
 
     /**
@@ -153,7 +160,18 @@ public record ResultRow(String system, String benchmark, String model, int layer
     /** @return a copy with the scaling efficiency set */
     public ResultRow withEfficiency(double value) {
         return new ResultRow(system, benchmark, model, layers, hidden, seq, batchPerRank, world, tp, dp, threadsPerRank,
-                stepSeconds, tokensPerSecond, tflops, mfu, value, detail, device, precision);
+                stepSeconds, tokensPerSecond, tflops, mfu, value, detail, device, precision, stepSecondsNoReduction,
+                exposedComm);
+    }
+
+    /**
+     * @param seconds median seconds per step with the no-op reduction
+     * @param fraction the exposed-communication fraction of this row against {@code seconds}
+     * @return a copy with both set
+     */
+    public ResultRow withNoReduction(double seconds, double fraction) {
+        return new ResultRow(system, benchmark, model, layers, hidden, seq, batchPerRank, world, tp, dp, threadsPerRank,
+                stepSeconds, tokensPerSecond, tflops, mfu, efficiency, detail, device, precision, seconds, fraction);
     }
 
     /** @return the key rows of two systems are paired on: benchmark, model, world, tp, dp, device, precision */

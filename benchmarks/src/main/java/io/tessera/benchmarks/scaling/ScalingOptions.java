@@ -47,17 +47,19 @@ import java.util.Set;
  * @param plots directory for PNG charts ({@code --plots}), or null
  * @param device {@code cpu} (default) or {@code cuda} ({@code --device}): rank with local rank L on cuda:L,
  *     NCCL for Tessera's groups and PyTorch DDP; points needing more GPUs than the host has are skipped
+ * @param exposed whether each data-parallel point (dp ≥ 2, tp = 1) is run a second time with the gradient
+ *     reduction replaced by a no-op, for the exposed-communication fraction ({@code --no-exposed} to skip)
  */
 public record ScalingOptions(String model, int layers, int batch, int seq, int steps, int warmup, List<String> modes,
                              List<Integer> dataParallel, List<Integer> tensorParallel, int cores, boolean oversubscribe,
                              String optimizer, double learningRate, double maxGradNorm, long seed, boolean reference,
                              Path python, Path referenceDir, Duration timeout, String rankHeap, int ceilingReps, Path json,
-                             Path csv, Path plots, Devices device) {
+                             Path csv, Path plots, Devices device, boolean exposed) {
 
     private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "mode", "dp",
             "tp", "cores", "optimizer", "lr", "clip", "seed", "python", "reference-dir", "timeout", "rank-heap",
             "ceiling-reps", "json", "csv", "plots", "device");
-    private static final Set<String> BOOLEANS = Set.of("oversubscribe", "reference", "help");
+    private static final Set<String> BOOLEANS = Set.of("oversubscribe", "reference", "exposed", "help");
 
     /**
      * Checks every option and reports all problems at once.
@@ -136,7 +138,7 @@ public record ScalingOptions(String model, int layers, int batch, int seq, int s
                 f.longValue("seed", 1234), f.flag("reference", true), f.path("python", PyTorchReference.DEFAULT_PYTHON),
                 f.path("reference-dir", null), f.seconds("timeout", Duration.ofSeconds(1800)), f.string("rank-heap", "3g"),
                 f.integer("ceiling-reps", 10), f.path("json", null), f.path("csv", null), f.path("plots", null),
-                Devices.parse(f.string("device", "cpu")));
+                Devices.parse(f.string("device", "cpu")), f.flag("exposed", true));
     }
 
     /** @return the preset with the layer override applied */
@@ -168,7 +170,10 @@ public record ScalingOptions(String model, int layers, int batch, int seq, int s
                 usage: tessera bench scaling [options]
                   Weak and strong scaling of Tessera over data-parallel and tensor-parallel degrees, N local
                   processes with cores/N threads each, beside PyTorch DDP + Gloo (benchmarks/reference/ddp_scaling.py)
-                  in the same run; efficiency = throughput(N) / (N x throughput(1)).
+                  in the same run. Throughput efficiency = throughput(N) / (N x throughput(1)) (on a CPU it
+                  includes thread scaling); each data-parallel point (dp >= 2, tp = 1) also runs with the
+                  gradient reduction as a no-op (Tessera) or inside no_sync() (DDP), for
+                  exposed comm = 1 - step(no reduction) / step(with reduction).
                   --model NAME            preset                                  (bert-base)
                   --layers N              layer override, 0 = preset's            (2)
                   --batch N               weak: per data-parallel rank; strong: global   (8)
@@ -181,6 +186,7 @@ public record ScalingOptions(String model, int layers, int batch, int seq, int s
                   --oversubscribe         also run points with more ranks than cores
                   --optimizer adamw|lamb  --lr X  --clip X  --seed N
                   --no-reference          skip PyTorch DDP
+                  --no-exposed            skip the no-reduction runs (no exposed-comm column)
                   --python PATH  --reference-dir DIR
                   --timeout S             per job and per reference run           (1800)
                   --rank-heap SIZE        heap of each rank JVM                   (3g)

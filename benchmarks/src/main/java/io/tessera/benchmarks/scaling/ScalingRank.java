@@ -33,6 +33,11 @@ import java.util.Set;
  * <p>Every step ends with the data-parallel gradient all-reduce (and, under tensor parallelism, holds the
  * per-layer all-reduces), so the ranks' step times agree; the driver takes the slowest rank per step.
  *
+ * <p>With {@code --no-reduction} the rank's context gets a {@link NoOpCommunicator} as its data-parallel
+ * group (the world and tensor-parallel groups stay real, so the barrier before timing still meets):
+ * the same step, ranks and threads without gradient communication, the baseline of
+ * {@link ExposedCommunication}. The ranks' models then drift apart; only the times mean anything.
+ *
  * <p>Thread safety: a process entry point.
  */
 public final class ScalingRank {
@@ -54,12 +59,31 @@ public final class ScalingRank {
      * @param warmup untimed steps
      * @param timeout bound of joining and of every collective
      * @param device {@code cpu}, or {@code cuda}: this rank on cuda:LOCAL_RANK with NCCL groups
+     * @param reduction whether the data-parallel group is real ({@code --reduction}, the default) or a
+     *     {@link NoOpCommunicator} ({@code --no-reduction})
      */
     public record Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout,
-                          Devices device) {
+                          Devices device, boolean reduction) {
 
         private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "tp",
                 "threads", "optimizer", "lr", "clip", "seed", "timeout", "device");
+        private static final Set<String> BOOLEANS = Set.of("reduction");
+
+        /**
+         * Options of a rank with the real data-parallel group.
+         *
+         * @param spec model, per-rank batch, optimizer
+         * @param tensorParallel tensor-parallel degree
+         * @param threads intra-op threads of this process
+         * @param steps timed steps
+         * @param warmup untimed steps
+         * @param timeout bound of joining and of every collective
+         * @param device {@code cpu} or {@code cuda}
+         */
+        public Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout,
+                       Devices device) {
+            this(spec, tensorParallel, threads, steps, warmup, timeout, device, true);
+        }
 
         /**
          * Options of a rank on the CPU.
@@ -90,7 +114,7 @@ public final class ScalingRank {
          * @return the options
          */
         public static Options parse(String[] args) {
-            Flags f = Flags.parse(args, VALUED, Set.of());
+            Flags f = Flags.parse(args, VALUED, BOOLEANS);
             TransformerConfig c = Presets.get(f.string("model", "bert-base"));
             int layers = f.integer("layers", 0);
             if (layers > 0) {
@@ -101,18 +125,29 @@ public final class ScalingRank {
                     f.number("lr", 1e-4), f.number("clip", 1.0), f.longValue("seed", 1234));
             return new Options(spec, f.integer("tp", 1), f.integer("threads", 1), f.integer("steps", 10),
                     f.integer("warmup", 3), f.seconds("timeout", Duration.ofSeconds(600)),
-                    Devices.parse(f.string("device", "cpu")));
+                    Devices.parse(f.string("device", "cpu")), f.flag("reduction", true));
         }
 
         /** @return the command-line form, for the launcher */
         public List<String> toArgs() {
-            return List.of("--model", spec.label().substring(0, spec.label().lastIndexOf('/')),
+            List<String> args = new ArrayList<>(List.of("--model", spec.label().substring(0, spec.label().lastIndexOf('/')),
                     "--layers", Integer.toString(spec.config().numLayers()), "--batch", Integer.toString(spec.batch()),
                     "--seq", Integer.toString(spec.seq()), "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup),
                     "--tp", Integer.toString(tensorParallel), "--threads", Integer.toString(threads),
                     "--optimizer", spec.optimizer(), "--lr", Double.toString(spec.learningRate()),
                     "--clip", Double.toString(spec.maxGradNorm()), "--seed", Long.toString(spec.seed()),
-                    "--timeout", Long.toString(timeout.toSeconds()), "--device", device.toString());
+                    "--timeout", Long.toString(timeout.toSeconds()), "--device", device.toString()));
+            if (!reduction) {
+                args.add("--no-reduction");
+            }
+            return List.copyOf(args);
+        }
+
+        /**
+         * @return these options with the data-parallel reduction replaced by a no-op
+         */
+        public Options withoutReduction() {
+            return new Options(spec, tensorParallel, threads, steps, warmup, timeout, device, false);
         }
     }
 
@@ -126,7 +161,8 @@ public final class ScalingRank {
         ParallelLayout layout = ParallelLayout.of(env.worldSize(), o.tensorParallel(), 1);
         Device device = o.device().resolve(env.localRank(), env.localWorldSize());
         CommOptions options = CommOptions.defaults().withTimeout(o.timeout());
-        java.util.function.Consumer<ParallelContext> body = ctx -> {
+        java.util.function.Consumer<ParallelContext> body = joined -> {
+            ParallelContext ctx = o.reduction() ? joined : withoutReduction(joined);
             try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx, device)) {
                 for (int i = 0; i < o.warmup(); i++) {
                     step.run();
@@ -149,10 +185,20 @@ public final class ScalingRank {
                 j.add("step_s", a);
                 j.addProperty("loss", step.lastLoss());
                 j.addProperty("detail", step.describe());
+                j.addProperty("reduction", o.reduction());
                 System.out.println(RESULT_MARKER + j);
                 System.out.flush();
             }
         };
         NcclGroups.runOn(device, env, layout, options, body);
+    }
+
+    /**
+     * @param ctx a rank's context
+     * @return the same context with a {@link NoOpCommunicator} standing in for its data-parallel group
+     */
+    static ParallelContext withoutReduction(ParallelContext ctx) {
+        return new ParallelContext(ctx.rank(), ctx.layout(), ctx.world(), ctx.tensor(),
+                NoOpCommunicator.standingInFor(ctx.data()));
     }
 }

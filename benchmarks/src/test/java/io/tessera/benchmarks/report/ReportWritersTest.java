@@ -142,7 +142,7 @@ class ReportWritersTest {
         List<String> lines = Files.readAllLines(f);
         assertEquals(6, lines.size());
         assertEquals(String.join(",", CsvReport.ROW_COLUMNS), lines.get(0));
-        assertTrue(lines.get(2).endsWith(",\"synthetic, with \"\"quotes\"\", commas\",cpu,fp32"), lines.get(2));
+        assertTrue(lines.get(2).endsWith(",\"synthetic, with \"\"quotes\"\", commas\",cpu,fp32,,"), lines.get(2));
         assertTrue(lines.get(1).startsWith("tessera,weak,bert-tiny/L2,2,64,32,4,4,1,1,1,2,0.1,1280.0,"), lines.get(1));
         String ceilingCsv = CsvReport.ceiling(ceiling());
         assertEquals(4, ceilingCsv.split("\n").length);
