@@ -69,13 +69,16 @@ public abstract class TransformerModel extends Module {
 
     /**
      * The pre-training model of a configuration's family: {@code BertForPreTraining} for BERT,
-     * {@code Gpt2LmHeadModel} for GPT-2. Declares only; allocates nothing.
+     * {@code Gpt2LmHeadModel} for GPT-2, {@code AlbertForPreTraining} for ALBERT. Declares only; allocates nothing.
      *
      * @param config the configuration
      * @param parallel this rank's parallel context
      * @return the model
      */
     public static TransformerModel of(TransformerConfig config, ParallelContext parallel) {
+        if (config.architecture() == Architecture.ALBERT) {
+            return new io.tessera.models.albert.AlbertForPreTraining(config, parallel);
+        }
         return config.architecture() == Architecture.BERT
                 ? new io.tessera.models.bert.BertForPreTraining(config, parallel)
                 : new io.tessera.models.gpt2.Gpt2LmHeadModel(config, parallel);

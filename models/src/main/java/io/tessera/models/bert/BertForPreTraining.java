@@ -261,7 +261,7 @@ public final class BertForPreTraining extends TransformerModel {
      * autograd graph; DJL's {@code toType} would cut it), so the loss is fp32 as with
      * {@link VocabParallelCrossEntropy}.
      */
-    static NDArray crossEntropy(NDArray logits, NDArray targets) {
+    public static NDArray crossEntropy(NDArray logits, NDArray targets) {
         long n = targets.getShape().get(0);
         NDArray scored = targets.neq(VocabParallelCrossEntropy.IGNORE_INDEX);
         NDArray safe = targets.toType(DataType.INT64, false).mul(scored.toType(DataType.INT64, false));

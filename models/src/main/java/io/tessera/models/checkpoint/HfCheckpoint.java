@@ -226,6 +226,7 @@ public final class HfCheckpoint {
         diff(diffs, "maxPositions", stored.maxPositions(), model.maxPositions());
         diff(diffs, "typeVocabSize", stored.typeVocabSize(), model.typeVocabSize());
         diff(diffs, "preLayerNorm", stored.preLayerNorm(), model.preLayerNorm());
+        diff(diffs, "albert", String.valueOf(stored.albert()), String.valueOf(model.albert()));
         if (!diffs.isEmpty()) {
             throw new IllegalArgumentException(dir.resolve(HfConfigJson.FILE_NAME) + " describes another model than the one"
                     + " being loaded: " + String.join(", ", diffs) + "; build the model from HfConfigJson.read(dir)");

@@ -1,7 +1,7 @@
 package io.tessera.models.config;
 
 /**
- * The two Transformer families Tessera builds.
+ * The Transformer families Tessera builds.
  *
  * <ul>
  *   <li>{@link #BERT}: bidirectional encoder with token-type embeddings, a pooler and the
@@ -9,6 +9,8 @@ package io.tessera.models.config;
  *       (Megatron-BERT).
  *   <li>{@link #GPT2}: causal decoder, always pre-LN with a final LayerNorm, LM head tied to the
  *       token embedding; no token types, no pooler.
+ *   <li>{@link #ALBERT}: BERT's post-LN encoder with a factorised embedding (width E, mapped to H)
+ *       and layers shared across depth, masked-LM + sentence-order pre-training heads.
  * </ul>
  *
  * <p>Thread safety: immutable enum, safe to share.
@@ -17,5 +19,7 @@ public enum Architecture {
     /** BERT (Devlin et al., 2019) and Megatron-BERT (Shoeybi et al., 2019). */
     BERT,
     /** GPT-2 (Radford et al., 2019), Megatron GPT-2 and Turing-NLG. */
-    GPT2
+    GPT2,
+    /** ALBERT (Lan et al., 2020): factorised embedding, cross-layer parameter sharing. */
+    ALBERT
 }

@@ -30,6 +30,7 @@ public enum ModelVariant {
      */
     public String hfClassName(TransformerConfig config) {
         String family = config.architecture() == Architecture.GPT2 ? "GPT2"
+                : config.architecture() == Architecture.ALBERT ? "Albert"
                 : config.preLayerNorm() ? "MegatronBert" : "Bert";
         if (this == BASE_MODEL) {
             return family + "Model";

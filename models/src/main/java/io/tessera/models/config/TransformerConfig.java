@@ -56,6 +56,7 @@ public final class TransformerConfig {
     private final double initializerRange;
     private final boolean preLayerNorm;
     private final int makeVocabSizeDivisibleBy;
+    private final AlbertShape albert;
 
     private TransformerConfig(Builder b) {
         this.architecture = b.architecture;
@@ -73,6 +74,7 @@ public final class TransformerConfig {
         this.initializerRange = b.initializerRange;
         this.preLayerNorm = b.preLayerNorm;
         this.makeVocabSizeDivisibleBy = b.makeVocabSizeDivisibleBy;
+        this.albert = b.albert;
     }
 
     /**
@@ -111,6 +113,7 @@ public final class TransformerConfig {
         b.initializerRange = initializerRange;
         b.preLayerNorm = preLayerNorm;
         b.makeVocabSizeDivisibleBy = makeVocabSizeDivisibleBy;
+        b.albert = albert;
         return b;
     }
 
@@ -262,6 +265,22 @@ public final class TransformerConfig {
         return makeVocabSizeDivisibleBy;
     }
 
+    /**
+     * @return E, the width of the token, position and token-type embeddings: ALBERT's
+     *     {@code embedding_size}, else H
+     */
+    public int embeddingSize() {
+        return albert != null ? albert.embeddingSize() : hiddenSize;
+    }
+
+    /**
+     * @return ALBERT's factorisation and sharing ({@code embedding_size}, {@code num_hidden_groups},
+     *     {@code inner_group_num}, {@code classifier_dropout_prob}), or null for the other families
+     */
+    public AlbertShape albert() {
+        return albert;
+    }
+
     private String shortShape() {
         return architecture + "(L=" + numLayers + ", H=" + hiddenSize + ", A=" + numHeads + ", I=" + intermediateSize
                 + ")";
@@ -290,14 +309,15 @@ public final class TransformerConfig {
                 && Double.compare(attentionDropout, c.attentionDropout) == 0
                 && Double.compare(initializerRange, c.initializerRange) == 0
                 && preLayerNorm == c.preLayerNorm
-                && makeVocabSizeDivisibleBy == c.makeVocabSizeDivisibleBy;
+                && makeVocabSizeDivisibleBy == c.makeVocabSizeDivisibleBy
+                && Objects.equals(albert, c.albert);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(architecture, vocabSize, hiddenSize, numLayers, numHeads, intermediateSize, maxPositions,
                 typeVocabSize, layerNormEps, hiddenAct, hiddenDropout, attentionDropout, initializerRange,
-                preLayerNorm, makeVocabSizeDivisibleBy);
+                preLayerNorm, makeVocabSizeDivisibleBy, albert);
     }
 
     @Override
@@ -317,6 +337,7 @@ public final class TransformerConfig {
                 + ", initializerRange=" + initializerRange
                 + ", preLayerNorm=" + preLayerNorm
                 + ", makeVocabSizeDivisibleBy=" + makeVocabSizeDivisibleBy
+                + (albert == null ? "" : ", " + albert)
                 + "}";
     }
 
@@ -363,6 +384,7 @@ public final class TransformerConfig {
         private double initializerRange = 0.02;
         private boolean preLayerNorm;
         private int makeVocabSizeDivisibleBy = DEFAULT_MAKE_VOCAB_SIZE_DIVISIBLE_BY;
+        private AlbertShape albert;
 
         private Builder(Architecture architecture) {
             this.architecture = architecture;
@@ -371,6 +393,14 @@ public final class TransformerConfig {
                 layerNormEps = 1e-12;
                 hiddenAct = Activation.GELU;
                 preLayerNorm = false;
+            } else if (architecture == Architecture.ALBERT) {
+                typeVocabSize = 2;
+                layerNormEps = 1e-12;
+                hiddenAct = Activation.GELU_NEW;
+                preLayerNorm = false;
+                hiddenDropout = 0;
+                attentionDropout = 0;
+                albert = AlbertShape.DEFAULT;
             } else {
                 typeVocabSize = 0;
                 layerNormEps = 1e-5;
@@ -536,6 +566,18 @@ public final class TransformerConfig {
         }
 
         /**
+         * Sets ALBERT's factorised embedding and layer sharing (ALBERT only; default
+         * {@link AlbertShape#DEFAULT}).
+         *
+         * @param albert E, groups, layers per group and the sentence-order head's dropout
+         * @return this builder
+         */
+        public Builder optAlbert(AlbertShape albert) {
+            this.albert = Objects.requireNonNull(albert, "albert");
+            return this;
+        }
+
+        /**
          * Validates every field and builds the configuration.
          *
          * @return the immutable configuration
@@ -566,11 +608,21 @@ public final class TransformerConfig {
                         + " is too large for the default intermediateSize 4 × hiddenSize (over 2^31 - 1);"
                         + " set optIntermediateSize(..)");
             }
-            if (architecture == Architecture.BERT) {
+            if (architecture != Architecture.ALBERT && albert != null) {
+                p.add("albert = " + albert + " is set on a " + architecture + " configuration; ALBERT's factorised"
+                        + " embedding and layer sharing exist only for Architecture.ALBERT: drop optAlbert(..)");
+            }
+            if (architecture == Architecture.ALBERT) {
+                albert.check(p, numLayers);
+            }
+            if (architecture == Architecture.BERT || architecture == Architecture.ALBERT) {
                 if (typeVocabSize < 1) {
                     p.add("typeVocabSize = " + typeVocabSize
-                            + " must be >= 1 for BERT: it is the number of segment (token-type) embeddings;"
+                            + " must be >= 1 for " + architecture + ": it is the number of segment (token-type) embeddings;"
                             + " use 2 as BERT does");
+                }
+                if (architecture == Architecture.ALBERT && preLayerNorm) {
+                    p.add("preLayerNorm = true is not possible for ALBERT, which is post-LN; drop optPreLayerNorm(true)");
                 }
             } else {
                 if (typeVocabSize != 0) {
