@@ -247,7 +247,7 @@ class HfConfigJsonTest {
     void rejectsMissingOrUnknownModelType() {
         assertContainsAll(error(with(GPT2, "model_type", null)), "\"model_type\" is missing");
         assertContainsAll(error(with(GPT2, "model_type", "\"roberta\"")), "model_type = \"roberta\"",
-                "\"bert\", \"megatron-bert\" and \"gpt2\"");
+                "\"bert\", \"megatron-bert\", \"gpt2\" and \"albert\"");
         assertContainsAll(error(with(GPT2, "model_type", "3")), "\"model_type\" must be a string", "the number 3");
     }
 
