@@ -261,10 +261,11 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                         + ((long) microBatch * dataParallel));
             }
             if (model != null) {
-                boolean bert = model.architecture() == io.tessera.models.config.Architecture.BERT;
+                boolean bert = model.architecture() == io.tessera.models.config.Architecture.BERT
+                        || model.architecture() == io.tessera.models.config.Architecture.ALBERT;
                 if (bert != (task == Task.BERT)) {
                     errors.add("--model " + modelName + " is a " + model.architecture() + " model but the command trains "
-                            + task + "; use pretrain for BERT models and pretrain-gpt2 for GPT-2 models");
+                            + task + "; use pretrain for BERT and ALBERT models and pretrain-gpt2 for GPT-2 models");
                 }
                 if (seqLength > model.maxPositions()) {
                     errors.add("--seq-length " + seqLength + " exceeds the model's max_position_embeddings " + model.maxPositions());

@@ -43,7 +43,11 @@ public record TrainingData(Vocabulary vocabulary, PretrainingDataset train, Pret
                 : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).build().train(train);
         WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, LOWER_CASE);
         if (cfg.task() == Task.BERT) {
-            BertDataConfig dc = BertDataConfig.builder().optMaxSeqLength(cfg.seqLength()).optSeed(cfg.seed()).build();
+            // ALBERT's sentence-pair objective is sentence order (SOP), BERT's next sentence (NSP).
+            BertDataConfig.Objective objective = cfg.model().architecture() == io.tessera.models.config.Architecture.ALBERT
+                    ? BertDataConfig.Objective.SENTENCE_ORDER_PREDICTION : BertDataConfig.Objective.NEXT_SENTENCE_PREDICTION;
+            BertDataConfig dc = BertDataConfig.builder().optMaxSeqLength(cfg.seqLength()).optObjective(objective)
+                    .optSeed(cfg.seed()).build();
             return new TrainingData(vocab, BertPretrainingDataset.create(train, tokenizer, dc),
                     BertPretrainingDataset.create(heldOut, tokenizer, dc));
         }
