@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent PyTorch forward pass and loss of Hugging Face BERT / Megatron-BERT / GPT-2 / RoBERTa /
-DistilBERT models.
+DistilBERT / ALBERT models.
 
 Reads a Hugging Face model directory (config.json + model.safetensors) and a JSON file of inputs, runs
 the forward pass of BertForPreTraining, MegatronBertForPreTraining, GPT2LMHeadModel, RobertaForMaskedLM
@@ -36,6 +36,8 @@ installable on the build machines):
     h[:, 0]))); DistilBERT classifier(relu(pre_classifier(h[:, 0]))); loss MSELoss on the squeezed
     logits for problem_type "regression" (the default when num_labels == 1), else CrossEntropyLoss;
     token: classifier(h) for every token, CrossEntropyLoss. num_labels = len(id2label).
+  * ALBERT (model_type "albert"): see albert() below; the sentence-order labels are read from
+    "sentence_order_label" as AlbertForPreTraining names them.
   * Losses: CrossEntropyLoss (ignore_index=-100, mean); BERT total = MLM + NSP; GPT-2 shifts the
     labels by one (logits[:, :-1] against labels[:, 1:]).
 
@@ -294,6 +296,62 @@ def mlm_output(logits, inp):
     return out
 
 
+def albert(cfg, w, inp):
+    """AlbertForPreTraining: factorised embedding (width E) + embedding_hidden_mapping_in, layer groups
+    shared across depth (step i runs every layer of group int(i / (L / G))), post-LN layers without
+    dropout on the FFN output, MLM head dense H->E, act, LayerNorm(E), tied decoder; SOP on the pooler."""
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    heads = cfg["num_attention_heads"]
+    act = activation(cfg.get("hidden_act", "gelu_new"))
+    n_layers = cfg["num_hidden_layers"]
+    n_groups = cfg.get("num_hidden_groups", 1)
+    inner = cfg.get("inner_group_num", 1)
+    ids = torch.tensor(inp["input_ids"])
+    b, t = ids.shape
+    tt = torch.tensor(inp["token_type_ids"]) if inp.get("token_type_ids") is not None else torch.zeros_like(ids)
+    mask = torch.tensor(inp["attention_mask"]) if inp.get("attention_mask") is not None else torch.ones_like(ids)
+    ext = extended_mask(mask)
+
+    word = w["albert.embeddings.word_embeddings.weight"]
+    e = word[ids] + w["albert.embeddings.token_type_embeddings.weight"][tt]
+    e = e + w["albert.embeddings.position_embeddings.weight"][torch.arange(t)]
+    e = layer_norm(w, e, "albert.embeddings.LayerNorm", eps)
+    h = linear(w, e, "albert.encoder.embedding_hidden_mapping_in")
+
+    def layer(x, p):
+        q = split_heads(linear(w, x, p + "attention.query"), heads)
+        k = split_heads(linear(w, x, p + "attention.key"), heads)
+        v = split_heads(linear(w, x, p + "attention.value"), heads)
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + ext
+        ctx = merge_heads(torch.matmul(torch.softmax(scores, dim=-1), v))
+        a = layer_norm(w, x + linear(w, ctx, p + "attention.dense"), p + "attention.LayerNorm", eps)
+        f = linear(w, act(linear(w, a, p + "ffn")), p + "ffn_output")
+        return layer_norm(w, f + a, p + "full_layer_layer_norm", eps)
+
+    for i in range(n_layers):
+        g = int(i / (n_layers / n_groups))
+        for j in range(inner):
+            h = layer(h, "albert.encoder.albert_layer_groups.%d.albert_layers.%d." % (g, j))
+
+    pooled = torch.tanh(linear(w, h[:, 0], "albert.pooler"))
+    tr = layer_norm(w, act(linear(w, h, "predictions.dense")), "predictions.LayerNorm", eps)
+    logits = torch.matmul(tr, word.t()) + w["predictions.bias"]
+    sop_logits = linear(w, pooled, "sop_classifier.classifier")
+
+    out = {"logits": logits.tolist(), "sop_logits": sop_logits.tolist(), "loss": None, "mlm_loss": None, "sop_loss": None}
+    total = None
+    if inp.get("labels") is not None:
+        mlm = F.cross_entropy(logits.view(-1, logits.shape[-1]), torch.tensor(inp["labels"]).view(-1))
+        out["mlm_loss"] = mlm.item()
+        total = mlm
+    if inp.get("sentence_order_label") is not None:
+        sop = F.cross_entropy(sop_logits.view(-1, 2), torch.tensor(inp["sentence_order_label"]).view(-1))
+        out["sop_loss"] = sop.item()
+        total = sop if total is None else total + sop
+    out["loss"] = None if total is None else total.item()
+    return out
+
+
 def gpt2(cfg, w, inp):
     eps = cfg.get("layer_norm_epsilon", 1e-5)
     heads = cfg["n_head"]
@@ -352,6 +410,8 @@ def main(argv):
         out = roberta(cfg, Weights(tensors, "roberta"), inp)
     elif kind == "distilbert":
         out = distilbert(cfg, Weights(tensors, "distilbert"), inp)
+    elif kind == "albert":
+        out = albert(cfg, Weights(tensors, "albert"), inp)
     else:
         raise ValueError("unsupported model_type " + kind)
     out["model_type"] = kind

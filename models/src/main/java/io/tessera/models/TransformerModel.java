@@ -92,7 +92,7 @@ public abstract class TransformerModel extends Module {
      * {@code TokenClassifier} for a classifier head (BERT, RoBERTa, DistilBERT), else the pre-training
      * model of the family: {@code BertForPreTraining} for BERT,
      * {@code Gpt2LmHeadModel} for GPT-2, {@code RobertaForMaskedLM} for RoBERTa,
-     * {@code DistilBertForMaskedLM} for DistilBERT. Declares only; allocates nothing.
+     * {@code DistilBertForMaskedLM} for DistilBERT, {@code AlbertForPreTraining} for ALBERT. Declares only; allocates nothing.
      *
      * @param config the configuration
      * @param parallel this rank's parallel context
@@ -114,6 +114,8 @@ public abstract class TransformerModel extends Module {
                 return new io.tessera.models.roberta.RobertaForMaskedLM(config, parallel);
             case DISTILBERT:
                 return new io.tessera.models.distilbert.DistilBertForMaskedLM(config, parallel);
+            case ALBERT:
+                return new io.tessera.models.albert.AlbertForPreTraining(config, parallel);
             default:
                 return new io.tessera.models.gpt2.Gpt2LmHeadModel(config, parallel);
         }

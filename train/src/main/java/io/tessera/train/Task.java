@@ -26,6 +26,7 @@ public enum Task {
     public static Task of(Architecture architecture) {
         switch (architecture) {
             case BERT:
+            case ALBERT:
                 return BERT;
             case GPT2:
                 return GPT2;

@@ -265,7 +265,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                 if (Task.of(model.architecture()) != task) {
                     errors.add("--model " + modelName + " is a " + model.architecture() + " model, trained on task "
                             + Task.of(model.architecture()) + ", but the command trains " + task + "; use pretrain for BERT,"
-                            + " RoBERTa and DistilBERT models and pretrain-gpt2 for GPT-2 models");
+                            + " RoBERTa, DistilBERT and ALBERT models and pretrain-gpt2 for GPT-2 models");
                 }
                 if (seqLength > model.maxSequenceLength()) {
                     errors.add("--seq-length " + seqLength + " exceeds the model's longest sequence " + model.maxSequenceLength()

@@ -296,6 +296,11 @@ public final class Trainer {
         TransformerConfig.Builder b = cfg.model().toBuilder().setVocabSize(vocabulary.size()).optPadTokenId(vocabulary.padId());
         if (cfg.dropout() != null) {
             b.optHiddenDropout(cfg.dropout()).optAttentionDropout(cfg.dropout());
+            io.tessera.models.config.AlbertShape albert = cfg.model().albert();
+            if (albert != null) { // ALBERT's sentence-order head has its own dropout; --dropout sets every one
+                b.optAlbert(new io.tessera.models.config.AlbertShape(albert.embeddingSize(), albert.numHiddenGroups(),
+                        albert.innerGroupNum(), cfg.dropout()));
+            }
         }
         return b.build();
     }

@@ -45,8 +45,10 @@ public record TrainingData(Vocabulary vocabulary, ExampleDataset train, ExampleD
                 : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).build().train(train);
         WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, LOWER_CASE);
         if (cfg.task() != Task.GPT2) {
+            // RoBERTa and DistilBERT: full sentences, MLM only; ALBERT: sentence order (SOP); BERT: next sentence (NSP).
             BertDataConfig.Objective objective = cfg.task() == Task.MLM ? BertDataConfig.Objective.FULL_SENTENCES
-                    : BertDataConfig.Objective.NEXT_SENTENCE_PREDICTION;
+                    : cfg.model().architecture() == io.tessera.models.config.Architecture.ALBERT
+                    ? BertDataConfig.Objective.SENTENCE_ORDER_PREDICTION : BertDataConfig.Objective.NEXT_SENTENCE_PREDICTION;
             BertDataConfig dc = BertDataConfig.builder().optMaxSeqLength(cfg.seqLength()).optObjective(objective)
                     .optSeed(cfg.seed()).build();
             return new TrainingData(vocab, BertPretrainingDataset.create(train, tokenizer, dc),

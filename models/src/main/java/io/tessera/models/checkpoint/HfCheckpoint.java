@@ -264,6 +264,7 @@ public final class HfCheckpoint {
         if (stored.head().task() == model.head().task()) {
             diff(diffs, "numLabels", stored.head().numLabels(), model.head().numLabels());
         }
+        diff(diffs, "albert", String.valueOf(stored.albert()), String.valueOf(model.albert()));
         if (!diffs.isEmpty()) {
             throw new IllegalArgumentException(dir.resolve(HfConfigJson.FILE_NAME) + " describes another model than the one"
                     + " being loaded: " + String.join(", ", diffs) + "; build the model from HfConfigJson.read(dir)");

@@ -13,6 +13,8 @@ package io.tessera.models.config;
  *       the padding id, and a masked-LM head only (no next-sentence objective).
  *   <li>{@link #DISTILBERT}: a post-LN encoder without token types or pooler, with a masked-LM head;
  *       its own Hugging Face names ({@code q_lin}, {@code sa_layer_norm}, {@code ffn.lin1}, ...).
+ *   <li>{@link #ALBERT}: BERT's post-LN encoder with a factorised embedding (width E, mapped to H)
+ *       and layers shared across depth, masked-LM + sentence-order pre-training heads.
  * </ul>
  *
  * <p>Thread safety: immutable enum, safe to share.
@@ -25,5 +27,7 @@ public enum Architecture {
     /** RoBERTa (Liu et al., 2019, arXiv:1907.11692). */
     ROBERTA,
     /** DistilBERT (Sanh et al., 2019, arXiv:1910.01108). */
-    DISTILBERT
+    DISTILBERT,
+    /** ALBERT (Lan et al., 2020): factorised embedding, cross-layer parameter sharing. */
+    ALBERT
 }

@@ -58,8 +58,11 @@ import java.util.TreeMap;
  * the key, the value found, the rule and a fix.
  *
  * <p>Writing: keys sorted as Hugging Face writes them, {@code architectures} set to the
- * pre-training class ({@code BertForPreTraining}, {@code MegatronBertForPreTraining} or
- * {@code GPT2LMHeadModel}). A pre-LN BERT is written as {@code model_type "megatron-bert"}, the
+ * pre-training class ({@code BertForPreTraining}, {@code MegatronBertForPreTraining},
+ * {@code GPT2LMHeadModel} or {@code AlbertForPreTraining}). ALBERT ({@code model_type "albert"})
+ * reads BERT's keys with {@code AlbertConfig}'s defaults ({@code gelu_new}, dropouts 0) plus
+ * {@code embedding_size}, {@code num_hidden_groups}, {@code inner_group_num} and
+ * {@code classifier_dropout_prob} ({@link AlbertShape}). A pre-LN BERT is written as {@code model_type "megatron-bert"}, the
  * Hugging Face class whose layout (per-layer input LayerNorms, a final LayerNorm, no embedding
  * LayerNorm) it has: written as {@code "bert"}, Hugging Face would silently build a post-LN model.
  * The Tessera-only fields go under {@code tessera_*} keys, which Hugging Face keeps as plain
@@ -167,6 +170,10 @@ public final class HfConfigJson {
                 k.require(PRE_LAYER_NORM_KEY, true, "GPT-2 is always pre-LN");
                 b = readGpt2(k);
                 break;
+            case "albert":
+                k.require(PRE_LAYER_NORM_KEY, false, "ALBERT is post-LN");
+                b = readAlbert(k);
+                break;
             case "roberta":
                 k.require(PRE_LAYER_NORM_KEY, false, "RoBERTa is post-LN");
                 b = readRoberta(k);
@@ -177,7 +184,7 @@ public final class HfConfigJson {
                 break;
             default:
                 throw new IllegalArgumentException("model_type = \"" + modelType
-                        + "\" is not supported: Tessera reads \"bert\", \"megatron-bert\", \"roberta\", \"distilbert\""
+                        + "\" is not supported: Tessera reads \"bert\", \"megatron-bert\", \"roberta\", \"distilbert\", \"albert\""
                         + " and \"gpt2\" configs; convert the model or start from a preset (Presets.names())");
         }
         k.require("tie_word_embeddings", true, "Tessera always ties the output layer to the token embedding");
@@ -270,6 +277,31 @@ public final class HfConfigJson {
                 .optPadTokenId(k.optionalInt("pad_token_id", 0));
     }
 
+    /** ALBERT: BERT's keys with AlbertConfig's defaults, plus the factorisation and sharing keys. */
+    private static TransformerConfig.Builder readAlbert(Keys k) {
+        String positionType = k.optionalString("position_embedding_type", "absolute");
+        if (!positionType.equals("absolute")) {
+            throw new IllegalArgumentException("position_embedding_type = \"" + positionType
+                    + "\" is not supported: Tessera builds learned absolute position embeddings only;"
+                    + " use \"absolute\" (or remove the key)");
+        }
+        return TransformerConfig.builder(Architecture.ALBERT)
+                .setVocabSize(k.requiredInt("vocab_size"))
+                .setHiddenSize(k.requiredInt("hidden_size"))
+                .setNumLayers(k.requiredInt("num_hidden_layers"))
+                .setNumHeads(k.requiredInt("num_attention_heads"))
+                .optIntermediateSize(k.requiredInt("intermediate_size"))
+                .setMaxPositions(k.optionalInt("max_position_embeddings", 512))
+                .optTypeVocabSize(k.optionalInt("type_vocab_size", 2))
+                .optHiddenAct(k.activation("hidden_act", Activation.GELU_NEW))
+                .optHiddenDropout(k.optionalDouble("hidden_dropout_prob", 0))
+                .optAttentionDropout(k.optionalDouble("attention_probs_dropout_prob", 0))
+                .optLayerNormEps(k.optionalDouble("layer_norm_eps", 1e-12))
+                .optInitializerRange(k.optionalDouble("initializer_range", 0.02))
+                .optAlbert(new AlbertShape(k.optionalInt("embedding_size", 128), k.optionalInt("num_hidden_groups", 1),
+                        k.optionalInt("inner_group_num", 1), k.optionalDouble("classifier_dropout_prob", 0.1)));
+    }
+
     private static TransformerConfig.Builder readGpt2(Keys k) {
         int hidden = k.requiredInt("n_embd");
         int positions = k.requiredInt("n_positions");
@@ -324,9 +356,16 @@ public final class HfConfigJson {
         m.put("initializer_range", new JsonPrimitive(config.initializerRange()));
         m.put("vocab_size", new JsonPrimitive(config.vocabSize()));
         m.put(DIVISIBLE_BY_KEY, new JsonPrimitive(config.makeVocabSizeDivisibleBy()));
-        if (config.architecture() == Architecture.BERT) {
-            m.put("model_type", new JsonPrimitive(config.preLayerNorm() ? "megatron-bert" : "bert"));
+        if (config.architecture() == Architecture.BERT || config.architecture() == Architecture.ALBERT) {
+            boolean albert = config.architecture() == Architecture.ALBERT;
+            m.put("model_type", new JsonPrimitive(albert ? "albert" : config.preLayerNorm() ? "megatron-bert" : "bert"));
             m.put(PRE_LAYER_NORM_KEY, new JsonPrimitive(config.preLayerNorm()));
+            if (albert) {
+                m.put("embedding_size", new JsonPrimitive(config.albert().embeddingSize()));
+                m.put("num_hidden_groups", new JsonPrimitive(config.albert().numHiddenGroups()));
+                m.put("inner_group_num", new JsonPrimitive(config.albert().innerGroupNum()));
+                m.put("classifier_dropout_prob", new JsonPrimitive(config.albert().classifierDropout()));
+            }
             m.put("hidden_size", new JsonPrimitive(config.hiddenSize()));
             m.put("num_hidden_layers", new JsonPrimitive(config.numLayers()));
             m.put("num_attention_heads", new JsonPrimitive(config.numHeads()));

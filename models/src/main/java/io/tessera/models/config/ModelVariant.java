@@ -41,6 +41,7 @@ public enum ModelVariant {
             return name + (this == BASE_MODEL ? "Model" : "ForMaskedLM");
         }
         String family = config.architecture() == Architecture.GPT2 ? "GPT2"
+                : config.architecture() == Architecture.ALBERT ? "Albert"
                 : config.preLayerNorm() ? "MegatronBert" : "Bert";
         if (this == BASE_MODEL) {
             return family + "Model";

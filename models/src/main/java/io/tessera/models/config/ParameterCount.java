@@ -28,6 +28,11 @@ import java.util.Objects;
  * total = embeddings + L·perLayer + finalLN + pooler + heads
  * </pre>
  *
+ * <p>ALBERT: E replaces H in the three embeddings, the embedding LayerNorm (2E) and the MLM transform
+ * (H·E + E + 2E); {@code embedding_hidden_mapping_in} adds E·H + H; the layers count
+ * numHiddenGroups · innerGroupNum times, not L, since a shared layer is one set of parameters
+ * ({@code albert-base-v2} {@code AlbertModel}: 11,683,584).
+ *
  * <p>Pre-LN BERT (Megatron-BERT) moves the embedding LayerNorm to a final LayerNorm, so its total
  * equals post-LN BERT's. Checked against Hugging Face: {@code gpt2} 124,439,808, {@code bert-base-uncased}
  * {@code BertModel} 109,482,240, {@code roberta-base} {@code RobertaModel} 124,645,632,
@@ -110,8 +115,9 @@ public final class ParameterCount {
         return config.hiddenSize();
     }
 
+    /** @return whether the model is a BERT-style encoder with a pooler and MLM + sentence-pair heads (BERT, ALBERT) */
     private boolean isBert() {
-        return config.architecture() == Architecture.BERT;
+        return config.architecture() == Architecture.BERT || config.architecture() == Architecture.ALBERT;
     }
 
     /** BERT, RoBERTa and DistilBERT: encoders with an embedding LayerNorm (post-LN) and a masked-LM head. */
@@ -123,29 +129,49 @@ public final class ParameterCount {
         return variant == ModelVariant.PRETRAINING_MODEL;
     }
 
-    /** @return V·H, the token embedding (shared with the tied output layer) */
+    private boolean isAlbert() {
+        return config.architecture() == Architecture.ALBERT;
+    }
+
+    /** @return E, the embedding width (H except for ALBERT) */
+    private long e() {
+        return config.embeddingSize();
+    }
+
+    /** @return V·E, the token embedding (shared with the tied output layer); E = H except for ALBERT */
     public long wordEmbeddings() {
-        return (long) vocabSize * h();
+        return (long) vocabSize * e();
     }
 
-    /** @return P·H, the learned position embedding */
+    /** @return P·E, the learned position embedding */
     public long positionEmbeddings() {
-        return (long) config.maxPositions() * h();
+        return (long) config.maxPositions() * e();
     }
 
-    /** @return T·H, the token-type (segment) embedding; 0 for GPT-2 */
+    /** @return T·E, the token-type (segment) embedding; 0 for GPT-2 */
     public long tokenTypeEmbeddings() {
-        return (long) config.typeVocabSize() * h();
+        return (long) config.typeVocabSize() * e();
     }
 
-    /** @return 2H for the embedding LayerNorm of post-LN BERT, RoBERTa and DistilBERT, else 0 */
+    /** @return 2E for the embedding LayerNorm of post-LN BERT, RoBERTa, DistilBERT and ALBERT (E = H except for ALBERT), else 0 */
     public long embeddingLayerNorm() {
-        return isEncoder() && !config.preLayerNorm() ? 2 * h() : 0;
+        return isEncoder() && !config.preLayerNorm() ? 2 * e() : 0;
     }
 
-    /** @return all embedding parameters: token, position, token-type and the embedding LayerNorm */
+    /** @return E·H + H, ALBERT's {@code embedding_hidden_mapping_in}; 0 for the other families */
+    public long embeddingHiddenMapping() {
+        return isAlbert() ? e() * h() + h() : 0;
+    }
+
+    /** @return all embedding parameters: token, position, token-type, the embedding LayerNorm and ALBERT's mapping */
     public long embeddings() {
-        return wordEmbeddings() + positionEmbeddings() + tokenTypeEmbeddings() + embeddingLayerNorm();
+        return wordEmbeddings() + positionEmbeddings() + tokenTypeEmbeddings() + embeddingLayerNorm()
+                + embeddingHiddenMapping();
+    }
+
+    /** @return layers that hold parameters: L, or ALBERT's G·K shared ones (numHiddenGroups · innerGroupNum) */
+    public long distinctLayers() {
+        return isAlbert() ? (long) config.albert().numHiddenGroups() * config.albert().innerGroupNum() : config.numLayers();
     }
 
     /** @return 4H² + 4H: the Q, K, V and output projections of one layer, with biases */
@@ -169,9 +195,9 @@ public final class ParameterCount {
         return attentionPerLayer() + mlpPerLayer() + layerNormsPerLayer();
     }
 
-    /** @return L · {@link #perLayer()} */
+    /** @return {@link #distinctLayers()} · {@link #perLayer()}: a shared layer counts once */
     public long layers() {
-        return config.numLayers() * perLayer();
+        return distinctLayers() * perLayer();
     }
 
     /** @return 2H for GPT-2 and pre-LN BERT's final LayerNorm, else 0 */
@@ -188,9 +214,12 @@ public final class ParameterCount {
         return has ? h() * h() + h() : 0;
     }
 
-    /** @return H² + 3H, the masked-LM transform (dense + LayerNorm) of an encoder's pre-training variant, else 0 */
+    /**
+     * @return H·E + 3E, the masked-LM transform (dense H → E + LayerNorm(E); E = H except for ALBERT) of an
+     *     encoder's pre-training variant, else 0
+     */
     public long mlmTransform() {
-        return isEncoder() && pretraining() ? h() * h() + 3 * h() : 0;
+        return isEncoder() && pretraining() ? h() * e() + 3 * e() : 0;
     }
 
     /** @return V, the masked-LM decoder bias of an encoder's pre-training variant (its weight is tied), else 0 */
@@ -198,7 +227,7 @@ public final class ParameterCount {
         return isEncoder() && pretraining() ? vocabSize : 0;
     }
 
-    /** @return 2H + 2, BERT's next-sentence classifier in the pre-training variant, else 0 */
+    /** @return 2H + 2, BERT's next-sentence (ALBERT's sentence-order) classifier in the pre-training variant, else 0 */
     public long nspClassifier() {
         return isBert() && pretraining() ? 2 * h() + 2 : 0;
     }
@@ -222,8 +251,8 @@ public final class ParameterCount {
      */
     public long replicatedAcrossTensorParallel() {
         long perLayerReplicated = layerNormsPerLayer() + 2 * h();
-        return positionEmbeddings() + tokenTypeEmbeddings() + embeddingLayerNorm()
-                + config.numLayers() * perLayerReplicated + finalLayerNorm() + pooler() + mlmTransform()
+        return positionEmbeddings() + tokenTypeEmbeddings() + embeddingLayerNorm() + embeddingHiddenMapping()
+                + distinctLayers() * perLayerReplicated + finalLayerNorm() + pooler() + mlmTransform()
                 + nspClassifier();
     }
 
@@ -244,7 +273,7 @@ public final class ParameterCount {
         return String.format(Locale.ROOT,
                 "%s (V=%d, tp=%d): total %,d = embeddings %,d + %d layers × %,d (attention %,d, MLP %,d, LayerNorms %,d)"
                         + " + final LayerNorm %,d + pooler %,d + heads %,d; per tensor-parallel rank %,d",
-                variant.hfClassName(config), vocabSize, tensorParallel, total(), embeddings(), config.numLayers(),
+                variant.hfClassName(config), vocabSize, tensorParallel, total(), embeddings(), distinctLayers(),
                 perLayer(), attentionPerLayer(), mlpPerLayer(), layerNormsPerLayer(), finalLayerNorm(), pooler(),
                 heads(), perTensorParallelRank());
     }

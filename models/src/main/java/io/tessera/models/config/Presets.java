@@ -33,6 +33,10 @@ import java.util.OptionalLong;
  *   <tr><td>distilbert-base-uncased</td><td>6</td><td>768</td><td>12</td><td>3072</td><td>30522</td><td>512</td><td>post</td><td>66M</td></tr>
  *   <tr><td>roberta-tiny</td><td>2</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>66</td><td>post</td><td>test</td></tr>
  *   <tr><td>distilbert-tiny</td><td>2</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>64</td><td>post</td><td>test</td></tr>
+ *   <tr><td>albert-base-v2</td><td>12</td><td>768</td><td>12</td><td>3072</td><td>30000</td><td>512</td><td>post</td><td>12M</td></tr>
+ *   <tr><td>albert-large-v2</td><td>24</td><td>1024</td><td>16</td><td>4096</td><td>30000</td><td>512</td><td>post</td><td>18M</td></tr>
+ *   <tr><td>albert-xxlarge-v2</td><td>12</td><td>4096</td><td>64</td><td>16384</td><td>30000</td><td>512</td><td>post</td><td>235M</td></tr>
+ *   <tr><td>albert-tiny</td><td>4</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>64</td><td>post</td><td>test</td></tr>
  * </table>
  *
  * <p>RoBERTa's P counts {@code padTokenId + 1 = 2} positions no token uses (positions start after the
@@ -62,6 +66,11 @@ import java.util.OptionalLong;
  *   <li>DistilBERT: Sanh et al., "DistilBERT, a distilled version of BERT" (arXiv:1910.01108), 66M
  *       parameters, 6 layers of BERT-base's width; V and P from Hugging Face's
  *       {@code distilbert-base-uncased} {@code config.json}.
+ *   <li>ALBERT: Lan et al., "ALBERT: A Lite BERT for Self-supervised Learning of Language
+ *       Representations" (arXiv:1909.11942), Table 1; embedding size 128, one group of one shared
+ *       layer, vocabulary 30000, {@code gelu_new} and dropout 0 from Hugging Face's {@code albert-*-v2}
+ *       {@code config.json}. {@code albert-tiny} has E = 16 and two groups, so that sharing and
+ *       factorisation are both exercised.
  * </ul>
  *
  * <p>Megatron and Turing-NLG presets keep the unpadded vocabulary; {@link
@@ -80,6 +89,8 @@ public final class Presets {
     private static final String TNLG_SOURCE = "Microsoft Research blog, Turing-NLG: A 17-billion-parameter language"
             + " model by Microsoft (2020-02-10): 78 layers, hidden 4256, 28 heads; V = 50257 and P = 1024 assumed"
             + " (GPT-2 tokenizer and context, as Megatron-LM's GPT-2)";
+    private static final String ALBERT_SOURCE = "Lan et al., ALBERT (arXiv:1909.11942), Table 1 (12M / 18M / 235M);"
+            + " V = 30000, E = 128, P = 512, gelu_new and dropout 0 from Hugging Face albert-*-v2 config.json";
     private static final String TEST_SOURCE = "Tessera test configuration";
     private static final String ROBERTA_SOURCE = "Liu et al., RoBERTa (arXiv:1907.11692) and fairseq's released models"
             + " (125M, 355M); V = 50265, P = 514, type_vocab_size 1, epsilon 1e-5 and pad_token_id 1 from Hugging Face"
@@ -117,6 +128,12 @@ public final class Presets {
                 TEST_SOURCE);
         add(m, "distilbert-tiny", encoder(Architecture.DISTILBERT, 1000, 32, 2, 4, 64).optIntermediateSize(64).build(), -1,
                 TEST_SOURCE);
+        add(m, "albert-base-v2", albert(768, 12, 12, 3072), 12_000_000L, ALBERT_SOURCE);
+        add(m, "albert-large-v2", albert(1024, 24, 16, 4096), 18_000_000L, ALBERT_SOURCE);
+        add(m, "albert-xxlarge-v2", albert(4096, 12, 64, 16384), 235_000_000L, ALBERT_SOURCE);
+        add(m, "albert-tiny", TransformerConfig.builder(Architecture.ALBERT).setVocabSize(1000).setHiddenSize(32)
+                .setNumLayers(4).setNumHeads(4).setMaxPositions(64).optIntermediateSize(64)
+                .optAlbert(new AlbertShape(16, 2, 1, 0.1)).build(), -1, TEST_SOURCE);
         return Collections.unmodifiableMap(m);
     }
 
@@ -137,6 +154,11 @@ public final class Presets {
                                                       int positions) {
         return TransformerConfig.builder(family).setVocabSize(vocab).setHiddenSize(hidden)
                 .setNumLayers(layers).setNumHeads(heads).setMaxPositions(positions);
+    }
+
+    private static TransformerConfig albert(int hidden, int layers, int heads, int intermediate) {
+        return TransformerConfig.builder(Architecture.ALBERT).setVocabSize(30000).setHiddenSize(hidden).setNumLayers(layers)
+                .setNumHeads(heads).setMaxPositions(512).optIntermediateSize(intermediate).build();
     }
 
     private static TransformerConfig megatronBert(int hidden, int layers, int heads) {

@@ -64,6 +64,7 @@ public final class TransformerConfig {
     private final int makeVocabSizeDivisibleBy;
     private final int padTokenId;
     private final HeadConfig head;
+    private final AlbertShape albert;
 
     private TransformerConfig(Builder b) {
         this.architecture = b.architecture;
@@ -83,6 +84,7 @@ public final class TransformerConfig {
         this.makeVocabSizeDivisibleBy = b.makeVocabSizeDivisibleBy;
         this.padTokenId = b.padTokenId;
         this.head = b.head;
+        this.albert = b.albert;
     }
 
     /**
@@ -125,6 +127,7 @@ public final class TransformerConfig {
         b.makeVocabSizeDivisibleBy = makeVocabSizeDivisibleBy;
         b.padTokenId = padTokenId;
         b.head = head;
+        b.albert = albert;
         return b;
     }
 
@@ -306,6 +309,22 @@ public final class TransformerConfig {
         return head;
     }
 
+    /**
+     * @return E, the width of the token, position and token-type embeddings: ALBERT's
+     *     {@code embedding_size}, else H
+     */
+    public int embeddingSize() {
+        return albert != null ? albert.embeddingSize() : hiddenSize;
+    }
+
+    /**
+     * @return ALBERT's factorisation and sharing ({@code embedding_size}, {@code num_hidden_groups},
+     *     {@code inner_group_num}, {@code classifier_dropout_prob}), or null for the other families
+     */
+    public AlbertShape albert() {
+        return albert;
+    }
+
     private String shortShape() {
         return architecture + "(L=" + numLayers + ", H=" + hiddenSize + ", A=" + numHeads + ", I=" + intermediateSize
                 + ")";
@@ -336,14 +355,15 @@ public final class TransformerConfig {
                 && preLayerNorm == c.preLayerNorm
                 && makeVocabSizeDivisibleBy == c.makeVocabSizeDivisibleBy
                 && padTokenId == c.padTokenId
-                && head.equals(c.head);
+                && head.equals(c.head)
+                && Objects.equals(albert, c.albert);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(architecture, vocabSize, hiddenSize, numLayers, numHeads, intermediateSize, maxPositions,
                 typeVocabSize, layerNormEps, hiddenAct, hiddenDropout, attentionDropout, initializerRange,
-                preLayerNorm, makeVocabSizeDivisibleBy, padTokenId, head);
+                preLayerNorm, makeVocabSizeDivisibleBy, padTokenId, head, albert);
     }
 
     @Override
@@ -365,6 +385,7 @@ public final class TransformerConfig {
                 + ", makeVocabSizeDivisibleBy=" + makeVocabSizeDivisibleBy
                 + ", padTokenId=" + padTokenId
                 + (head.task() == HeadConfig.Task.PRETRAINING ? "" : ", head=" + head)
+                + (albert == null ? "" : ", " + albert)
                 + "}";
     }
 
@@ -413,6 +434,7 @@ public final class TransformerConfig {
         private int makeVocabSizeDivisibleBy = DEFAULT_MAKE_VOCAB_SIZE_DIVISIBLE_BY;
         private int padTokenId;
         private HeadConfig head = HeadConfig.PRETRAINING;
+        private AlbertShape albert;
 
         private Builder(Architecture architecture) {
             this.architecture = architecture;
@@ -430,6 +452,14 @@ public final class TransformerConfig {
                 typeVocabSize = 0;
                 layerNormEps = DISTILBERT_LAYER_NORM_EPS;
                 hiddenAct = Activation.GELU;
+            } else if (architecture == Architecture.ALBERT) {
+                typeVocabSize = 2;
+                layerNormEps = 1e-12;
+                hiddenAct = Activation.GELU_NEW;
+                preLayerNorm = false;
+                hiddenDropout = 0;
+                attentionDropout = 0;
+                albert = AlbertShape.DEFAULT;
             } else {
                 typeVocabSize = 0;
                 layerNormEps = 1e-5;
@@ -618,6 +648,18 @@ public final class TransformerConfig {
         }
 
         /**
+         * Sets ALBERT's factorised embedding and layer sharing (ALBERT only; default
+         * {@link AlbertShape#DEFAULT}).
+         *
+         * @param albert E, groups, layers per group and the sentence-order head's dropout
+         * @return this builder
+         */
+        public Builder optAlbert(AlbertShape albert) {
+            this.albert = Objects.requireNonNull(albert, "albert");
+            return this;
+        }
+
+        /**
          * Validates every field and builds the configuration.
          *
          * @return the immutable configuration
@@ -652,11 +694,21 @@ public final class TransformerConfig {
                         + " is too large for the default intermediateSize 4 × hiddenSize (over 2^31 - 1);"
                         + " set optIntermediateSize(..)");
             }
-            if (architecture == Architecture.BERT) {
+            if (architecture != Architecture.ALBERT && albert != null) {
+                p.add("albert = " + albert + " is set on a " + architecture + " configuration; ALBERT's factorised"
+                        + " embedding and layer sharing exist only for Architecture.ALBERT: drop optAlbert(..)");
+            }
+            if (architecture == Architecture.ALBERT) {
+                albert.check(p, numLayers);
+            }
+            if (architecture == Architecture.BERT || architecture == Architecture.ALBERT) {
                 if (typeVocabSize < 1) {
                     p.add("typeVocabSize = " + typeVocabSize
-                            + " must be >= 1 for BERT: it is the number of segment (token-type) embeddings;"
+                            + " must be >= 1 for " + architecture + ": it is the number of segment (token-type) embeddings;"
                             + " use 2 as BERT does");
+                }
+                if (architecture == Architecture.ALBERT && preLayerNorm) {
+                    p.add("preLayerNorm = true is not possible for ALBERT, which is post-LN; drop optPreLayerNorm(true)");
                 }
             } else if (architecture == Architecture.ROBERTA || architecture == Architecture.DISTILBERT) {
                 encoderRules(p);

@@ -247,7 +247,7 @@ class HfConfigJsonTest {
     void rejectsMissingOrUnknownModelType() {
         assertContainsAll(error(with(GPT2, "model_type", null)), "\"model_type\" is missing");
         assertContainsAll(error(with(GPT2, "model_type", "\"xlnet\"")), "model_type = \"xlnet\"",
-                "\"bert\", \"megatron-bert\"", "\"gpt2\"", "Presets.names()");
+                "\"bert\", \"megatron-bert\"", "\"gpt2\"", "\"albert\"", "Presets.names()");
         assertContainsAll(error(with(GPT2, "model_type", "3")), "\"model_type\" must be a string", "the number 3");
     }
 

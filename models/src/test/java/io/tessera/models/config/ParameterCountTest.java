@@ -67,7 +67,7 @@ class ParameterCountTest {
                 ParameterCount c = ParameterCount.of(p.config(), v);
                 assertEquals(c.total(), c.embeddings() + c.layers() + c.finalLayerNorm() + c.pooler() + c.heads());
                 assertEquals(c.embeddings(), c.wordEmbeddings() + c.positionEmbeddings() + c.tokenTypeEmbeddings()
-                        + c.embeddingLayerNorm());
+                        + c.embeddingLayerNorm() + c.embeddingHiddenMapping());
                 assertEquals(c.heads(), c.mlmTransform() + c.mlmDecoderBias() + c.nspClassifier());
                 assertEquals(c.perLayer(), c.attentionPerLayer() + c.mlpPerLayer() + c.layerNormsPerLayer());
             }

@@ -19,7 +19,8 @@ class PresetsTest {
         assertEquals(List.of("bert-base", "bert-large", "megatron-bert-336m", "megatron-bert-1.3b",
                 "megatron-bert-3.9b", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "megatron-gpt2-8.3b",
                 "turing-nlg-17b", "bert-tiny", "gpt2-tiny", "bert-mini", "gpt2-mini", "roberta-base", "roberta-large",
-                "distilbert-base-uncased", "roberta-tiny", "distilbert-tiny"), Presets.names());
+                "distilbert-base-uncased", "roberta-tiny", "distilbert-tiny", "albert-base-v2", "albert-large-v2",
+                "albert-xxlarge-v2", "albert-tiny"), Presets.names());
         assertEquals(Presets.names().size(), Presets.all().size());
         for (int i = 0; i < Presets.all().size(); i++) {
             assertEquals(Presets.names().get(i), Presets.all().get(i).name());
@@ -120,8 +121,9 @@ class PresetsTest {
             long published = p.publishedParameters().getAsLong();
             long exact = ParameterCount.of(p.config(), ModelVariant.PRETRAINING_MODEL).total();
             double relative = Math.abs(exact - published) / (double) published;
-            // GPT-2's paper figures run 1-6.4% low (see ParameterCountTest); everything else is within 1.5%.
-            double tolerance = p.name().startsWith("gpt2") ? 0.065 : 0.015;
+            // GPT-2's paper figures run 1-6.4% low (see ParameterCountTest); ALBERT's paper rounds base and
+            // large up (1.6%, 0.9%) and gives xxlarge 5% above its count (PARAMETER_COUNTS.md); the rest is within 1.5%.
+            double tolerance = p.name().startsWith("gpt2") ? 0.065 : p.name().startsWith("albert") ? 0.055 : 0.015;
             assertTrue(relative < tolerance, p.name() + ": exact " + exact + " vs published " + published);
             assertFalse(p.source().isBlank());
         }

@@ -7,7 +7,7 @@ package io.tessera.train.data;
  *   <caption>Fields and defaults</caption>
  *   <tr><th>field</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>maxSeqLength</td><td>128</td><td>T, {@code [CLS]} and {@code [SEP]}s included</td></tr>
- *   <tr><td>objective</td><td>NEXT_SENTENCE_PREDICTION</td><td>sentence pairs with NSP (BERT), or
+ *   <tr><td>objective</td><td>NEXT_SENTENCE_PREDICTION</td><td>sentence pairs with NSP (BERT) or SOP (ALBERT), or
  *       FULL_SENTENCES without it (RoBERTa)</td></tr>
  *   <tr><td>shortSeqProbability</td><td>0.1</td><td>NSP only: chance that a pair targets a random
  *       length in {@code [2, T-3]} instead of {@code T-3}, as BERT</td></tr>
@@ -31,6 +31,11 @@ public final class BertDataConfig {
          * or, half of the time, comes from another document (label 1).
          */
         NEXT_SENTENCE_PREDICTION,
+        /**
+         * ALBERT: {@code [CLS] A [SEP] B [SEP]} of two consecutive segments of one document,
+         * swapped half of the time (label 1 when swapped, 0 in the original order).
+         */
+        SENTENCE_ORDER_PREDICTION,
         /**
          * RoBERTa's FULL-SENTENCES: {@code [CLS] s1 s2 ... [SEP]}, contiguous sentences packed
          * up to the length, crossing documents with an extra {@code [SEP]} between them; no

@@ -6,7 +6,8 @@ import java.util.SplittableRandom;
 
 /**
  * BERT pretraining examples from a {@link Corpus}: sentence pairs with next-sentence
- * prediction (BERT) or packed full sentences (RoBERTa), masked anew in every epoch.
+ * prediction (BERT) or sentence-order prediction (ALBERT), or packed full sentences (RoBERTa),
+ * masked anew in every epoch.
  *
  * <p>Construction (once, a function of the corpus, the tokenizer and the config's seed):
  *
@@ -21,6 +22,13 @@ import java.util.SplittableRandom;
  *    otherwise:            B = the rest of the chunk (label 0)
  *    truncate the longer of A and B, at the front or the back with equal chance, until
  *    |A|+|B| &lt;= T-3;  emit  [CLS] A [SEP] B [SEP],  token types 0…0 1…1, label 1 if random
+ *
+ *  SENTENCE_ORDER_PREDICTION (ALBERT), per document d, with random(seed, CONSTRUCTION, d):
+ *    target and chunks as above; a chunk of one sentence takes the document's next one too
+ *    A = the chunk's first a sentences, a uniform in [1, chunk-1];  B = the rest of the chunk
+ *    with probability 0.5 swap them: emit [CLS] B [SEP] A [SEP] with label 1, else
+ *    [CLS] A [SEP] B [SEP] with label 0 (truncation as above); both segments always come from
+ *    the same document, consecutive. A lone last sentence of a document makes no example.
  *
  *  FULL_SENTENCES (no randomness): walk all sentences in corpus order and pack them into
  *    [CLS] s1 s2 … [SEP] of at most T tokens; a sentence that does not fit starts the next
@@ -78,6 +86,11 @@ public final class BertPretrainingDataset implements ExampleDataset {
             for (int d = 0; d < documents.size(); d++) {
                 SplittableRandom random = Seeds.random(config.seed(), Seeds.CONSTRUCTION, d);
                 sentencePairs(documents, d, config, vocab, random, instances, typeStarts, labels);
+            }
+        } else if (config.objective() == BertDataConfig.Objective.SENTENCE_ORDER_PREDICTION) {
+            for (int d = 0; d < documents.size(); d++) {
+                SplittableRandom random = Seeds.random(config.seed(), Seeds.CONSTRUCTION, d);
+                sentenceOrderPairs(documents.get(d), config, vocab, random, instances, typeStarts, labels);
             }
         } else {
             fullSentences(documents, config.maxSeqLength(), vocab, instances, typeStarts, labels);
@@ -163,6 +176,40 @@ public final class BertPretrainingDataset implements ExampleDataset {
                 chunkLength = 0;
             }
             i++;
+        }
+    }
+
+    /** ALBERT's sentence-order pairs of one document (see the class comment). */
+    private static void sentenceOrderPairs(List<int[]> document, BertDataConfig config, Vocabulary vocab,
+                                           SplittableRandom random, List<int[]> out, IntList typeStarts, IntList labels) {
+        int maxTokens = config.maxSeqLength() - 3;
+        int target = maxTokens;
+        if (random.nextDouble() < config.shortSeqProbability()) {
+            target = 2 + random.nextInt(maxTokens - 1);
+        }
+        List<int[]> chunk = new ArrayList<>();
+        int chunkLength = 0;
+        for (int i = 0; i < document.size(); i++) {
+            chunk.add(document.get(i));
+            chunkLength += document.get(i).length;
+            if (i == document.size() - 1 || chunkLength >= target) {
+                if (chunk.size() == 1 && i + 1 < document.size()) {
+                    chunk.add(document.get(++i));
+                }
+                if (chunk.size() >= 2) {
+                    int aEnd = 1 + random.nextInt(chunk.size() - 1);
+                    IntList a = new IntList(chunkLength);
+                    IntList b = new IntList(chunkLength);
+                    for (int j = 0; j < chunk.size(); j++) {
+                        (j < aEnd ? a : b).addAll(chunk.get(j));
+                    }
+                    boolean swapped = random.nextDouble() < 0.5;
+                    out.add(truncatedPair(swapped ? b : a, swapped ? a : b, maxTokens, vocab, random, typeStarts));
+                    labels.add(swapped ? 1 : 0);
+                }
+                chunk.clear();
+                chunkLength = 0;
+            }
         }
     }
 
