@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
  *
  * <p>Thread safety: a command; runs once.
  */
-@Command(name = "pretrain", description = "Pretrain BERT (MLM + NSP), or RoBERTa / DistilBERT (MLM on full-sentence packs),"
-        + " on local ranks or as one rank of a scheduled job.",
+@Command(name = "pretrain", description = "Pretrain BERT (MLM + NSP), ALBERT (MLM + SOP), or RoBERTa / DistilBERT (MLM on"
+        + " full-sentence packs), on local ranks or as one rank of a scheduled job.",
         mixinStandardHelpOptions = true)
 class PretrainCommand implements Callable<Integer> {
 

@@ -84,8 +84,9 @@ class LivenessTest {
                     .orElseThrow(() -> new AssertionError("no rank " + stopped + " among " + ranks));
             long t0 = System.nanoTime();
             signal("STOP", victim);
-            assertTrue(launcher.waitFor(30, TimeUnit.SECONDS), "launcher still running 30 s after SIGSTOP of rank " + stopped
-                    + ":\n" + output());
+            if (!launcher.waitFor(30, TimeUnit.SECONDS)) {
+                fail("launcher still running 30 s after SIGSTOP of rank " + stopped + ":\n" + output() + threadDumps(victim));
+            }
             System.out.printf("rank %d stopped: the launcher exited after %.1f s%n", stopped, (System.nanoTime() - t0) / 1e9);
             assertNotEquals(0, launcher.exitValue(), output());
             String expected = stopped == 0 ? "the store's host, rank 0, has answered no heartbeat for"
@@ -154,6 +155,28 @@ class LivenessTest {
             return -1;
         }
         return -1;
+    }
+
+    /** @return the thread stacks of the live ranks other than {@code except}, to show where a rank hangs */
+    private String threadDumps(ProcessHandle except) {
+        StringBuilder b = new StringBuilder();
+        for (ProcessHandle p : ranks) {
+            if (p.isAlive() && !p.equals(except)) {
+                Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+                try {
+                    Process dump = new ProcessBuilder(jcmd.toString(), String.valueOf(p.pid()), "Thread.print")
+                            .redirectErrorStream(true).start();
+                    String text = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    dump.waitFor(10, TimeUnit.SECONDS);
+                    b.append("\n--- threads of rank ").append(rankOf(p)).append(" (pid ").append(p.pid()).append(")\n").append(text);
+                } catch (IOException e) {
+                    b.append("\n(no thread dump of pid ").append(p.pid()).append(": ").append(e.getMessage()).append(')');
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        return b.toString();
     }
 
     private static void signal(String name, ProcessHandle p) throws IOException, InterruptedException {

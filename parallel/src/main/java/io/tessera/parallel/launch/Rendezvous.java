@@ -138,6 +138,11 @@ public final class Rendezvous implements AutoCloseable {
             hb.close();
         }
         try {
+            if (!waitForOthers && hb != null && hb.failed()) {
+                // A silent rank aborted the job; when that rank hosts the store, a checkout would wait
+                // out the store's (collective) timeout, so leave without one.
+                return;
+            }
             long out = store.add(CHECKOUT_KEY, 1);
             if (server != null && waitForOthers) {
                 long deadline = System.nanoTime() + Math.min(store.timeout().toNanos(), CHECKOUT_WAIT.toNanos());
