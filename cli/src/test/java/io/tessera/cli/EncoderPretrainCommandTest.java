@@ -36,7 +36,7 @@ class EncoderPretrainCommandTest {
         Outcome o = DefaultsTest.tessera("pretrain-gpt2", "--model", "distilbert-tiny", "--steps", "1",
                 "--data", BadInputTest.data().toString(), "--out", dir.resolve("x").toString());
         assertNotEquals(0, o.code());
-        assertTrue(o.err().contains("is a DISTILBERT model") && o.err().contains("use pretrain for BERT, RoBERTa and DistilBERT"),
+        assertTrue(o.err().contains("is a DISTILBERT model") && o.err().contains("use pretrain for BERT, RoBERTa, DistilBERT and ALBERT"),
                 o.err());
     }
 }
