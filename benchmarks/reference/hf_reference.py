@@ -41,7 +41,9 @@ installable on the build machines):
   * Losses: CrossEntropyLoss (ignore_index=-100, mean); BERT total = MLM + NSP; GPT-2 shifts the
     labels by one (logits[:, :-1] against labels[:, 1:]).
 
-Usage: hf_reference.py MODEL_DIR INPUTS_JSON
+Usage: hf_reference.py MODEL_DIR INPUTS_JSON [--grads]
+  --grads (task heads): also backpropagate the loss and print "grads": {tensor name: flat gradient}
+          for every tensor of model.safetensors that the loss reaches.
   INPUTS_JSON: {"input_ids": [[...]], "attention_mask": [[...]] | null, "token_type_ids": [[...]] | null,
                 "labels": [[...]] | null, "next_sentence_label": [...] | null,
                 "sequence_labels": [...] | null (a sequence classifier's labels, HF's "labels")}
@@ -267,7 +269,8 @@ def task_head(cfg, w, h, inp):
         logits = linear(w, h, "classifier")
         out = {"logits": logits.tolist(), "loss": None}
         if inp.get("labels") is not None:
-            out["loss"] = F.cross_entropy(logits.view(-1, num_labels), torch.tensor(inp["labels"]).view(-1)).item()
+            loss = F.cross_entropy(logits.view(-1, num_labels), torch.tensor(inp["labels"]).view(-1))
+            out["loss"], out["_loss"] = loss.item(), loss
         return out
     if kind in ("bert", "megatron-bert"):
         pooled = torch.tanh(linear(w, h[:, 0], "bert.pooler.dense"))
@@ -281,10 +284,11 @@ def task_head(cfg, w, h, inp):
         problem = cfg.get("problem_type") or ("regression" if num_labels == 1 else "single_label_classification")
         if problem == "regression":
             labels = torch.tensor(inp["sequence_labels"], dtype=torch.float32)
-            out["loss"] = F.mse_loss(logits.squeeze(), labels.squeeze()).item()
+            loss = F.mse_loss(logits.squeeze(), labels.squeeze())
         else:
             labels = torch.tensor(inp["sequence_labels"], dtype=torch.long)
-            out["loss"] = F.cross_entropy(logits.view(-1, num_labels), labels.view(-1)).item()
+            loss = F.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+        out["loss"], out["_loss"] = loss.item(), loss
     return out
 
 
@@ -391,16 +395,21 @@ def gpt2(cfg, w, inp):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) not in (3, 4) or (len(argv) == 4 and argv[3] != "--grads"):
         sys.stderr.write(__doc__)
         return 2
     model_dir, inputs = argv[1], argv[2]
+    grads = len(argv) == 4
     with open(model_dir + "/config.json") as f:
         cfg = json.load(f)
     with open(inputs) as f:
         inp = json.load(f)
     tensors = load_safetensors(model_dir + "/model.safetensors")
-    torch.set_grad_enabled(False)
+    torch.set_grad_enabled(grads)
+    if grads:
+        for t in tensors.values():
+            if t.is_floating_point():
+                t.requires_grad_(True)
     kind = cfg["model_type"]
     if kind in ("bert", "megatron-bert"):
         out = bert(cfg, Weights(tensors, "bert"), inp)
@@ -414,6 +423,12 @@ def main(argv):
         out = albert(cfg, Weights(tensors, "albert"), inp)
     else:
         raise ValueError("unsupported model_type " + kind)
+    loss = out.pop("_loss", None)
+    if grads:
+        if loss is None:
+            raise ValueError("--grads needs a task head and labels in the inputs")
+        loss.backward()
+        out["grads"] = {name: t.grad.flatten().tolist() for name, t in tensors.items() if t.grad is not None}
     out["model_type"] = kind
     out["torch_version"] = torch.__version__
     json.dump(out, sys.stdout)
