@@ -122,7 +122,16 @@ public final class Plots {
         return chart;
     }
 
-    private static Path save(Chart<?, ?> chart, Path file) throws IOException {
+    /**
+     * Writes a chart as a PNG, headless (no display needed).
+     *
+     * @param chart the chart
+     * @param file the PNG file
+     * @return {@code file}
+     * @throws IOException if it cannot be written
+     */
+    public static Path save(Chart<?, ?> chart, Path file) throws IOException {
+        headless();
         try (OutputStream os = Files.newOutputStream(file)) {
             BitmapEncoder.saveBitmap(chart, os, BitmapEncoder.BitmapFormat.PNG);
         }

@@ -12,6 +12,8 @@ import io.tessera.models.checkpoint.LoadReport;
 import io.tessera.models.config.HeadConfig;
 import io.tessera.models.config.HfConfigJson;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.models.flops.ModelShape;
+import io.tessera.models.flops.TransformerFlops;
 import io.tessera.models.heads.ClassifierModel;
 import io.tessera.optim.schedule.LearningRateSchedule;
 import io.tessera.optim.zero.Bucket;
@@ -216,8 +218,11 @@ public final class FineTuner {
             Devices.synchronize(manager);
             double dt = (System.nanoTime() - t0) / 1e9;
             losses.add(sl.loss());
+            long globalTokens = tokens * ctx.dataSize(); // this rank's trimmed tokens × dp: the step's, as the ranks' batches are alike
+            double flops = TransformerFlops.trainingStep(ModelShape.of(model.config(), cfg.globalBatch(),
+                    (int) Math.max(1, globalTokens / cfg.globalBatch())));
             StepReport report = new StepReport(step + 1, steps, sl.loss(), sl.terms(), lr, r, dpo.skippedSteps(), false, dt,
-                    tokens * ctx.dataSize() / dt, Double.NaN, Devices.residentMegabytes(), device.toString(),
+                    globalTokens / dt, flops / dt / 1e12 / ctx.world().size(), Devices.residentMegabytes(), device.toString(),
                     Devices.memory(device).map(Devices.Memory::usedMegabytes).orElse(Double.NaN));
             listeners.forEach(l -> l.onStep(report));
             if ((step + 1) % evalEvery == 0 || step + 1 == steps) {
