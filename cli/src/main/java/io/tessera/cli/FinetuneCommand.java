@@ -6,7 +6,7 @@ import io.tessera.optim.OptimizerKind;
 import io.tessera.train.finetune.FineTuneConfig;
 import io.tessera.train.finetune.FineTuneTask;
 import io.tessera.train.finetune.FineTuner;
-import java.nio.file.Files;
+import io.tessera.train.finetune.TaskFiles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -120,8 +120,8 @@ final class FinetuneCommand implements Callable<Integer> {
         int dp = world / tp;
         boolean seq = t == FineTuneTask.SEQUENCE_CLASSIFICATION;
         FineTuneConfig cfg = FineTuneConfig.builder().setModelDir(modelDir).setTask(t)
-                .setTrain(train != null ? train : shipped(seq ? "sst-2/train.tsv" : "conll2003/train.txt", "--train"))
-                .setDev(dev != null ? dev : shipped(seq ? "sst-2/dev.tsv" : "conll2003/dev.txt", "--dev"))
+                .setTrain(train != null ? train : TaskFiles.shipped(seq ? "sst-2/train.tsv" : "conll2003/train.txt", "--train"))
+                .setDev(dev != null ? dev : TaskFiles.shipped(seq ? "sst-2/dev.tsv" : "conll2003/dev.txt", "--dev"))
                 .setOut(out != null ? out : Path.of("runs/finetune-" + t.flag())).optEpochs(epochs).optMaxSteps(maxSteps).optLr(lr)
                 .optWarmupRatio(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip).optGlobalBatch(globalBatch)
                 .optMicroBatch(microBatch != null ? microBatch : Math.max(1, globalBatch / dp)).optMaxLength(maxLength).optSeed(seed)
@@ -140,22 +140,5 @@ final class FinetuneCommand implements Callable<Integer> {
                 System.out.println("fine-tuned model (best dev, step " + r.best().step() + "): " + r.exported());
             }
         });
-    }
-
-    /**
-     * The shipped task file: {@code data/NAME} or {@code shared/data/NAME} in the working directory or
-     * a folder above it.
-     */
-    static Path shipped(String name, String flag) {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            for (String base : List.of("data", "shared/data", "../shared/data")) {
-                Path p = d.resolve(base).resolve(name).normalize();
-                if (Files.isRegularFile(p)) {
-                    return p;
-                }
-            }
-        }
-        throw new IllegalArgumentException(flag + ": no file given and the shipped " + name + " is not in data/ or shared/data/ above "
-                + Path.of("").toAbsolutePath() + "; pass " + flag + " FILE");
     }
 }

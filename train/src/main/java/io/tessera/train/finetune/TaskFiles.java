@@ -134,6 +134,28 @@ public final class TaskFiles {
         return out;
     }
 
+    /**
+     * A task file shipped with the project: {@code data/NAME} or {@code shared/data/NAME} in the working
+     * directory or a folder above it (e.g. {@code sst-2/train.tsv}, {@code conll2003/dev.txt}).
+     *
+     * @param name the file under the data folder
+     * @param flag the option it stands in for, for the message
+     * @return the file
+     * @throws IllegalArgumentException if it is not found, naming the flag to pass instead
+     */
+    public static Path shipped(String name, String flag) {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            for (String base : List.of("data", "shared/data", "../shared/data")) {
+                Path p = d.resolve(base).resolve(name).normalize();
+                if (Files.isRegularFile(p)) {
+                    return p;
+                }
+            }
+        }
+        throw new IllegalArgumentException(flag + ": no file given and the shipped " + name + " is not in data/ or shared/data/ above "
+                + Path.of("").toAbsolutePath() + "; pass " + flag + " FILE");
+    }
+
     private static List<String> readLines(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(file + " does not exist or is not a file");

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Fine-tuning benchmark (a measurement, not a test): Tessera's own small pretrained BERT fine-tuned on
+# SST-2 (dev accuracy, target >= 0.80) and CoNLL-2003 (dev entity F1, target >= 0.70), each fine-tuning
+# limited to 15 minutes on a 2-core machine.
+#
+#   benchmarks/finetune/run.sh                 # pretrain (once, kept in $WORK/pretrain), then both tasks
+#   DATA=/path/to/data WORK=runs/bench-ft PRETRAIN_STEPS=2500 benchmarks/finetune/run.sh
+#
+# 1. Pretraining corpus: WikiText-2 valid.txt, plus the unlabelled sentences of the SST-2 and CoNLL-2003
+#    training files as extra documents (text from the shipped data; no labels, no dev or test text).
+#    WikiText-2 test.txt is the held-out text.
+# 2. bin/tessera pretrain (bert-mini: 2 layers, hidden 128, WordPiece 4096 learnt from that corpus, MLM + NSP).
+# 3. bin/tessera finetune on each task; the best dev score is read from metrics.jsonl.
+# Prints one line per task: score, target, ratio, fine-tuning wall time, and the commands.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+DATA="${DATA:-}"
+if [ -z "$DATA" ]; then
+  for d in data ../shared/data shared/data; do
+    [ -f "$d/sst-2/train.tsv" ] && [ -f "$d/conll2003/train.txt" ] && DATA="$d" && break
+  done
+fi
+[ -n "$DATA" ] || { echo "run.sh: SST-2 and CoNLL-2003 not found under data/ or ../shared/data; set DATA" >&2; exit 1; }
+WORK="${WORK:-runs/bench-finetune}"
+PRETRAIN_STEPS="${PRETRAIN_STEPS:-2500}"
+SST2_STEPS="${SST2_STEPS:-2000}"
+CONLL_STEPS="${CONLL_STEPS:-1300}"
+mkdir -p "$WORK/corpus"
+
+if [ ! -f "$WORK/pretrain/model/model.safetensors" ]; then
+  {
+    cat data/wikitext-2/valid.txt
+    tail -n +2 "$DATA/sst-2/train.tsv" | cut -f1 | awk 'NR % 40 == 1 { printf "\n = sst chunk %d = \n\n", NR / 40 } { print " " $0 }'
+    awk 'NF == 0 { if (s != "") { n++; if (n % 20 == 1) printf "\n = news chunk %d = \n\n", n / 20; print " " s; s = "" } next }
+         { s = (s == "" ? $1 : s " " $1) } END { if (s != "") print " " s }' "$DATA/conll2003/train.txt"
+  } > "$WORK/corpus/valid.txt"
+  cp data/wikitext-2/test.txt "$WORK/corpus/test.txt"
+  pretrain=(bin/tessera pretrain --data "$WORK/corpus" --steps "$PRETRAIN_STEPS" --warmup 100 --out "$WORK/pretrain" --overwrite)
+  echo "+ ${pretrain[*]}"
+  start=$(date +%s)
+  "${pretrain[@]}"
+  echo "pretraining: $(( $(date +%s) - start )) s"
+fi
+
+best() { # metrics.jsonl, key -> the largest value of key over the eval rows
+  grep '"type":"eval"' "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" | sort -g | tail -1
+}
+
+report() { # task, score, target, seconds, command
+  awk -v t="$1" -v s="$2" -v g="$3" -v sec="$4" 'BEGIN { printf "%-9s dev %-8s %.4f  target %.2f  ratio %.3f  %s  fine-tuning %d s (limit 900 s)\n",
+    t, (t == "sst-2" ? "accuracy" : "F1"), s, g, s / g, (s >= g ? "MET" : "NOT MET"), sec }'
+  echo "  command: $5"
+}
+
+sst2=(bin/tessera finetune --model-dir "$WORK/pretrain/model" --task sequence-classification
+      --train "$DATA/sst-2/train.tsv" --dev "$DATA/sst-2/dev.tsv" --out "$WORK/sst2" --overwrite
+      --max-steps "$SST2_STEPS" --eval-every 250 --lr 1e-3 --global-batch 32 --max-length 64 --dropout 0.1)
+echo "+ ${sst2[*]}"
+start=$(date +%s); "${sst2[@]}"; sst2_s=$(( $(date +%s) - start ))
+
+conll=(bin/tessera finetune --model-dir "$WORK/pretrain/model" --task token-classification
+       --train "$DATA/conll2003/train.txt" --dev "$DATA/conll2003/dev.txt" --out "$WORK/conll" --overwrite
+       --max-steps "$CONLL_STEPS" --eval-every 250 --lr 2e-3 --global-batch 32 --max-length 64 --dropout 0.1)
+echo "+ ${conll[*]}"
+start=$(date +%s); "${conll[@]}"; conll_s=$(( $(date +%s) - start ))
+
+echo
+echo "== fine-tuning benchmark ($(nproc) cores; pretrained $PRETRAIN_STEPS steps) =="
+report sst-2 "$(best "$WORK/sst2/metrics.jsonl" accuracy)" 0.80 "$sst2_s" "${sst2[*]}"
+report conll2003 "$(best "$WORK/conll/metrics.jsonl" f1)" 0.70 "$conll_s" "${conll[*]}"
