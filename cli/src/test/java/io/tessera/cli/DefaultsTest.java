@@ -42,7 +42,7 @@ class DefaultsTest {
         assertEquals(1, o.err().lines().filter(l -> l.startsWith("warning:")).count(), "one warning line: " + o.err());
         String record = Files.readString(out.resolve("metrics.jsonl"));
         assertTrue(record.contains("\"step\":2"), record);
-        for (String f : List.of("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")) {
+        for (String f : List.of("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json")) {
             assertTrue(Files.isRegularFile(out.resolve("model").resolve(f)), f + " in the exported model");
         }
         assertEquals(Files.readAllLines(out.resolve("vocab.txt")), Files.readAllLines(out.resolve("model/vocab.txt")));

@@ -131,6 +131,7 @@ class FinetuneCommandTest {
         Path out = dir.resolve("out");
         assertFails(finetune("--max-length", "100", "--out", out.toString()), "--max-length 100", "64 positions", "--max-length 64");
         Files.delete(model.resolve("vocab.txt"));
+        Files.delete(model.resolve("tokenizer.json"));
         assertFails(finetune("--out", out.toString()), "has no tokenizer", "vocab.txt");
         assertFalse(Files.exists(out), "nothing written");
     }

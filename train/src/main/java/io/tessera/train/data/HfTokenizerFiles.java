@@ -18,6 +18,7 @@ import java.util.Map;
  *                             tokenize_chinese_chars true (CJK ideographs are words of their own);
  *                             model_max_length = the model's max positions; the five special tokens
  *   special_tokens_map.json   [UNK] [SEP] [PAD] [CLS] [MASK]
+ *   tokenizer.json            the same pipeline for the Rust tokenizers library ({@link WordPieceTokenizerJson})
  * </pre>
  *
  * <p>GPT-2 runs here use the same WordPiece vocabulary and tokenizer (no byte-level BPE, see {@link
@@ -26,8 +27,8 @@ import java.util.Map;
  * around what it encodes; the GPT-2 model was trained on documents each followed by [SEP] with no
  * [CLS], so encode for it with {@code add_special_tokens=False}.
  *
- * <p>No {@code tokenizer.json}: Hugging Face builds the fast tokenizer from these files itself, and a
- * second description of the same pipeline written here could drift from it.
+ * <p>{@code tokenizer.json} is a second description of the pipeline; {@code WordPieceTokenizerJsonTest}
+ * keeps it from drifting (the Rust library reading it gives {@link WordPieceTokenizer}'s ids on WikiText).
  *
  * <p>Thread safety: stateless.
  */
@@ -47,7 +48,8 @@ public final class HfTokenizerFiles {
      * @param lowerCase whether the tokenizer lower-cases (and so strips accents), as {@link BasicTokenizer#lowerCase()}
      * @param modelMaxLength the model's max positions: the longest input it takes
      * @param documentsEndWithSep true for a GPT-2 model, whose documents each end with [SEP] ({@code eos_token})
-     * @return file name → content, in the order {@link #VOCAB_FILE}, {@link #CONFIG_FILE}, {@link #SPECIAL_TOKENS_FILE}
+     * @return file name → content, in the order {@link #VOCAB_FILE}, {@link #CONFIG_FILE}, {@link #SPECIAL_TOKENS_FILE},
+     *     {@link WordPieceTokenizerJson#FILE}
      */
     public static Map<String, byte[]> of(Vocabulary vocabulary, boolean lowerCase, int modelMaxLength, boolean documentsEndWithSep) {
         if (modelMaxLength < 1) {
@@ -73,6 +75,7 @@ public final class HfTokenizerFiles {
         files.put(VOCAB_FILE, vocab.toString().getBytes(StandardCharsets.UTF_8));
         files.put(CONFIG_FILE, json(config));
         files.put(SPECIAL_TOKENS_FILE, json(special));
+        files.put(WordPieceTokenizerJson.FILE, WordPieceTokenizerJson.of(vocabulary, lowerCase, !documentsEndWithSep));
         return files;
     }
 

@@ -2,7 +2,9 @@ package io.tessera.train.finetune;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
+import io.tessera.train.data.HfTokenizer;
 import io.tessera.train.data.HfTokenizerFiles;
+import io.tessera.train.data.WordPieceTokenizerJson;
 import io.tessera.train.data.Vocabulary;
 import io.tessera.train.data.WordPieceTokenizer;
 import java.io.IOException;
@@ -18,10 +20,12 @@ import java.util.Map;
  * files (so that an exported task model carries the same tokenizer).
  *
  * <pre>
+ *   tokenizer.json                                      any WordPiece, byte-level BPE or Unigram tokenizer, by the Rust
+ *                                                       tokenizers library ({@link HfTokenizer}); preferred when present
  *   vocab.txt + tokenizer_config.json (do_lower_case)   BERT / DistilBERT WordPiece, Tessera's {@link WordPieceTokenizer}
  * </pre>
  *
- * <p>A directory without {@code vocab.txt} is refused with the files it would need.
+ * <p>A directory with neither is refused with the files it would need.
  *
  * <p>Thread safety: immutable.
  *
@@ -42,10 +46,11 @@ public record ModelTokenizer(TaskTokenizer tokenizer, Map<String, byte[]> files)
      */
     public static ModelTokenizer load(Path dir) throws IOException {
         Path vocab = dir.resolve(HfTokenizerFiles.VOCAB_FILE);
-        if (!Files.isRegularFile(vocab)) {
-            throw new IllegalArgumentException("--model-dir " + dir + " has no tokenizer: " + HfTokenizerFiles.VOCAB_FILE
-                    + " is missing; a BERT-family directory carries vocab.txt and tokenizer_config.json (pretrain's export"
-                    + " writes them, and `tessera init --vocab FILE` adds them)");
+        Path json = dir.resolve(WordPieceTokenizerJson.FILE);
+        if (!Files.isRegularFile(vocab) && !Files.isRegularFile(json)) {
+            throw new IllegalArgumentException("--model-dir " + dir + " has no tokenizer: neither tokenizer.json nor "
+                    + HfTokenizerFiles.VOCAB_FILE + " is there; a Hugging Face model directory carries its tokenizer files"
+                    + " (pretrain's export writes them, and `tessera init --vocab FILE` adds them)");
         }
         boolean lowerCase = true;
         Path config = dir.resolve(HfTokenizerFiles.CONFIG_FILE);
@@ -61,6 +66,10 @@ public record ModelTokenizer(TaskTokenizer tokenizer, Map<String, byte[]> files)
             if (Files.isRegularFile(p)) {
                 files.put(name, Files.readAllBytes(p));
             }
+        }
+        if (Files.isRegularFile(json)) {
+            // Held for the process's life: a fine-tuning or prediction run tokenises until it ends.
+            return new ModelTokenizer(TaskTokenizer.of(HfTokenizer.load(json)), files);
         }
         Vocabulary v = Vocabulary.load(vocab);
         return new ModelTokenizer(TaskTokenizer.wordPiece(new WordPieceTokenizer(v, lowerCase)), files);

@@ -1,5 +1,6 @@
 package io.tessera.train.finetune;
 
+import io.tessera.train.data.HfTokenizer;
 import io.tessera.train.data.Vocabulary;
 import io.tessera.train.data.WordPieceTokenizer;
 import java.util.ArrayList;
@@ -40,6 +41,42 @@ public interface TaskTokenizer {
 
     /** @return the padding id */
     int padId();
+
+    /**
+     * A Hugging Face {@code tokenizer.json} (the Rust library) as a task tokenizer.
+     *
+     * @param tokenizer the tokenizer
+     * @return the adapter
+     */
+    static TaskTokenizer of(HfTokenizer tokenizer) {
+        Objects.requireNonNull(tokenizer, "tokenizer");
+        return new TaskTokenizer() {
+            @Override
+            public int[] encode(String text) {
+                return tokenizer.encode(text, true);
+            }
+
+            @Override
+            public List<int[]> encodeWords(List<String> words) {
+                return tokenizer.encodeWords(words);
+            }
+
+            @Override
+            public int[] prefix() {
+                return tokenizer.prefix();
+            }
+
+            @Override
+            public int[] suffix() {
+                return tokenizer.suffix();
+            }
+
+            @Override
+            public int padId() {
+                return tokenizer.padId();
+            }
+        };
+    }
 
     /**
      * Tessera's own WordPiece tokenizer (BERT's rules) as a task tokenizer.

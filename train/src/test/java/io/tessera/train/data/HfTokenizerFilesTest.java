@@ -22,7 +22,7 @@ class HfTokenizerFilesTest {
     @Test
     void uncasedBertFiles() {
         Map<String, byte[]> f = HfTokenizerFiles.of(VOCAB, true, 512, false);
-        assertEquals(List.of("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"), List.copyOf(f.keySet()));
+        assertEquals(List.of("vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"), List.copyOf(f.keySet()));
         assertEquals("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n##s\ncafé\n", new String(f.get("vocab.txt"), StandardCharsets.UTF_8));
         assertEquals("{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": true,\n  \"do_basic_tokenize\": true,\n"
                 + "  \"never_split\": null,\n  \"tokenize_chinese_chars\": true,\n  \"strip_accents\": true,\n"

@@ -44,7 +44,7 @@ class FineTunerTest {
         assertEquals(List.of("0", "1"), exported.head().labels());
         JsonObject json = JsonParser.parseString(Files.readString(r.exported().resolve("config.json"))).getAsJsonObject();
         assertEquals("BertForSequenceClassification", json.getAsJsonArray("architectures").get(0).getAsString());
-        for (String f : List.of("vocab.txt", "tokenizer_config.json", "special_tokens_map.json")) {
+        for (String f : List.of("vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json")) {
             assertTrue(Files.isRegularFile(r.exported().resolve(f)), f + " beside the exported model");
         }
         List<String> rows = Files.readAllLines(dir.resolve("out/metrics.jsonl"), StandardCharsets.UTF_8);
@@ -86,6 +86,7 @@ class FineTunerTest {
     void aModelDirectoryWithoutATokenizerIsRefused(@TempDir Path dir) throws Exception {
         Path model = FineTuneFixture.pretrained(dir.resolve("bert"), "bert-tiny");
         Files.delete(model.resolve("vocab.txt"));
+        Files.delete(model.resolve("tokenizer.json"));
         FineTuneConfig cfg = FineTuneConfig.builder().setModelDir(model).setTask(FineTuneTask.SEQUENCE_CLASSIFICATION)
                 .setTrain(FineTuneFixture.sentiment(dir.resolve("train.tsv"), 32, 1))
                 .setDev(FineTuneFixture.sentiment(dir.resolve("dev.tsv"), 8, 2)).setOut(dir.resolve("out")).build();
