@@ -24,8 +24,8 @@ fi
 [ -n "$DATA" ] || { echo "run.sh: SST-2 and CoNLL-2003 not found under data/ or ../shared/data; set DATA" >&2; exit 1; }
 WORK="${WORK:-runs/bench-finetune}"
 PRETRAIN_STEPS="${PRETRAIN_STEPS:-2500}"
-SST2_STEPS="${SST2_STEPS:-2000}"
-CONLL_STEPS="${CONLL_STEPS:-1300}"
+SST2_STEPS="${SST2_STEPS:-2500}"
+CONLL_STEPS="${CONLL_STEPS:-2000}"
 mkdir -p "$WORK/corpus"
 
 if [ ! -f "$WORK/pretrain/model/model.safetensors" ]; then
@@ -55,13 +55,13 @@ report() { # task, score, target, seconds, command
 
 sst2=(bin/tessera finetune --model-dir "$WORK/pretrain/model" --task sequence-classification
       --train "$DATA/sst-2/train.tsv" --dev "$DATA/sst-2/dev.tsv" --out "$WORK/sst2" --overwrite
-      --max-steps "$SST2_STEPS" --eval-every 250 --lr 1e-3 --global-batch 32 --max-length 64 --dropout 0.1)
+      --max-steps "$SST2_STEPS" --eval-every 250 --lr 5e-4 --global-batch 32 --max-length 64 --dropout 0.1)
 echo "+ ${sst2[*]}"
 start=$(date +%s); "${sst2[@]}"; sst2_s=$(( $(date +%s) - start ))
 
 conll=(bin/tessera finetune --model-dir "$WORK/pretrain/model" --task token-classification
        --train "$DATA/conll2003/train.txt" --dev "$DATA/conll2003/dev.txt" --out "$WORK/conll" --overwrite
-       --max-steps "$CONLL_STEPS" --eval-every 250 --lr 2e-3 --global-batch 32 --max-length 64 --dropout 0.1)
+       --max-steps "$CONLL_STEPS" --eval-every 250 --lr 1e-3 --global-batch 32 --max-length 64 --dropout 0.1)
 echo "+ ${conll[*]}"
 start=$(date +%s); "${conll[@]}"; conll_s=$(( $(date +%s) - start ))
 

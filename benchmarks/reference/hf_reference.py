@@ -32,7 +32,8 @@ installable on the build machines):
     head vocab_layer_norm(act(vocab_transform(h))) @ word.T + vocab_projector.bias; every LayerNorm
     eps 1e-12; act = config "activation".
   * Task heads (architectures[0] = ...ForSequenceClassification / ...ForTokenClassification):
-    sequence: BERT classifier(tanh(pooler(h[:, 0]))); RoBERTa classifier.out_proj(tanh(classifier.dense(
+    sequence: BERT classifier(tanh(pooler(h[:, 0]))); ALBERT classifier(tanh(albert.pooler(h[:, 0])));
+    RoBERTa classifier.out_proj(tanh(classifier.dense(
     h[:, 0]))); DistilBERT classifier(relu(pre_classifier(h[:, 0]))); loss MSELoss on the squeezed
     logits for problem_type "regression" (the default when num_labels == 1), else CrossEntropyLoss;
     token: classifier(h) for every token, CrossEntropyLoss. num_labels = len(id2label).
@@ -277,6 +278,8 @@ def task_head(cfg, w, h, inp):
         logits = linear(w, pooled, "classifier")
     elif kind == "roberta":
         logits = linear(w, torch.tanh(linear(w, h[:, 0], "classifier.dense")), "classifier.out_proj")
+    elif kind == "albert":
+        logits = linear(w, torch.tanh(linear(w, h[:, 0], "albert.pooler")), "classifier")
     else:
         logits = linear(w, torch.relu(linear(w, h[:, 0], "pre_classifier")), "classifier")
     out = {"logits": logits.tolist(), "loss": None}
@@ -337,6 +340,8 @@ def albert(cfg, w, inp):
         for j in range(inner):
             h = layer(h, "albert.encoder.albert_layer_groups.%d.albert_layers.%d." % (g, j))
 
+    if task(cfg) != "pretraining":
+        return task_head(cfg, w, h, inp)
     pooled = torch.tanh(linear(w, h[:, 0], "albert.pooler"))
     tr = layer_norm(w, act(linear(w, h, "predictions.dense")), "predictions.LayerNorm", eps)
     logits = torch.matmul(tr, word.t()) + w["predictions.bias"]

@@ -28,15 +28,15 @@ import java.util.List;
 public abstract class Encoder extends Module {
 
     /**
-     * The encoder of a configuration's family: {@code BertEncoder}, {@code RobertaEncoder} or
-     * {@code DistilBertEncoder}. Declares only.
+     * The encoder of a configuration's family: {@code BertEncoder}, {@code RobertaEncoder},
+     * {@code DistilBertEncoder} or {@code AlbertEncoder}. Declares only.
      *
      * @param config the configuration
      * @param parallel this rank's parallel context
      * @param rng the model's dropout RNG tracker
      * @param checkpointActivations whether the layers recompute in backward
-     * @param pooler whether to add BERT's pooler (Hugging Face's {@code add_pooling_layer}); the other
-     *     families have none
+     * @param pooler whether to add BERT's or ALBERT's pooler (Hugging Face's {@code add_pooling_layer}); the
+     *     other families have none
      * @return the encoder
      * @throws IllegalArgumentException for GPT-2, which is a decoder
      */
@@ -49,9 +49,11 @@ public abstract class Encoder extends Module {
                 return new io.tessera.models.roberta.RobertaEncoder(config, parallel, rng, checkpointActivations);
             case DISTILBERT:
                 return new io.tessera.models.distilbert.DistilBertEncoder(config, parallel, rng, checkpointActivations);
+            case ALBERT:
+                return new io.tessera.models.albert.AlbertEncoder(config, parallel, rng, checkpointActivations, pooler);
             default:
                 throw new IllegalArgumentException(config.architecture() + " has no encoder: task heads sit on BERT,"
-                        + " RoBERTa and DistilBERT");
+                        + " RoBERTa, DistilBERT and ALBERT");
         }
     }
 
@@ -61,8 +63,8 @@ public abstract class Encoder extends Module {
     /** @return the vocabulary-parallel word embedding */
     public abstract VocabParallelEmbedding wordEmbeddings();
 
-    /** @return the layers, in order */
-    public abstract List<TransformerLayer> layers();
+    /** @return the layers, in order ({@link TransformerLayer}s; ALBERT's shared {@code AlbertLayer}s, each held once) */
+    public abstract List<? extends Module> layers();
 
     /**
      * Records the embeddings, layers and pooler. The caller checks the batch first

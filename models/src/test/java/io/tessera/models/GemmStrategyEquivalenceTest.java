@@ -63,7 +63,7 @@ class GemmStrategyEquivalenceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Kind.class)
+    @EnumSource(value = Kind.class, names = "ALBERT", mode = EnumSource.Mode.EXCLUDE)
     void productNodesMatchLibtorchAutograd(Kind kind) {
         for (int degree : new int[] {1, 2}) {
             Run torch = run(kind, degree, GemmBackend.LIBTORCH);

@@ -44,7 +44,7 @@ final class HeadTesting {
     /** Every encoder family with every head. */
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (Kind kind : new Kind[] {Kind.BERT, Kind.MEGATRON_BERT, Kind.ROBERTA, Kind.DISTILBERT}) {
+        for (Kind kind : new Kind[] {Kind.BERT, Kind.MEGATRON_BERT, Kind.ROBERTA, Kind.DISTILBERT, Kind.ALBERT}) {
             for (Head head : Head.values()) {
                 out.add(Arguments.of(kind, head));
             }

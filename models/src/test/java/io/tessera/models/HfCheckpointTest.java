@@ -71,7 +71,7 @@ class HfCheckpointTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Kind.class)
+    @EnumSource(value = Kind.class, names = "ALBERT", mode = EnumSource.Mode.EXCLUDE)
     void roundTripAcrossDegrees(Kind kind, @TempDir Path dir) {
         Result saved = save(kind, 2, dir);
         for (int degree : new int[] {1, 4}) {

@@ -60,7 +60,7 @@ class HfReferenceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Kind.class)
+    @EnumSource(value = Kind.class, names = "ALBERT", mode = EnumSource.Mode.EXCLUDE)
     void lossAndLogitsMatchPlainPyTorch(Kind kind, @TempDir Path dir) throws Exception {
         Path model = dir.resolve("model");
         Result tessera = TpTesting.run(2, pc -> {

@@ -33,12 +33,17 @@ final class ModelTesting {
 
     /** The model kinds under test. */
     enum Kind {
-        BERT, MEGATRON_BERT, GPT2, ROBERTA, DISTILBERT;
+        BERT, MEGATRON_BERT, GPT2, ROBERTA, DISTILBERT,
+        /** Only for the task heads ({@link HeadTesting}); ALBERT's pre-training model has its own tests (AlbertTesting). */
+        ALBERT;
 
         /** RoBERTa's padding id (its tiny preset's): the padded positions of {@link #batch} hold it. */
         static final int ROBERTA_PAD = 1;
 
         TransformerConfig config() {
+            if (this == ALBERT) {
+                return AlbertTesting.config();
+            }
             String preset = switch (this) {
                 case GPT2 -> "gpt2-tiny";
                 case ROBERTA -> "roberta-tiny";

@@ -110,7 +110,7 @@ public final class BertForPreTraining extends TransformerModel {
     }
 
     /** @return the layers, in order */
-    public List<TransformerLayer> layers() {
+    public List<? extends io.tessera.core.nn.Module> layers() {
         return encoder.layers();
     }
 

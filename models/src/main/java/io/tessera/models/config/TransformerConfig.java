@@ -638,7 +638,7 @@ public final class TransformerConfig {
         /**
          * Overrides the output head (default {@link HeadConfig#PRETRAINING}).
          *
-         * @param head a classifier or the pre-training heads; classifiers exist for BERT, RoBERTa and
+         * @param head a classifier or the pre-training heads; classifiers exist for BERT, RoBERTa, ALBERT and
          *     DistilBERT
          * @return this builder
          */
@@ -669,8 +669,8 @@ public final class TransformerConfig {
         public TransformerConfig build() {
             List<String> p = new ArrayList<>();
             if (architecture == Architecture.GPT2 && head.task() != HeadConfig.Task.PRETRAINING) {
-                p.add("head = " + head.task() + " is not built for GPT2: Tessera's classifiers sit on BERT, RoBERTa"
-                        + " and DistilBERT encoders; drop optHead(..)");
+                p.add("head = " + head.task() + " is not built for GPT2: Tessera's classifiers sit on BERT, RoBERTa,"
+                        + " DistilBERT and ALBERT encoders; drop optHead(..)");
             }
             positive(p, "vocabSize", vocabSize, "setVocabSize",
                     "the tokenizer's vocabulary size, e.g. 30522 for BERT's WordPiece or 50257 for GPT-2's BPE");

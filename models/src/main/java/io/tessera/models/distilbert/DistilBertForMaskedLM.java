@@ -98,7 +98,7 @@ public final class DistilBertForMaskedLM extends MaskedLanguageModel {
     }
 
     /** @return the layers, in order */
-    public List<TransformerLayer> layers() {
+    public List<? extends io.tessera.core.nn.Module> layers() {
         return encoder.layers();
     }
 

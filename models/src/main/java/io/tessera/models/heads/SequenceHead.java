@@ -34,6 +34,8 @@ public abstract class SequenceHead extends Module {
                 return new io.tessera.models.distilbert.DistilBertSequenceHead(config, rng);
             case BERT:
                 return new io.tessera.models.bert.BertSequenceHead(config, rng);
+            case ALBERT:
+                return new io.tessera.models.albert.AlbertSequenceHead(config, rng);
             default:
                 throw new IllegalArgumentException(config.architecture() + " has no sequence-classification head");
         }
@@ -44,10 +46,11 @@ public abstract class SequenceHead extends Module {
      * sequence classifier), so that the encoder is built with one.
      *
      * @param config the configuration
-     * @return true for BERT
+     * @return true for BERT and ALBERT
      */
     public static boolean readsPooler(TransformerConfig config) {
-        return config.architecture() == io.tessera.models.config.Architecture.BERT;
+        io.tessera.models.config.Architecture a = config.architecture();
+        return a == io.tessera.models.config.Architecture.BERT || a == io.tessera.models.config.Architecture.ALBERT;
     }
 
     /**
@@ -60,13 +63,17 @@ public abstract class SequenceHead extends Module {
     public abstract Var logits(Tape tape, EncoderOutput encoded);
 
     /**
-     * Hugging Face's {@code classifier_dropout if not None else hidden_dropout_prob}.
+     * Hugging Face's {@code classifier_dropout if not None else hidden_dropout_prob}; for ALBERT its
+     * {@code classifier_dropout_prob}. The head's own {@code classifierDropout} wins where set.
      *
      * @param config the configuration
      * @return the probability
      */
     public static double classifierDropout(TransformerConfig config) {
         Double p = config.head().classifierDropout();
-        return p != null ? p : config.hiddenDropout();
+        if (p != null) {
+            return p;
+        }
+        return config.albert() != null ? config.albert().classifierDropout() : config.hiddenDropout();
     }
 }

@@ -119,7 +119,7 @@ public final class RobertaForMaskedLM extends MaskedLanguageModel {
     }
 
     /** @return the layers, in order */
-    public List<TransformerLayer> layers() {
+    public List<? extends io.tessera.core.nn.Module> layers() {
         return encoder.layers();
     }
 
