@@ -103,6 +103,10 @@ class PretrainCommand implements Callable<Integer> {
     @Option(names = "--vocab-size", description = "WordPiece vocabulary built from the corpus. Default: ${DEFAULT-VALUE}.")
     int vocabSize = 4096;
 
+    @Option(names = "--cased", description = "Keep case and accents (learn the vocabulary and tokenise cased, as BERT-cased);"
+            + " default: uncased, lower-cased and accent-stripped. Named-entity tagging gains from case.")
+    boolean cased;
+
     @Option(names = "--lr", description = "Peak learning rate. Default: ${DEFAULT-VALUE}.")
     double lr = 2e-3;
 
@@ -185,7 +189,7 @@ class PretrainCommand implements Callable<Integer> {
         TrainConfig cfg = TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
                 .optResume(resume).optOverwrite(overwrite).optDropout(dropout).optTensorParallel(tp).optDataParallel(dataParallel)
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
-                .optVocabSize(vocabSize).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
+                .optVocabSize(vocabSize).optCased(cased).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
                 .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery)
                 .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale)
                 .optLossScaleWindow(lossScaleWindow)

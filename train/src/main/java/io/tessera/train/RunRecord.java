@@ -41,6 +41,7 @@ public final class RunRecord {
         o.add("model", JsonParser.parseString(HfConfigJson.toJson(model)));
         o.addProperty("data", cfg.dataDir().toAbsolutePath().toString());
         o.addProperty("seq_length", cfg.seqLength());
+        o.addProperty("cased", cfg.cased());
         o.addProperty("vocab_size", cfg.vocabSize());
         o.addProperty("seed", cfg.seed());
         o.addProperty("steps", cfg.steps());

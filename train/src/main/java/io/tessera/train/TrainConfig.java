@@ -52,13 +52,15 @@ import java.util.Objects;
  * @param lossScaleWindow clean fp16 steps before the loss scale doubles (DeepSpeed: 1000)
  * @param device where each rank computes ({@code --device}; default {@link Devices#AUTO}: cuda:LOCAL_RANK where
  *     the loaded libtorch can use a GPU, else the CPU); resolved per rank by {@link Devices#resolve(int, int)}
+ * @param cased keep case and accents ({@code --cased}: the vocabulary is learnt and the text tokenised cased);
+ *     false: lower-cased and accent-stripped, as BERT-uncased
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
                           ZeroStage zero, OptimizerKind optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
                           boolean overwrite, long bucketBytes, boolean progress, Path vocabFile, Precision precision,
-                          double initialLossScale, long lossScaleWindow, Devices device) {
+                          double initialLossScale, long lossScaleWindow, Devices device, boolean cased) {
 
     /** @return world size */
     public int world() {
@@ -118,6 +120,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.initialLossScale = initialLossScale;
         b.lossScaleWindow = lossScaleWindow;
         b.device = device;
+        b.cased = cased;
         return b;
     }
 
@@ -128,6 +131,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         private String modelName = "custom";
         private Path dataDir;
         private int vocabSize = 4096;
+        private boolean cased;
         private int seqLength = 64;
         private long seed = 1234;
         private int steps = 100;
@@ -162,6 +166,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         public Builder setModel(TransformerConfig v, String name) { model = v; modelName = name; return this; }
         public Builder setDataDir(Path v) { dataDir = v; return this; }
         public Builder optVocabSize(int v) { vocabSize = v; return this; }
+        public Builder optCased(boolean v) { cased = v; return this; }
         public Builder optSeqLength(int v) { seqLength = v; return this; }
         public Builder optSeed(long v) { seed = v; return this; }
         public Builder optSteps(int v) { steps = v; return this; }
@@ -286,7 +291,7 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
                     tensorParallel, dataParallel, ZeroStage.of(zero), optimizerKind, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
                     evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile,
-                    precision, initialLossScale, lossScaleWindow, device);
+                    precision, initialLossScale, lossScaleWindow, device, cased);
         }
 
         private static void positive(List<String> errors, String flag, long v) {

@@ -227,7 +227,7 @@ public final class Trainer {
             listeners.forEach(l -> l.onEvaluation(done));
         }
         Path exported = cfg.out().resolve("model");
-        dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizerFiles(data.vocabulary(), model.config())));
+        dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizerFiles(data.vocabulary(), model.config(), !cfg.cased())));
         if (!listeners.isEmpty()) {
             log.println("exported Hugging Face model to " + exported);
         }
@@ -250,7 +250,7 @@ public final class Trainer {
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 int step = new CheckpointStore(cfg.out(), compute.gemm()).load(checkpoint, cfg, model, dpo, manager);
                 Vocabulary vocabulary = Vocabulary.load(cfg.out().resolve("vocab.txt"));
-                dpo.withFullParameters(() -> HfCheckpoint.save(model, target, tokenizerFiles(vocabulary, modelConfig)));
+                dpo.withFullParameters(() -> HfCheckpoint.save(model, target, tokenizerFiles(vocabulary, modelConfig, !cfg.cased())));
                 if (ctx.rank() == 0) {
                     log.printf("exported step %d of %s to %s%n", step, cfg.out(), target);
                 }
@@ -267,7 +267,17 @@ public final class Trainer {
      * @return file name → content, for {@link HfCheckpoint#save(TransformerModel, Path, Map)}
      */
     public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig) {
-        return HfTokenizerFiles.of(vocabulary, TrainingData.LOWER_CASE, modelConfig.maxSequenceLength(),
+        return tokenizerFiles(vocabulary, modelConfig, TrainingData.LOWER_CASE);
+    }
+
+    /**
+     * @param vocabulary the run's vocabulary
+     * @param modelConfig the exported model
+     * @param lowerCase whether the run tokenised uncased
+     * @return file name → content
+     */
+    public static Map<String, byte[]> tokenizerFiles(Vocabulary vocabulary, TransformerConfig modelConfig, boolean lowerCase) {
+        return HfTokenizerFiles.of(vocabulary, lowerCase, modelConfig.maxSequenceLength(),
                 modelConfig.architecture() == io.tessera.models.config.Architecture.GPT2);
     }
 

@@ -28,7 +28,7 @@ import java.nio.file.Path;
  */
 public record TrainingData(Vocabulary vocabulary, ExampleDataset train, ExampleDataset heldOut) {
 
-    /** Runs tokenize uncased: lower-cased, accents stripped. */
+    /** Runs tokenize uncased (lower-cased, accents stripped) unless {@link TrainConfig#cased()}. */
     public static final boolean LOWER_CASE = true;
 
     /**
@@ -42,8 +42,8 @@ public record TrainingData(Vocabulary vocabulary, ExampleDataset train, ExampleD
         Path saved = cfg.out().resolve("vocab.txt");
         Vocabulary vocab = cfg.vocabFile() != null ? Vocabulary.load(cfg.vocabFile())
                 : cfg.resume() && Files.isRegularFile(saved) ? Vocabulary.load(saved)
-                : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).build().train(train);
-        WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, LOWER_CASE);
+                : WordPieceTrainer.builder().setVocabSize(cfg.vocabSize()).optLowerCase(!cfg.cased()).build().train(train);
+        WordPieceTokenizer tokenizer = new WordPieceTokenizer(vocab, !cfg.cased());
         if (cfg.task() != Task.GPT2) {
             // RoBERTa and DistilBERT: full sentences, MLM only; ALBERT: sentence order (SOP); BERT: next sentence (NSP).
             BertDataConfig.Objective objective = cfg.task() == Task.MLM ? BertDataConfig.Objective.FULL_SENTENCES
