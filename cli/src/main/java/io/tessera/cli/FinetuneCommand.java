@@ -114,10 +114,7 @@ final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         FineTuneTask t = FineTuneTask.parse(task);
         int world = Ranks.world(nproc);
-        if (tp < 1 || world % tp != 0) {
-            throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
-        }
-        int dp = world / tp;
+        int dp = Ranks.dataParallel(world, tp);
         boolean seq = t == FineTuneTask.SEQUENCE_CLASSIFICATION;
         FineTuneConfig cfg = FineTuneConfig.builder().setModelDir(modelDir).setTask(t)
                 .setTrain(train != null ? train : TaskFiles.shipped(seq ? "sst-2/train.tsv" : "conll2003/train.txt", "--train"))

@@ -60,10 +60,7 @@ final class PredictCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new IllegalArgumentException("--batch " + batch + ": must be at least 1");
         }
-        int world = Ranks.world(nproc);
-        if (tp < 1 || world % tp != 0) {
-            throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
-        }
+        Ranks.dataParallel(Ranks.world(nproc), tp);
         TaskPrediction prediction = new TaskPrediction(modelDir, input, output, maxLength, batch);
         return Ranks.run(spec, nproc, tp, threads, Duration.ofSeconds(timeout), Devices.parse(device),
                 (ctx, here) -> prediction.run(ctx, here, Compute.ofProcess(), System.out));

@@ -58,6 +58,19 @@ final class Ranks {
     }
 
     /**
+     * @param world ranks of the job
+     * @param tp the {@code --tp} flag
+     * @return the data-parallel degree {@code world / tp}
+     * @throws IllegalArgumentException when {@code tp} does not divide the ranks
+     */
+    static int dataParallel(int world, int tp) {
+        if (tp < 1 || world % tp != 0) {
+            throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
+        }
+        return world / tp;
+    }
+
+    /**
      * Runs {@code body} as this process's rank, or spawns {@code nproc} local ranks that do.
      *
      * <p>The device request is resolved per rank ({@link Devices#resolve}: rank with local rank L takes

@@ -73,8 +73,11 @@ class FinetuneCommandTest {
     @Test
     void aModelFineTunedOnTwoProcessesPredictsItsDevFileAsScored() throws Exception {
         Path out = dir.resolve("out");
-        Outcome tuned = finetune("--nproc", "2", "--tp", "2", "--out", out.toString());
+        Outcome tuned = finetune("--nproc", "2", "--tp", "2", "--out", out.toString(), "--plots");
         assertEquals(0, tuned.code(), tuned.out() + tuned.err());
+        for (String png : List.of("loss.png", "dev-scores.png")) {
+            assertTrue(Files.size(out.resolve(png)) > 1000, png + " drawn by --plots");
+        }
         Path exported = out.resolve("model");
         assertTrue(Files.isRegularFile(exported.resolve("model.safetensors")) && Files.isRegularFile(exported.resolve("vocab.txt")));
 

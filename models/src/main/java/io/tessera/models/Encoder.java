@@ -95,6 +95,26 @@ public abstract class Encoder extends Module {
     public void checkFields(NDManager scratch, TokenBatch batch) {}
 
     /**
+     * @param tape the step's tape
+     * @param batch the batch
+     * @return its token types as a constant, all zeros where the batch has none
+     */
+    protected static io.tessera.core.tape.Var tokenTypes(Tape tape, TokenBatch batch) {
+        return tape.constant(batch.tokenTypeIds() != null ? batch.tokenTypeIds()
+                : tape.manager().zeros(new ai.djl.ndarray.types.Shape(batch.batchSize(), batch.seqLength()),
+                        ai.djl.ndarray.types.DataType.INT64));
+    }
+
+    /**
+     * @param tape the step's tape
+     * @param batch the batch
+     * @return its attention mask as a constant, or null where every position attends
+     */
+    protected static io.tessera.core.tape.Var attentionMask(Tape tape, TokenBatch batch) {
+        return batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
+    }
+
+    /**
      * Names a Hugging Face checkpoint of this encoder may hold that are buffers, not parameters
      * ({@code bert.embeddings.position_ids}), with or without the prefix.
      *

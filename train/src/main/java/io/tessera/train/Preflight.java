@@ -18,6 +18,22 @@ public final class Preflight {
     private Preflight() {}
 
     /**
+     * Checks that a rank's groups are the layout its run asks for.
+     *
+     * @param ctx the rank's groups
+     * @param tensorParallel the run's tensor-parallel degree
+     * @param dataParallel the run's data-parallel degree
+     * @throws IllegalArgumentException naming both layouts and the fix
+     */
+    public static void checkLayout(io.tessera.parallel.ParallelContext ctx, int tensorParallel, int dataParallel) {
+        if (ctx.tensorSize() != tensorParallel || ctx.dataSize() != dataParallel) {
+            throw new IllegalArgumentException("rank " + ctx.rank() + ": the job has tp " + ctx.tensorSize() + " × dp " + ctx.dataSize()
+                    + " but the configuration asks for tp " + tensorParallel + " × dp " + dataParallel
+                    + "; launch as many ranks as --tp × --dp");
+        }
+    }
+
+    /**
      * @param cfg the run
      * @throws IllegalArgumentException naming the first problem and its fix
      * @throws IOException if a file cannot be read

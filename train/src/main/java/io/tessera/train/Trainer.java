@@ -118,11 +118,7 @@ public final class Trainer {
         this.device = Objects.requireNonNull(device, "device");
         this.log = Objects.requireNonNull(log, "log");
         this.extraListeners = List.copyOf(listeners);
-        if (ctx.tensorSize() != cfg.tensorParallel() || ctx.dataSize() != cfg.dataParallel()) {
-            throw new IllegalArgumentException("rank " + ctx.rank() + ": the job has tp " + ctx.tensorSize() + " × dp " + ctx.dataSize()
-                    + " but the configuration asks for tp " + cfg.tensorParallel() + " × dp " + cfg.dataParallel()
-                    + "; launch as many ranks as --tp × --dp");
-        }
+        Preflight.checkLayout(ctx, cfg.tensorParallel(), cfg.dataParallel());
     }
 
     /**

@@ -116,9 +116,8 @@ public final class BertEncoder extends Encoder {
         int b = batch.batchSize();
         int t = batch.seqLength();
         Var ids = tape.constant(batch.inputIds());
-        Var types = tape.constant(batch.tokenTypeIds() != null ? batch.tokenTypeIds()
-                : tape.manager().zeros(new Shape(b, t), DataType.INT64));
-        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
+        Var types = tokenTypes(tape, batch);
+        Var mask = attentionMask(tape, batch);
 
         Var words = wordEmbeddings.forward(tape, "bert.embeddings.word_embeddings", ids);        // [B, T, C]
         Var h = tape.apply1("bert.embeddings", false, (ctx, in) -> {

@@ -128,9 +128,8 @@ public final class RobertaEncoder extends Encoder {
     @Override
     public EncoderOutput forward(Tape tape, TokenBatch batch) {
         Var ids = tape.constant(batch.inputIds());
-        Var types = tape.constant(batch.tokenTypeIds() != null ? batch.tokenTypeIds()
-                : tape.manager().zeros(new Shape(batch.batchSize(), batch.seqLength()), DataType.INT64));
-        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
+        Var types = tokenTypes(tape, batch);
+        Var mask = attentionMask(tape, batch);
         int pad = config.padTokenId();
 
         Var words = wordEmbeddings.forward(tape, "roberta.embeddings.word_embeddings", ids);     // [B, T, C]

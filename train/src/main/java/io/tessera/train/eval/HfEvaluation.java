@@ -109,14 +109,16 @@ public final class HfEvaluation {
         NDArray labels = o.has("labels") && !perSequence ? tensor(manager, matrix(o, "labels", input), b, t, "labels", input) : null;
         NDArray sequenceLabels = o.has("labels") && perSequence ? sequenceLabels(o, b, config, manager, input) : null;
         NDArray nsp = null;
-        if (o.has("next_sentence_label")) {
-            JsonArray a = o.getAsJsonArray("next_sentence_label");
+        // ALBERT's AlbertForPreTraining names its sentence-order targets sentence_order_label; they travel where NSP's do.
+        String pairKey = o.has("sentence_order_label") ? "sentence_order_label" : "next_sentence_label";
+        if (o.has(pairKey)) {
+            JsonArray a = o.getAsJsonArray(pairKey);
             long[] v = new long[a.size()];
             for (int i = 0; i < v.length; i++) {
                 v[i] = a.get(i).getAsLong();
             }
             if (v.length != b) {
-                throw new IllegalArgumentException(input + ": next_sentence_label has " + v.length + " entries for " + b + " sequences");
+                throw new IllegalArgumentException(input + ": " + pairKey + " has " + v.length + " entries for " + b + " sequences");
             }
             nsp = manager.create(v);
         }

@@ -24,6 +24,7 @@ import io.tessera.train.ConsoleProgress;
 import io.tessera.train.Evaluation;
 import io.tessera.train.GlobalBatchStep;
 import io.tessera.train.MetricsFile;
+import io.tessera.train.Preflight;
 import io.tessera.train.RunFolder;
 import io.tessera.train.StepReport;
 import io.tessera.train.TrainingListener;
@@ -96,11 +97,7 @@ public final class FineTuner {
         this.log = Objects.requireNonNull(log, "log");
         this.extraListeners = List.copyOf(listeners);
         this.compute = Objects.requireNonNull(compute, "compute");
-        if (ctx.tensorSize() != cfg.tensorParallel() || ctx.dataSize() != cfg.dataParallel()) {
-            throw new IllegalArgumentException("rank " + ctx.rank() + ": the job has tp " + ctx.tensorSize() + " × dp " + ctx.dataSize()
-                    + " but the configuration asks for tp " + cfg.tensorParallel() + " × dp " + cfg.dataParallel()
-                    + "; launch as many ranks as --tp × --dp");
-        }
+        Preflight.checkLayout(ctx, cfg.tensorParallel(), cfg.dataParallel());
     }
 
     /**

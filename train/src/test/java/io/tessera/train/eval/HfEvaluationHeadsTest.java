@@ -39,4 +39,15 @@ class HfEvaluationHeadsTest {
             assertThrows(IllegalArgumentException.class, () -> HfEvaluation.readBatch(wrong, m, classes));
         }
     }
+
+    @Test
+    void albertsSentenceOrderLabelsAreRead(@TempDir Path dir) throws IOException {
+        Path input = Files.writeString(dir.resolve("in.json"),
+                "{\"input_ids\": [[5, 6, 7], [8, 9, 10]], \"labels\": [[-100, 6, -100], [8, -100, -100]], \"sentence_order_label\": [1, 0]}");
+        try (NDManager m = NDManager.newBaseManager()) {
+            TokenBatch b = HfEvaluation.readBatch(input, m, Presets.get("albert-tiny"));
+            assertArrayEquals(new long[] {1, 0}, b.nextSentenceLabels().toLongArray());
+            assertArrayEquals(new long[] {-100, 6, -100, 8, -100, -100}, b.labels().toLongArray());
+        }
+    }
 }
