@@ -115,6 +115,20 @@ public abstract class Encoder extends Module {
     }
 
     /**
+     * Checks a batch's token types, where it has them, against the type vocabulary.
+     *
+     * @param scratch owner of temporaries
+     * @param batch the batch
+     * @param typeVocabSize the number of token types
+     * @param fix what the message tells the caller to do
+     */
+    protected static void checkTokenTypes(NDManager scratch, TokenBatch batch, int typeVocabSize, String fix) {
+        if (batch.tokenTypeIds() != null) {
+            TransformerModel.checkRange(scratch, "tokenTypeIds", batch.tokenTypeIds(), 0, typeVocabSize, java.util.Set.of(), fix);
+        }
+    }
+
+    /**
      * Names a Hugging Face checkpoint of this encoder may hold that are buffers, not parameters
      * ({@code bert.embeddings.position_ids}), with or without the prefix.
      *

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
@@ -14,7 +13,6 @@ import io.tessera.models.EncoderOutput;
 import io.tessera.models.ModuleGroup;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
-import io.tessera.models.TransformerModel;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.tensor.Dropout;
@@ -113,7 +111,6 @@ public final class BertEncoder extends Encoder {
 
     @Override
     public EncoderOutput forward(Tape tape, TokenBatch batch) {
-        int b = batch.batchSize();
         int t = batch.seqLength();
         Var ids = tape.constant(batch.inputIds());
         Var types = tokenTypes(tape, batch);
@@ -141,9 +138,6 @@ public final class BertEncoder extends Encoder {
 
     @Override
     public void checkFields(NDManager scratch, TokenBatch batch) {
-        if (batch.tokenTypeIds() != null) {
-            TransformerModel.checkRange(scratch, "tokenTypeIds", batch.tokenTypeIds(), 0, config.typeVocabSize(), Set.of(),
-                    "segment ids must be below typeVocabSize");
-        }
+        checkTokenTypes(scratch, batch, config.typeVocabSize(), "segment ids must be below typeVocabSize");
     }
 }

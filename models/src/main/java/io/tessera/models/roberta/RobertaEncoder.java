@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.nn.Initializer;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
@@ -13,7 +12,6 @@ import io.tessera.models.EncoderOutput;
 import io.tessera.models.ModuleGroup;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
-import io.tessera.models.TransformerModel;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.tensor.Dropout;
@@ -146,9 +144,7 @@ public final class RobertaEncoder extends Encoder {
 
     @Override
     public void checkFields(NDManager scratch, TokenBatch batch) {
-        if (batch.tokenTypeIds() != null) {
-            TransformerModel.checkRange(scratch, "tokenTypeIds", batch.tokenTypeIds(), 0, config.typeVocabSize(), Set.of(),
-                    "RoBERTa has typeVocabSize = " + config.typeVocabSize() + " token types; pass null for all zeros");
-        }
+        checkTokenTypes(scratch, batch, config.typeVocabSize(),
+                "RoBERTa has typeVocabSize = " + config.typeVocabSize() + " token types; pass null for all zeros");
     }
 }

@@ -250,11 +250,7 @@ public final class FineTuner {
             throws IOException {
         TaskPredictor.Predictions[] p = new TaskPredictor.Predictions[1];
         dpo.withFullParameters(() -> p[0] = predictor.predict(data.dev(), cfg.task(), data.outsideId(), manager, null));
-        List<int[]> gold = new ArrayList<>(data.dev().size());
-        for (int i = 0; i < data.dev().size(); i++) {
-            gold.add(data.devGold(i));
-        }
-        Map<String, Double> metrics = TaskMetrics.of(cfg.task(), data.labels(), gold, p[0].labels());
+        Map<String, Double> metrics = TaskMetrics.of(cfg.task(), data.labels(), data.devGold(), p[0].labels());
         return new Evaluation(step, p[0].loss(), Map.of(cfg.task() == FineTuneTask.SEQUENCE_CLASSIFICATION ? "cls" : "token",
                 p[0].loss()), Map.of(), Double.NaN, metrics);
     }

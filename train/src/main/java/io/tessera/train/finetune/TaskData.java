@@ -42,26 +42,55 @@ public final class TaskData {
             List<LabeledSentence> train = TaskFiles.readTsv(cfg.train(), true);
             List<LabeledSentence> dev = TaskFiles.readTsv(cfg.dev(), true);
             LabelSet labels = LabelSet.fromData(train.stream().map(LabeledSentence::label).toList());
-            List<int[]> gold = new ArrayList<>();
-            for (LabeledSentence r : dev) {
-                gold.add(new int[] {labels.id(r.label(), cfg.dev() + " line " + r.line())});
-            }
+            List<int[]> gold = sentenceGold(dev, labels, cfg.dev());
             return new TaskData(cfg.task(), labels, TaskDataset.classification(train, labels, tokenizer, cfg.maxLength(), cfg.seed()),
                     TaskDataset.classification(dev, labels, tokenizer, cfg.maxLength(), cfg.seed()), gold);
         }
         List<TaggedSentence> train = TaskFiles.readConll(cfg.train(), true);
         List<TaggedSentence> dev = TaskFiles.readConll(cfg.dev(), true);
         LabelSet labels = LabelSet.fromData(train.stream().flatMap(s -> s.tags().stream()).toList());
-        List<int[]> gold = new ArrayList<>();
-        for (TaggedSentence s : dev) {
+        List<int[]> gold = wordGold(dev, labels, cfg.dev());
+        return new TaskData(cfg.task(), labels, TaskDataset.tokens(train, labels, tokenizer, cfg.maxLength(), cfg.seed()),
+                TaskDataset.tokens(dev, labels, tokenizer, cfg.maxLength(), cfg.seed()), gold);
+    }
+
+    /**
+     * @param rows labelled sentences
+     * @param labels the model's labels
+     * @param file where they were read, for messages
+     * @return each row's label id, as a one-element array
+     * @throws IllegalArgumentException naming the line of a label the model does not know
+     */
+    static List<int[]> sentenceGold(List<LabeledSentence> rows, LabelSet labels, java.nio.file.Path file) {
+        List<int[]> gold = new ArrayList<>(rows.size());
+        for (LabeledSentence r : rows) {
+            gold.add(new int[] {labels.id(r.label(), file + " line " + r.line())});
+        }
+        return gold;
+    }
+
+    /**
+     * @param sentences tagged sentences
+     * @param labels the model's labels
+     * @param file where they were read, for messages
+     * @return each sentence's tag ids, one per word
+     * @throws IllegalArgumentException naming the line of a tag the model does not know
+     */
+    static List<int[]> wordGold(List<TaggedSentence> sentences, LabelSet labels, java.nio.file.Path file) {
+        List<int[]> gold = new ArrayList<>(sentences.size());
+        for (TaggedSentence s : sentences) {
             int[] g = new int[s.tags().size()];
             for (int w = 0; w < g.length; w++) {
-                g[w] = labels.id(s.tags().get(w), cfg.dev() + " line " + (s.line() + w));
+                g[w] = labels.id(s.tags().get(w), file + " line " + (s.line() + w));
             }
             gold.add(g);
         }
-        return new TaskData(cfg.task(), labels, TaskDataset.tokens(train, labels, tokenizer, cfg.maxLength(), cfg.seed()),
-                TaskDataset.tokens(dev, labels, tokenizer, cfg.maxLength(), cfg.seed()), gold);
+        return gold;
+    }
+
+    /** @return every dev sentence's gold label ids, in order */
+    public List<int[]> devGold() {
+        return devGold;
     }
 
     /** @return the task */

@@ -142,28 +142,12 @@ public final class TaskPrediction {
         if (task == FineTuneTask.SEQUENCE_CLASSIFICATION) {
             List<LabeledSentence> rows = sentences(input);
             boolean labelled = rows.stream().allMatch(r -> r.label() != null);
-            List<int[]> gold = null;
-            if (labelled) {
-                gold = new ArrayList<>();
-                for (LabeledSentence r : rows) {
-                    gold.add(new int[] {labels.id(r.label(), input + " line " + r.line())});
-                }
-            }
+            List<int[]> gold = labelled ? TaskData.sentenceGold(rows, labels, input) : null;
             return new Input(TaskDataset.classification(rows, null, tokenizer, length, 0), gold, null);
         }
         List<TaggedSentence> sentences = TaskFiles.readConll(input, false);
         boolean tagged = sentences.stream().allMatch(TaggedSentence::tagged);
-        List<int[]> gold = null;
-        if (tagged) {
-            gold = new ArrayList<>();
-            for (TaggedSentence s : sentences) {
-                int[] g = new int[s.tags().size()];
-                for (int w = 0; w < g.length; w++) {
-                    g[w] = labels.id(s.tags().get(w), input + " line " + (s.line() + w));
-                }
-                gold.add(g);
-            }
-        }
+        List<int[]> gold = tagged ? TaskData.wordGold(sentences, labels, input) : null;
         List<TaggedSentence> untagged = new ArrayList<>(sentences.size());
         for (TaggedSentence s : sentences) {
             untagged.add(new TaggedSentence(s.words(), List.of(), s.line()));
