@@ -18,7 +18,7 @@ import java.util.Objects;
  *                       nsp  Σ cross-entropy over next-sentence labels   count = labelled sequences
  *   GPT-2:              lm   Σ cross-entropy of position t vs token t+1  count = labelled targets
  *
- *   step loss (any layout) = Σ_terms  Σ_micro-batches,ranks sum_term  /  Σ_micro-batches,ranks count_term
+ *   step loss (any layout) = Σ_terms  weight_term · Σ_micro-batches,ranks sum_term  /  Σ_micro-batches,ranks count_term
  * </pre>
  *
  * <p>A term with count 0 has a null sum (nothing to differentiate). {@link Term#correct} counts the
@@ -37,14 +37,39 @@ public record LossTerms(List<Term> terms) {
      * @param sum the summed loss over labelled positions (a scalar on the tape), or null when count is 0
      * @param count the labelled positions of this batch
      * @param correct labelled positions predicted right, or -1 when not computed
+     * @param weight the term's factor in the step loss (1 for every model's own terms; a distillation
+     *     objective weighs its soft-target, masked-LM and cosine terms)
      */
-    public record Term(String name, Var sum, long count, long correct) {
+    public record Term(String name, Var sum, long count, long correct, double weight) {
         public Term {
             Objects.requireNonNull(name, "name");
+            if (!(weight >= 0) || Double.isInfinite(weight)) {
+                throw new IllegalArgumentException("loss term " + name + ": weight " + weight + " must be finite and >= 0");
+            }
             if (count < 0 || (count > 0) != (sum != null)) {
                 throw new IllegalArgumentException("loss term " + name + ": count " + count + " with " + (sum == null ? "no" : "a")
                         + " sum; a term has a sum exactly when it has labelled positions");
             }
+        }
+
+        /**
+         * A term of weight 1.
+         *
+         * @param name e.g. {@code mlm}
+         * @param sum the summed loss, or null when count is 0
+         * @param count the labelled positions
+         * @param correct correct predictions, or -1
+         */
+        public Term(String name, Var sum, long count, long correct) {
+            this(name, sum, count, correct, 1.0);
+        }
+
+        /**
+         * @param w the new weight
+         * @return this term with weight {@code w}
+         */
+        public Term weighted(double w) {
+            return new Term(name, sum, count, correct, w);
         }
     }
 

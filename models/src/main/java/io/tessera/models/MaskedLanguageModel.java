@@ -30,7 +30,7 @@ import java.util.Map;
  *
  * <p>Thread safety: not thread-safe; a model belongs to one rank.
  */
-public abstract class MaskedLanguageModel extends TransformerModel {
+public abstract class MaskedLanguageModel extends TransformerModel implements MaskedLmForward {
 
     /** The name of the one loss term. */
     public static final String MLM = "mlm";
@@ -54,6 +54,11 @@ public abstract class MaskedLanguageModel extends TransformerModel {
      * @return hidden states, this rank's logits and the loss
      */
     public abstract MaskedLmOutput forward(Tape tape, TokenBatch batch);
+
+    @Override
+    public final MaskedLmOutput maskedLm(Tape tape, TokenBatch batch) {
+        return forward(tape, batch);
+    }
 
     @Override
     public final Var loss(Tape tape, TokenBatch batch) {

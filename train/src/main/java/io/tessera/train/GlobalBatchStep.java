@@ -30,9 +30,9 @@ import java.util.Objects;
  *   counts_term = Σ_{ranks r, micro-batches m} labelCounts(batch_{r,m})[term]      (one all-reduce of a few numbers)
  *   for m in this rank's micro-batches:                                            (tape seed: mix(seed, step, dp rank, m))
  *     try (MicroBatch mb = optimizer.microBatch(tape, m == last)) {
- *       mb.backward(Σ_terms lossTerms(batch_m)[term].sum / counts_term)
+ *       mb.backward(Σ_terms weight_term · lossTerms(batch_m)[term].sum / counts_term)
  *     }
- *   reported loss = Σ_terms (Σ_{r,m} sum_term / counts_term)                        (one more all-reduce)
+ *   reported loss = Σ_terms weight_term · (Σ_{r,m} sum_term / counts_term)          (one more all-reduce)
  * </pre>
  *
  * <p>Gradients summed over micro-batches and ranks are then those of one process on the whole global
@@ -46,12 +46,12 @@ public final class GlobalBatchStep {
     /**
      * The step's loss over the global batch.
      *
-     * @param loss Σ over terms of each term's mean over the global batch's labelled positions
-     * @param terms each term's mean, by name
+     * @param loss Σ over terms of each term's weight times its mean over the global batch's labelled positions
+     * @param terms each term's mean (unweighted), by name
      */
     public record Loss(double loss, Map<String, Double> terms) {}
 
-    private final TransformerModel model;
+    private final TrainingObjective objective;
     private final DataParallelOptimizer optimizer;
     private final ParallelContext ctx;
     private final Compute compute;
@@ -65,9 +65,21 @@ public final class GlobalBatchStep {
      *     draws its dropout from {@code Rng.mix(seed, s, r, m)}
      */
     public GlobalBatchStep(TransformerModel model, DataParallelOptimizer optimizer, Compute compute, long seed) {
-        this.model = Objects.requireNonNull(model, "model");
+        this(TrainingObjective.of(model), model.parallel(), optimizer, compute, seed);
+    }
+
+    /**
+     * @param objective what the steps minimise over the trained model
+     * @param ctx the trained model's parallel context
+     * @param optimizer the trained model's data-parallel optimizer
+     * @param compute the run's GEMM strategy
+     * @param seed the run's seed (dropout streams as above)
+     */
+    public GlobalBatchStep(TrainingObjective objective, ParallelContext ctx, DataParallelOptimizer optimizer, Compute compute,
+                           long seed) {
+        this.objective = Objects.requireNonNull(objective, "objective");
         this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
-        this.ctx = model.parallel();
+        this.ctx = Objects.requireNonNull(ctx, "ctx");
         this.compute = Objects.requireNonNull(compute, "compute");
         this.seed = seed;
     }
@@ -87,18 +99,19 @@ public final class GlobalBatchStep {
         }
         Map<String, Long> counts = new LinkedHashMap<>();
         for (TokenBatch tb : batches) {
-            model.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
+            objective.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
         }
         List<String> names = List.copyOf(counts.keySet());
         double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
         double[] sums = new double[names.size()];
+        double[] weights = new double[names.size()];
         int micro = batches.size();
         for (int m = 0; m < micro; m++) {
             try (NDManager scope = manager.newSubManager();
                  Tape tape = new Tape(scope, Rng.mix(seed, step, ctx.dataRank(), m), true).gemm(compute.gemm());
                  MicroBatch mb = optimizer.microBatch(tape, m == micro - 1)) {
-                LossTerms terms = model.lossTerms(tape, batches.get(m), false);
-                mb.backward(globallyNormalised(tape, terms, names, global, sums, step));
+                LossTerms terms = objective.lossTerms(tape, batches.get(m));
+                mb.backward(globallyNormalised(tape, terms, names, global, sums, weights, step));
             }
         }
         double[] total = BatchTensors.allReduceSum(ctx.data(), sums, manager);
@@ -106,23 +119,28 @@ public final class GlobalBatchStep {
         double loss = 0;
         for (int i = 0; i < names.size(); i++) {
             perTerm.put(names.get(i), total[i]);
-            loss += total[i];
+            loss += weights[i] * total[i];
         }
         return new Loss(loss, perTerm);
     }
 
-    /** {@code Σ_terms sum / global count} on the tape; adds each term's share to {@code sums} for reporting. */
-    private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums, int step) {
+    /**
+     * {@code Σ_terms weight · sum / global count} on the tape; adds each term's unweighted share to {@code sums}
+     * and records its weight in {@code weights}, for reporting.
+     */
+    private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums,
+                                          double[] weights, int step) {
         List<Var> parts = new ArrayList<>();
         List<Double> scales = new ArrayList<>();
         for (LossTerms.Term t : terms.terms()) {
             int i = names.indexOf(t.name());
+            weights[i] = t.weight();
             if (t.count() == 0) {
                 continue;
             }
             double scale = 1.0 / global[i];
             parts.add(t.sum());
-            scales.add(scale);
+            scales.add(t.weight() * scale);
             sums[i] += t.sum().value().getFloat() * scale;
         }
         if (parts.isEmpty()) {

@@ -67,6 +67,7 @@ public final class Trainer {
     private final PrintStream log;
     private final List<TrainingListener> extraListeners;
     private final Compute compute;
+    private final TrainingRecipe recipe;
 
     /**
      * A trainer on the CPU.
@@ -118,7 +119,27 @@ public final class Trainer {
         this.device = Objects.requireNonNull(device, "device");
         this.log = Objects.requireNonNull(log, "log");
         this.extraListeners = List.copyOf(listeners);
+        this.recipe = TrainingRecipe.PRETRAINING;
         Preflight.checkLayout(ctx, cfg.tensorParallel(), cfg.dataParallel());
+    }
+
+    private Trainer(Trainer base, TrainingRecipe recipe) {
+        this.cfg = base.cfg;
+        this.ctx = base.ctx;
+        this.device = base.device;
+        this.log = base.log;
+        this.extraListeners = base.extraListeners;
+        this.compute = base.compute;
+        this.recipe = Objects.requireNonNull(recipe, "recipe");
+    }
+
+    /**
+     * @param recipe how the run starts and what its steps minimise (distillation); default
+     *     {@link TrainingRecipe#PRETRAINING}
+     * @return a trainer of the same run with that recipe
+     */
+    public Trainer withRecipe(TrainingRecipe recipe) {
+        return new Trainer(this, recipe);
     }
 
     /**
@@ -166,6 +187,9 @@ public final class Trainer {
                          List<TrainingListener> listeners) throws IOException {
         CheckpointStore checkpoints = new CheckpointStore(cfg.out(), compute.gemm());
         int start = cfg.resume() ? checkpoints.load(null, cfg, model, dpo, manager) : 0;
+        if (!cfg.resume()) {
+            recipe.initialise(model, dpo, cfg.out(), manager);
+        }
         if (!listeners.isEmpty() && cfg.resume()) {
             log.printf("resumed from step %d of %s%n", start, checkpoints.root());
         }
@@ -175,7 +199,7 @@ public final class Trainer {
                     + " (halved on overflow, doubled after %d clean steps)%n", dpo.lossScale(), cfg.lossScaleWindow());
         }
         DistributedBatchSampler sampler = sampler(data.train(), true);
-        GlobalBatchStep passes = new GlobalBatchStep(model, dpo, compute, cfg.seed());
+        GlobalBatchStep passes = new GlobalBatchStep(recipe.objective(model, manager), ctx, dpo, compute, cfg.seed());
         Evaluator evaluator = new Evaluator(ctx, sampler(data.heldOut(), false), cfg.evalBatches(), cfg.task(), compute);
         LearningRateSchedule schedule = LearningRateSchedule.builder().peak(cfg.lr()).warmupSteps(cfg.warmupSteps())
                 .linearDecay(cfg.steps()).build();

@@ -12,6 +12,8 @@ import io.tessera.models.Encoder;
 import io.tessera.models.EncoderOutput;
 import io.tessera.models.HfLayout;
 import io.tessera.models.LossTerms;
+import io.tessera.models.MaskedLmForward;
+import io.tessera.models.MaskedLmOutput;
 import io.tessera.models.ModuleGroup;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
@@ -52,7 +54,7 @@ import java.util.Set;
  *
  * <p>Thread safety: not thread-safe; a model belongs to one rank.
  */
-public final class BertForPreTraining extends TransformerModel {
+public final class BertForPreTraining extends TransformerModel implements MaskedLmForward {
 
     private static final Set<String> ALIASES = Set.of("cls.predictions.decoder.weight", "cls.predictions.decoder.bias",
             "bert.embeddings.position_ids");
@@ -152,6 +154,12 @@ public final class BertForPreTraining extends TransformerModel {
         BertOutput out = forward(tape, batch);
         long mlmCorrect = mlmLabels != null ? correctTokens(tape, "cls.predictions.eval", out.mlmLogits(), mlmLabels) : -1;
         return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), mlm, mlmCorrect), term(tape, "nsp", out.nspLoss(), nsp, -1)));
+    }
+
+    @Override
+    public MaskedLmOutput maskedLm(Tape tape, TokenBatch batch) {
+        BertOutput out = forward(tape, batch);
+        return new MaskedLmOutput(out.sequenceOutput(), out.mlmLogits(), out.mlmLoss());
     }
 
     @Override
