@@ -119,7 +119,7 @@ class DistillationTrainerTest {
                     after.get("distilbert.transformer.layer.1.ffn.lin1.weight").toFloatArray()), "the student trained");
         }
         String metrics = java.nio.file.Files.readString(out.resolve("metrics.jsonl"));
-        assertTrue(metrics.contains("\"ce\"") && metrics.contains("\"cos\"") && metrics.contains("\"mlm\""), metrics);
+        assertTrue(metrics.contains("\"ce_loss\"") && metrics.contains("\"cos_loss\"") && metrics.contains("\"mlm_loss\""), metrics);
     }
 
     @Test
