@@ -164,11 +164,34 @@ class PretrainCommand implements Callable<Integer> {
             cfg.device().resolve(nproc - 1, nproc); // every local rank's device exists, before spawning any
         }
         return Ranks.run(spec, nproc, cfg.tensorParallel(), threads, Duration.ofSeconds(timeout), cfg.device(),
-                (ctx, here) -> new Trainer(cfg, ctx, here, System.out).run());
+                (ctx, here) -> trainer(cfg, ctx, here).run());
+    }
+
+    /**
+     * @param cfg the run
+     * @param ctx this rank's groups
+     * @param here this rank's device
+     * @return the trainer this command runs on each rank (distillation adds its recipe)
+     */
+    Trainer trainer(TrainConfig cfg, io.tessera.parallel.ParallelContext ctx, ai.djl.Device here) throws java.io.IOException {
+        return new Trainer(cfg, ctx, here, System.out);
+    }
+
+    /** @return the trained model's configuration ({@code --model}) */
+    TransformerConfig modelConfig() throws java.io.IOException {
+        return loadModel(model);
+    }
+
+    /**
+     * @param b the run's configuration from the options
+     * @return it with what a subcommand fixes (distillation: the student, the teacher's vocabulary)
+     */
+    TrainConfig.Builder adjust(TrainConfig.Builder b) throws java.io.IOException {
+        return b;
     }
 
     private TrainConfig config(int world, boolean speaks) throws java.io.IOException {
-        TransformerConfig mc = loadModel(model);
+        TransformerConfig mc = modelConfig();
         int tp = this.tp != null ? this.tp : defaultTensorParallel(world, dp, mc);
         if (tp < 1 || world % tp != 0) {
             throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
@@ -186,13 +209,13 @@ class PretrainCommand implements Callable<Integer> {
         }
         // pretrain trains every encoder: BERT on MLM + NSP, RoBERTa and DistilBERT on MLM alone.
         Task task = this.task == Task.BERT && Task.of(mc.architecture()) == Task.MLM ? Task.MLM : this.task;
-        TrainConfig cfg = TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
+        TrainConfig cfg = adjust(TrainConfig.builder().optTask(task).setModel(mc, model).setDataDir(data).setOut(out).optSteps(steps).optSeed(seed)
                 .optResume(resume).optOverwrite(overwrite).optDropout(dropout).optTensorParallel(tp).optDataParallel(dataParallel)
                 .optZero(zero).optOptimizer(optimizer).optMicroBatch(microBatch).optGlobalBatch(globalBatch).optSeqLength(seqLength)
                 .optVocabSize(vocabSize).optCased(cased).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
                 .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery)
                 .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale)
-                .optLossScaleWindow(lossScaleWindow)
+                .optLossScaleWindow(lossScaleWindow))
                 .build();
         if (speaks) {
             System.out.printf("layout: %d rank%s = tp %d × dp %d, ZeRO stage %d, %d steps%n", world, world == 1 ? "" : "s", tp, dataParallel,

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = Tessera.Version.class,
         description = "Distributed Transformer training on the JVM.",
-        subcommands = {PretrainCommand.class, PretrainCommand.Gpt2.class, FinetuneCommand.class, PredictCommand.class, TokenizeCommand.class, InitCommand.class, EvalCommand.class, ExportCommand.class, PlanCommand.class, BenchCommand.class,
+        subcommands = {PretrainCommand.class, PretrainCommand.Gpt2.class, FinetuneCommand.class, DistillCommand.class, PredictCommand.class, TokenizeCommand.class, InitCommand.class, EvalCommand.class, ExportCommand.class, PlanCommand.class, BenchCommand.class,
             DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Tessera implements Runnable {
 
