@@ -128,9 +128,23 @@ class DistillationTrainerTest {
         Path tp2 = run(distil(shared.resolve("tp2")).optTensorParallel(2).build(), 0, List.of()).get(0).exported();
         Path tp2Teacher1 = run(distil(shared.resolve("tp2t1")).optTensorParallel(2).build(), 1, List.of()).get(0).exported();
         Path dp2 = run(distil(shared.resolve("dp2")).optDataParallel(2).optZero(2).build(), 0, List.of()).get(0).exported();
+        Path dp2z3 = run(distil(shared.resolve("dp2z3")).optDataParallel(2).optZero(3).build(), 0, List.of()).get(0).exported();
         assertTrue(TrainerFixture.maxRelativeDifference(tp2, one, 1e-5) < 1e-5, "student TP=2, teacher TP=2");
         assertTrue(TrainerFixture.maxRelativeDifference(tp2Teacher1, one, 1e-5) < 1e-5, "student TP=2, teacher TP=1");
         assertTrue(TrainerFixture.maxRelativeDifference(dp2, one, 1e-5) < 1e-5, "DP=2 ZeRO-2");
+        assertTrue(TrainerFixture.maxRelativeDifference(dp2z3, one, 1e-5) < 1e-5, "DP=2 ZeRO-3");
+    }
+
+    @Test
+    void aResumedDistillationEndsBitIdentical() throws Exception {
+        Path straight = run(distil(shared.resolve("straight")).optSteps(4).build(), 0, List.of()).get(0).exported();
+        Path halves = shared.resolve("halves");
+        run(distil(halves).optSteps(4).optCheckpointEvery(2).build(), 0, List.of());
+        // Drop the end and resume from step 2: the student comes from its checkpoint, the teacher from its directory.
+        java.nio.file.Files.writeString(halves.resolve("checkpoints").resolve("latest"), "step-00000002");
+        CheckpointStore.deleteTree(halves.resolve("checkpoints").resolve("step-00000004"));
+        Path resumed = run(distil(halves).optSteps(4).optCheckpointEvery(2).optResume(true).build(), 0, List.of()).get(0).exported();
+        assertEquals(0.0, TrainerFixture.maxRelativeDifference(resumed, straight, 0), "resume continues bit for bit");
     }
 
     @Test

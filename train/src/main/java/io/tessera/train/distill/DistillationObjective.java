@@ -125,13 +125,18 @@ public final class DistillationObjective implements TrainingObjective {
             terms.add(new LossTerms.Term(MLM, null, 0, -1, loss.alphaMlm()));
         }
         NDArray teacherHidden = t.hidden;
+        // Without masked positions the head would drop out of this rank's backward while other ranks run it, and
+        // ZeRO-3 (which gathers parameters in node order) needs every rank's backward to visit the same nodes:
+        // the logits join the cosine term with weight 0.
+        Var[] inputs = masked > 0 ? new Var[] {out.sequenceOutput()} : new Var[] {out.sequenceOutput(), out.logits()};
         Var cos = tape.apply1("distill.cos", false, (c, in) -> {
             NDArray hs = in.get(0);
             NDArray dot = hs.mul(teacherHidden).sum(new int[] {-1});
             NDArray norms = hs.norm(new int[] {-1}).mul(teacherHidden.norm(new int[] {-1})).maximum(1e-8f);
             NDArray oneMinus = dot.div(norms).neg().add(1f);                                                // [B, T]
-            return new NDList((attendedAt == null ? oneMinus : oneMinus.mul(attendedAt)).sum());
-        }, out.sequenceOutput());
+            NDArray sum = (attendedAt == null ? oneMinus : oneMinus.mul(attendedAt)).sum();
+            return new NDList(in.size() == 1 ? sum : sum.add(in.get(1).sum().mul(0f)));
+        }, inputs);
         terms.add(new LossTerms.Term(COS, cos, attended, -1, loss.alphaCos()));
         return new LossTerms(terms);
     }
