@@ -19,6 +19,7 @@ import io.tessera.train.TrainConfig;
 import io.tessera.train.TrainingObjective;
 import io.tessera.train.TrainingRecipe;
 import io.tessera.train.data.HfTokenizerFiles;
+import io.tessera.train.finetune.ModelTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,7 +106,7 @@ public final class DistilBertDistillation implements TrainingRecipe {
             student = DistilBertStudent.config(teacher, layers == 0 ? Math.max(1, teacher.numLayers() / 2) : layers);
         }
         return b.optTask(Task.MLM).setModel(student, "distilbert student of " + teacherDir.getFileName())
-                .optVocabFile(teacherDir.resolve(HfTokenizerFiles.VOCAB_FILE)).optCased(!lowerCase(teacherDir));
+                .optVocabFile(teacherDir.resolve(HfTokenizerFiles.VOCAB_FILE)).optCased(!ModelTokenizer.lowerCase(teacherDir));
     }
 
     @Override
@@ -167,15 +168,6 @@ public final class DistilBertDistillation implements TrainingRecipe {
     /** @return the teacher's parameters once {@link #objective} has loaded them (tests check they never change) */
     public ParameterBuffer teacherParameters() {
         return teacherParams;
-    }
-
-    private static boolean lowerCase(Path dir) throws IOException {
-        Path config = dir.resolve(HfTokenizerFiles.CONFIG_FILE);
-        if (!Files.isRegularFile(config)) {
-            return true;
-        }
-        com.google.gson.JsonElement e = com.google.gson.JsonParser.parseString(Files.readString(config));
-        return !e.isJsonObject() || !e.getAsJsonObject().has("do_lower_case") || e.getAsJsonObject().get("do_lower_case").getAsBoolean();
     }
 
     private static void checkSameVocabulary(Path teacherDir, Path studentDir, TransformerConfig teacher, TransformerConfig student)

@@ -52,14 +52,7 @@ public record ModelTokenizer(TaskTokenizer tokenizer, Map<String, byte[]> files)
                     + HfTokenizerFiles.VOCAB_FILE + " is there; a Hugging Face model directory carries its tokenizer files"
                     + " (pretrain's export writes them, and `tessera init --vocab FILE` adds them)");
         }
-        boolean lowerCase = true;
-        Path config = dir.resolve(HfTokenizerFiles.CONFIG_FILE);
-        if (Files.isRegularFile(config)) {
-            JsonElement e = JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8));
-            if (e.isJsonObject() && e.getAsJsonObject().has("do_lower_case")) {
-                lowerCase = e.getAsJsonObject().get("do_lower_case").getAsBoolean();
-            }
-        }
+        boolean lowerCase = lowerCase(dir);
         Map<String, byte[]> files = new LinkedHashMap<>();
         for (String name : FILE_NAMES) {
             Path p = dir.resolve(name);
@@ -73,6 +66,22 @@ public record ModelTokenizer(TaskTokenizer tokenizer, Map<String, byte[]> files)
         }
         Vocabulary v = Vocabulary.load(vocab);
         return new ModelTokenizer(TaskTokenizer.wordPiece(new WordPieceTokenizer(v, lowerCase)), files);
+    }
+
+    /**
+     * @param dir a Hugging Face model directory
+     * @return its {@code tokenizer_config.json}'s {@code do_lower_case}, true where it says nothing (BERT's default)
+     * @throws IOException if the file exists but cannot be read
+     */
+    public static boolean lowerCase(Path dir) throws IOException {
+        Path config = dir.resolve(HfTokenizerFiles.CONFIG_FILE);
+        if (Files.isRegularFile(config)) {
+            JsonElement e = JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8));
+            if (e.isJsonObject() && e.getAsJsonObject().has("do_lower_case")) {
+                return e.getAsJsonObject().get("do_lower_case").getAsBoolean();
+            }
+        }
+        return true;
     }
 
     /** @return the files as a JSON-free map for {@code HfCheckpoint.save(model, dir, files)} */
