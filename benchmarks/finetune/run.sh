@@ -4,10 +4,11 @@
 # limited to 15 minutes on a 2-core machine.
 #
 #   benchmarks/finetune/run.sh                 # pretrain (once, kept in $WORK/pretrain), then both tasks
-#   DATA=/path/to/data WORK=runs/bench-ft PRETRAIN_STEPS=2500 benchmarks/finetune/run.sh
+#   DATA=/path/to/data WORK=runs/bench-ft PRETRAIN_STEPS=2500 VOCAB_SIZE=4096 CONLL_REPEAT=1 benchmarks/finetune/run.sh
 #
 # 1. Pretraining corpus: WikiText-2 valid.txt, plus the unlabelled sentences of the SST-2 and CoNLL-2003
-#    training files as extra documents (text from the shipped data; no labels, no dev or test text).
+#    training files as extra documents (text from the shipped data; no labels, no dev or test text); the CoNLL
+#    sentences CONLL_REPEAT times.
 #    WikiText-2 test.txt is the held-out text.
 # 2. bin/tessera pretrain (bert-mini: 2 layers, hidden 128, cased WordPiece 4096 learnt from that corpus, MLM + NSP;
 #    cased because entity tagging leans on capitals).
@@ -27,17 +28,21 @@ WORK="${WORK:-runs/bench-finetune}"
 PRETRAIN_STEPS="${PRETRAIN_STEPS:-2500}"
 SST2_STEPS="${SST2_STEPS:-2500}"
 CONLL_STEPS="${CONLL_STEPS:-3500}"
+VOCAB_SIZE="${VOCAB_SIZE:-4096}"
+CONLL_REPEAT="${CONLL_REPEAT:-1}"
 mkdir -p "$WORK/corpus"
 
 if [ ! -f "$WORK/pretrain/model/model.safetensors" ]; then
   {
     cat data/wikitext-2/valid.txt
     tail -n +2 "$DATA/sst-2/train.tsv" | cut -f1 | awk 'NR % 40 == 1 { printf "\n = sst chunk %d = \n\n", NR / 40 } { print " " $0 }'
-    awk 'NF == 0 { if (s != "") { n++; if (n % 20 == 1) printf "\n = news chunk %d = \n\n", n / 20; print " " s; s = "" } next }
-         { s = (s == "" ? $1 : s " " $1) } END { if (s != "") print " " s }' "$DATA/conll2003/train.txt"
+    for _ in $(seq "$CONLL_REPEAT"); do
+      awk 'NF == 0 { if (s != "") { n++; if (n % 20 == 1) printf "\n = news chunk %d = \n\n", n / 20; print " " s; s = "" } next }
+           { s = (s == "" ? $1 : s " " $1) } END { if (s != "") print " " s }' "$DATA/conll2003/train.txt"
+    done
   } > "$WORK/corpus/valid.txt"
   cp data/wikitext-2/test.txt "$WORK/corpus/test.txt"
-  pretrain=(bin/tessera pretrain --data "$WORK/corpus" --steps "$PRETRAIN_STEPS" --warmup 100 --cased --out "$WORK/pretrain" --overwrite)
+  pretrain=(bin/tessera pretrain --data "$WORK/corpus" --steps "$PRETRAIN_STEPS" --warmup 100 --cased --vocab-size "$VOCAB_SIZE" --out "$WORK/pretrain" --overwrite)
   echo "+ ${pretrain[*]}"
   start=$(date +%s)
   "${pretrain[@]}"
