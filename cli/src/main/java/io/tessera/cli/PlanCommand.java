@@ -3,6 +3,7 @@ package io.tessera.cli;
 import io.tessera.models.config.ModelVariant;
 import io.tessera.models.config.ParameterCount;
 import io.tessera.models.config.TransformerConfig;
+import io.tessera.optim.plan.ActivationMemory;
 import io.tessera.optim.plan.MemoryPlan;
 import io.tessera.optim.plan.ModelStateBytes;
 import io.tessera.optim.plan.TrainingPrecision;
@@ -50,8 +51,16 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--precision", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
     TrainingPrecision precision = TrainingPrecision.MIXED_FP16;
 
-    @Option(names = "--pp", description = "Pipeline-parallel degree, for --print. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--pp", description = "Pipeline-parallel degree. Default: ${DEFAULT-VALUE}.")
     int pp = 1;
+
+    @Option(names = "--sequence-parallel", description = "Activations outside the tensor-parallel products split over the"
+            + " sequence (needs --tp > 1).")
+    boolean sequenceParallel;
+
+    @Option(names = "--recompute-activations", description = "none, selective (attention scores and softmax) or full, for the"
+            + " activation estimate. Default: ${DEFAULT-VALUE}.")
+    String recomputeActivations = "none";
 
     @Option(names = "--schedule", converter = ScheduleConverter.class,
             description = "Pipeline schedule: gpipe, 1f1b or interleaved. Default: 1f1b.")
@@ -84,6 +93,11 @@ final class PlanCommand implements Callable<Integer> {
         if (estimate.estimate) {
             return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches);
         }
+        // Checked before anything is printed: layers over pp × v, micro-batches for 1F1B, sequence parallelism without tp.
+        int mb = microBatches != null ? microBatches : pp > 1 ? 2 * pp : 1;
+        ActivationMemory a = new ActivationMemory(estimate.seq != null ? estimate.seq : config.maxPositions(), estimate.microBatch,
+                config.hiddenSize(), config.numHeads(), config.numLayers(), tp, pp, virtualStages, mb,
+                pp > 1 ? schedule : ScheduleKind.ONE_F_ONE_B, sequenceParallel, ActivationMemory.Recompute.parse(recomputeActivations));
         ParameterCount count = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp);
         MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(count.perTensorParallelRank()).setNumHeads(config.numHeads())
                 .setGpus(gpus).optTensorParallel(tp).setZeroStage(zero).optPrecision(precision).build();
@@ -99,7 +113,14 @@ final class PlanCommand implements Callable<Integer> {
         out.printf("optimizer        %8.2f GB%n", m.optimizerStates() / 1e9);
         out.printf("model states     %8.2f GB per GPU (%.2f GiB) of %s: %s%n", m.total() / 1e9, m.total() / (double) (1L << 30),
                 gib(gpuMemory), m.fits(memory) ? "fits" : "does NOT fit");
-        out.println("(model states only: activations, buffers and fragmentation come on top)");
+        out.printf("activations      %s%n", a.describe());
+        if (pp > 1) {
+            out.printf("bubble           %.4f of the ideal step (%s, %d micro-batches)%n",
+                    PipelineSchedule.of(schedule, pp, mb, virtualStages).bubbleFraction(), schedule.flag(), mb);
+        }
+        out.printf("with activations %8.2f GB per GPU: %s (model states are for tp × dp; pipeline stages would divide them by about"
+                + " --pp)%n", (m.total() + a.bytes()) / 1e9, m.total() + a.bytes() <= memory ? "fits" : "does NOT fit");
+        out.println("(buffers and fragmentation come on top)");
         out.flush();
         return m.fits(memory) ? 0 : 3;
     }
