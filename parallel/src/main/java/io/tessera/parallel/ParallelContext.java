@@ -15,18 +15,36 @@ import java.util.Objects;
  * @param world communicator over all ranks
  * @param tensor communicator over this rank's tensor-parallel group
  * @param data communicator over this rank's data-parallel group
+ * @param pipeline communicator over this rank's pipeline group (its stages, first to last; group rank = stage)
  */
-public record ParallelContext(int rank, ParallelLayout layout, Communicator world, Communicator tensor, Communicator data) {
+public record ParallelContext(int rank, ParallelLayout layout, Communicator world, Communicator tensor, Communicator data,
+                              Communicator pipeline) {
 
     public ParallelContext {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(world, "world");
         Objects.requireNonNull(tensor, "tensor");
         Objects.requireNonNull(data, "data");
-        if (tensor.size() != layout.tensor() || data.size() != layout.data() || world.size() != layout.world()) {
+        Objects.requireNonNull(pipeline, "pipeline");
+        if (tensor.size() != layout.tensor() || data.size() != layout.data() || world.size() != layout.world()
+                || pipeline.size() != layout.pipeline()) {
             throw new IllegalArgumentException("parallel context of rank " + rank + ": communicator sizes (world "
-                    + world.size() + ", tensor " + tensor.size() + ", data " + data.size() + ") disagree with layout " + layout);
+                    + world.size() + ", tensor " + tensor.size() + ", pipeline " + pipeline.size() + ", data " + data.size()
+                    + ") disagree with layout " + layout);
         }
+    }
+
+    /**
+     * The context of a layout without pipeline stages: the pipeline group is this rank alone.
+     *
+     * @param rank world rank
+     * @param layout the degrees, pipeline degree 1
+     * @param world communicator over all ranks
+     * @param tensor communicator over the tensor-parallel group
+     * @param data communicator over the data-parallel group
+     */
+    public ParallelContext(int rank, ParallelLayout layout, Communicator world, Communicator tensor, Communicator data) {
+        this(rank, layout, world, tensor, data, new SingleRankCommunicator("pp"));
     }
 
     /** @return the context of a single process: every group has one rank */
@@ -53,5 +71,15 @@ public record ParallelContext(int rank, ParallelLayout layout, Communicator worl
     /** @return the data-parallel degree */
     public int dataSize() {
         return data.size();
+    }
+
+    /** @return this rank's pipeline stage, 0 for the first */
+    public int pipelineRank() {
+        return pipeline.rank();
+    }
+
+    /** @return the pipeline-parallel degree */
+    public int pipelineSize() {
+        return pipeline.size();
     }
 }

@@ -76,9 +76,11 @@ public final class DistributedJob implements AutoCloseable {
             Arrays.setAll(all, i -> i);
             int[] tensor = ParallelLayout.groupOf(layout.tensorGroups(), rank);
             int[] data = ParallelLayout.groupOf(layout.dataGroups(), rank);
+            int[] pipeline = ParallelLayout.groupOf(layout.pipelineGroups(), rank);
             String worldName = all.length > 1 ? ep.register("world", all) : null;
             String tensorName = tensor.length > 1 ? ep.register("tp", tensor) : null;
             String dataName = data.length > 1 ? ep.register("dp", data) : null;
+            String pipelineName = pipeline.length > 1 ? ep.register("pp", pipeline) : null;
 
             Store st = rv.store();
             st.set(PEER_KEY + rank, (host.getHostAddress() + ":" + ep.port()).getBytes(StandardCharsets.UTF_8));
@@ -98,7 +100,8 @@ public final class DistributedJob implements AutoCloseable {
             Communicator w = pick(connected, worldName, "world", all);
             Communicator t = pick(connected, tensorName, "tp", tensor);
             Communicator d = pick(connected, dataName, "dp", data);
-            this.context = new ParallelContext(rank, layout, w, t, d);
+            Communicator p = pick(connected, pipelineName, "pp", pipeline);
+            this.context = new ParallelContext(rank, layout, w, t, d, p);
             this.rendezvous = rv;
             this.endpoint = ep;
             this.communicators = List.copyOf(comms);

@@ -292,8 +292,10 @@ public record LocalCluster(ParallelLayout layout, Backend backend, CommOptions c
         private final LocalGroup world;
         private final List<int[]> tensorRanks;
         private final List<int[]> dataRanks;
+        private final List<int[]> pipelineRanks;
         private final List<LocalGroup> tensor = new ArrayList<>();
         private final List<LocalGroup> data = new ArrayList<>();
+        private final List<LocalGroup> pipeline = new ArrayList<>();
 
         InProcessWiring(ParallelLayout layout, CommOptions options) {
             this.layout = layout;
@@ -308,6 +310,10 @@ public record LocalCluster(ParallelLayout layout, Backend backend, CommOptions c
             for (int[] g : dataRanks) {
                 data.add(g.length > 1 ? new LocalGroup("dp", g, options) : null);
             }
+            this.pipelineRanks = layout.pipelineGroups();
+            for (int[] g : pipelineRanks) {
+                pipeline.add(g.length > 1 ? new LocalGroup("pp", g, options) : null);
+            }
         }
 
         @Override
@@ -317,7 +323,8 @@ public record LocalCluster(ParallelLayout layout, Backend backend, CommOptions c
                 Communicator w = member(world, "world", all, rank, owned);
                 Communicator t = memberOf(tensor, tensorRanks, "tp", rank, owned);
                 Communicator d = memberOf(data, dataRanks, "dp", rank, owned);
-                ParallelContext ctx = new ParallelContext(rank, layout, w, t, d);
+                Communicator p = memberOf(pipeline, pipelineRanks, "pp", rank, owned);
+                ParallelContext ctx = new ParallelContext(rank, layout, w, t, d, p);
                 return new Member() {
                     @Override
                     public ParallelContext context() {

@@ -72,7 +72,9 @@ public final class NcclGroups implements AutoCloseable {
                     options, owned);
             Communicator data = member(store, "dp", ParallelLayout.groupOf(layout.dataGroups(), rank), rank, device, options,
                     owned);
-            return new NcclGroups(new ParallelContext(rank, layout, world, tensor, data), List.copyOf(owned));
+            Communicator pipeline = member(store, "pp", ParallelLayout.groupOf(layout.pipelineGroups(), rank), rank, device,
+                    options, owned);
+            return new NcclGroups(new ParallelContext(rank, layout, world, tensor, data, pipeline), List.copyOf(owned));
         } catch (RuntimeException e) {
             owned.forEach(c -> c.abort("rank " + rank + " failed to form its NCCL groups: " + e.getMessage()));
             owned.forEach(NcclCommunicator::close);

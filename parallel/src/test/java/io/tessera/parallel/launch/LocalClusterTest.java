@@ -43,18 +43,28 @@ class LocalClusterTest {
             ctx.data().allReduce(d, ElementType.INT32, ReduceOp.SUM);
             ByteBuffer w = ints(ctx.rank());
             ctx.world().allReduce(w, ElementType.INT32, ReduceOp.SUM);
+            // Neighbouring stages exchange point to point over the pipeline group: stage 0 sends its rank to stage 1.
+            ByteBuffer p = ints(ctx.rank());
+            if (ctx.pipelineRank() == 0) {
+                ctx.pipeline().send(p, 1);
+            } else {
+                p = ints(-1);
+                ctx.pipeline().recv(p, 0);
+            }
             return ctx.tensor().name() + " " + ctx.tensorRank() + " " + t.getInt(0) + " | " + ctx.data().name() + " "
-                    + ctx.dataRank() + " " + d.getInt(0) + " | " + w.getInt(0);
+                    + ctx.dataRank() + " " + d.getInt(0) + " | " + ctx.pipeline().name() + " " + ctx.pipelineRank() + " "
+                    + p.getInt(0) + " | " + w.getInt(0);
         });
+        // TP innermost, then DP, then PP (Megatron's order): stage s holds ranks 4s..4s+3.
         assertEquals(List.of(
-                "tp[0,1] 0 1 | dp[0,2] 0 2 | 28",
-                "tp[0,1] 1 1 | dp[1,3] 0 4 | 28",
-                "tp[2,3] 0 5 | dp[0,2] 1 2 | 28",
-                "tp[2,3] 1 5 | dp[1,3] 1 4 | 28",
-                "tp[4,5] 0 9 | dp[4,6] 0 10 | 28",
-                "tp[4,5] 1 9 | dp[5,7] 0 12 | 28",
-                "tp[6,7] 0 13 | dp[4,6] 1 10 | 28",
-                "tp[6,7] 1 13 | dp[5,7] 1 12 | 28"), got);
+                "tp[0,1] 0 1 | dp[0,2] 0 2 | pp[0,4] 0 0 | 28",
+                "tp[0,1] 1 1 | dp[1,3] 0 4 | pp[1,5] 0 1 | 28",
+                "tp[2,3] 0 5 | dp[0,2] 1 2 | pp[2,6] 0 2 | 28",
+                "tp[2,3] 1 5 | dp[1,3] 1 4 | pp[3,7] 0 3 | 28",
+                "tp[4,5] 0 9 | dp[4,6] 0 10 | pp[0,4] 1 0 | 28",
+                "tp[4,5] 1 9 | dp[5,7] 0 12 | pp[1,5] 1 1 | 28",
+                "tp[6,7] 0 13 | dp[4,6] 1 10 | pp[2,6] 1 2 | 28",
+                "tp[6,7] 1 13 | dp[5,7] 1 12 | pp[3,7] 1 3 | 28"), got);
     }
 
     @ParameterizedTest
