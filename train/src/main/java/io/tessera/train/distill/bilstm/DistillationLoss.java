@@ -73,7 +73,7 @@ public record DistillationLoss(double alpha, boolean distill) {
             return ce;
         }
         NDArray mse = z.sub(t).square().mean();
-        return alpha == 0 ? mse : ce.mul(alpha).add(mse.mul(1 - alpha));
+        return alpha == 0 ? mse : ce.mul((float) alpha).add(mse.mul((float) (1 - alpha)));
     }
 
     private static NDArray crossEntropy(NDArray z, NDArray gold) {
