@@ -1,6 +1,8 @@
 package io.tessera.train.distill.bilstm;
 
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.tessera.core.Compute;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.models.TransformerModel;
@@ -17,6 +19,7 @@ import io.tessera.train.finetune.TaskDataset;
 import io.tessera.train.finetune.TaskPredictor;
 import io.tessera.train.finetune.TaskTokenizer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,12 +82,12 @@ public final class Teacher implements AutoCloseable {
         TransformerConfig config = HfConfigJson.read(dir);
         HeadConfig head = config.head();
         if (head.task() == HeadConfig.Task.PRETRAINING) {
-            throw new IllegalArgumentException("--teacher " + dir + " is a pre-training model (" + config.architecture() + ") with no"
+            throw new IllegalArgumentException("--teacher " + dir + " is a pre-training model (" + architecture(dir) + ") with no"
                     + " task head; fine-tune it first (tessera finetune --task sequence-classification --model-dir " + dir
                     + ") and pass its OUT/model as --teacher");
         }
         if (head.task() != HeadConfig.Task.SEQUENCE_CLASSIFICATION) {
-            throw new IllegalArgumentException("--teacher " + dir + " is a token classifier (" + config.architecture() + "); a BiLSTM"
+            throw new IllegalArgumentException("--teacher " + dir + " is a token classifier (" + architecture(dir) + "); a BiLSTM"
                     + " student learns one label per sentence, so the teacher must be a sequence classifier (tessera finetune"
                     + " --task sequence-classification)");
         }
@@ -93,6 +96,14 @@ public final class Teacher implements AutoCloseable {
                     + " BiLSTM classifier needs a single-label classifier with at least 2 labels");
         }
         return config;
+    }
+
+    /** @return {@code architectures[0]} of the directory's config.json, or {@code model_type} where it has none */
+    private static String architecture(Path dir) throws IOException {
+        JsonObject c = JsonParser.parseString(Files.readString(dir.resolve(HfConfigJson.FILE_NAME), StandardCharsets.UTF_8))
+                .getAsJsonObject();
+        return c.has("architectures") && c.getAsJsonArray("architectures").size() > 0
+                ? c.getAsJsonArray("architectures").get(0).getAsString() : String.valueOf(c.get("model_type"));
     }
 
     /**
