@@ -23,6 +23,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 
@@ -142,12 +144,34 @@ public final class Teacher implements AutoCloseable {
      * @return each sentence's logits, in the order of {@link #labels()}
      */
     public List<float[]> logits(List<String> texts) {
+        return logits(texts, false);
+    }
+
+    /**
+     * @param texts sentences
+     * @param byLength whether to batch sentences of similar length together (far less padding for a
+     *     transfer set of n-grams and full sentences; the logits come back in the given order either way)
+     * @return each sentence's logits, in the order of {@link #labels()}
+     */
+    public List<float[]> logits(List<String> texts, boolean byLength) {
+        Integer[] order = new Integer[texts.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        if (byLength) {
+            Arrays.sort(order, Comparator.comparingInt(i -> texts.get(i).length()));
+        }
         List<LabeledSentence> rows = new ArrayList<>(texts.size());
-        for (int i = 0; i < texts.size(); i++) {
-            rows.add(new LabeledSentence(texts.get(i), null, i + 1));
+        for (int i = 0; i < order.length; i++) {
+            rows.add(new LabeledSentence(texts.get(order[i]), null, i + 1));
         }
         TaskDataset data = TaskDataset.classification(rows, null, tokenizer, maxLength, 0);
-        return predictor.sequenceLogits(data, manager);
+        List<float[]> sorted = predictor.sequenceLogits(data, manager);
+        float[][] out = new float[texts.size()][];
+        for (int i = 0; i < order.length; i++) {
+            out[order[i]] = sorted.get(i);
+        }
+        return Arrays.asList(out);
     }
 
     @Override
