@@ -39,12 +39,12 @@ train="$DATA/sst-2/train.tsv"
 if [ "$SAMPLE" != "0" ]; then
   train="$WORK/train-sample.tsv"
   { head -1 "$DATA/sst-2/train.tsv"
-    tail -n +2 "$DATA/sst-2/train.tsv" | awk 'BEGIN { srand(17) } { print rand() "\t" $0 }' | sort -k1,1 -g | cut -f2- | head -n "$SAMPLE"
+    tail -n +2 "$DATA/sst-2/train.tsv" | awk 'BEGIN { srand(17) } { print rand() "\t" $0 }' | sort -k1,1 -g | cut -f2- | awk -v n="$SAMPLE" 'NR <= n'
   } > "$train"
 fi
 
 # `tessera distill bilstm` once `tessera distill` registers DistillBiLstmCommand; until then the command is run directly.
-if bin/tessera distill bilstm --help > /dev/null 2>&1; then
+if bin/tessera distill bilstm --help 2>&1 | grep -q -- --augment-iterations; then
   distill=(bin/tessera distill bilstm)
 else
   bin/tessera --version > /dev/null # builds the CLI if needed
@@ -76,7 +76,7 @@ run distilled "${with[@]}"
 run baseline "${without[@]}"
 
 field() { # log, sed expression → first match
-  sed -n "$2" "$1" | head -1
+  sed -n "$2" "$1" | sed -n 1p
 }
 d_acc=$(field "$WORK/distilled.log" 's/^best dev accuracy \([0-9.]*\).*/\1/p')
 b_acc=$(field "$WORK/baseline.log" 's/^best dev accuracy \([0-9.]*\).*/\1/p')

@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.tessera.core.Compute;
+import io.tessera.core.Torch;
+import io.tessera.parallel.tensor.TpTesting;
 import io.tessera.train.finetune.FineTuneFixture;
 import io.tessera.train.finetune.FineTuneTask;
 import java.io.ByteArrayOutputStream;
@@ -75,6 +78,20 @@ class BiLstmDistillerTest {
         assertEquals(96, r.transferSize(), "no augmentation without a teacher to label it");
         assertTrue(r.best().devAccuracy() >= 0.7, "chance is 0.5; " + r.best().devAccuracy() + "\n" + log);
         assertEquals(-1, r.teacherParameters());
+    }
+
+    @Test
+    void teacherLogitsBatchedByLengthComeBackInTheGivenOrder() throws Exception {
+        List<String> texts = List.of("the film is very very good .", "bad", "a plot was dull .", "[MASK] good", "the cast is great .");
+        try (NDManager m = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false);
+             Teacher t = Teacher.load(teacher, m, Compute.ofProcess(), 2)) {
+            List<float[]> plain = t.logits(texts, false);
+            List<float[]> byLength = t.logits(texts, true);
+            for (int i = 0; i < texts.size(); i++) {
+                TpTesting.assertClose(plain.get(i), byLength.get(i), 1e-5, texts.get(i));
+            }
+            assertEquals(List.of("0", "1"), t.labels().labels());
+        }
     }
 
     @Test
