@@ -114,8 +114,9 @@ public final class BiLstmDistiller {
         LabelSet labels = cfg.teacher() != null ? teacherLabels(train) : LabelSet.fromData(train.stream().map(LabeledSentence::label).toList());
         int[] trainGold = gold(train, labels, cfg.train());
         int[] devGold = gold(dev, labels, cfg.dev());
-        RunFolder.prepare(cfg.out(), false, cfg.overwrite(), true);
-        try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
+        try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false);
+             Teacher teacher = cfg.teacher() != null ? Teacher.load(cfg.teacher(), manager, compute, cfg.batchSize()) : null) {
+            RunFolder.prepare(cfg.out(), false, cfg.overwrite(), true); // only once the teacher has loaded
             List<List<String>> originals = train.stream().map(r -> WordSplitter.split(r.text())).toList();
             List<List<String>> devWords = dev.stream().map(r -> WordSplitter.split(r.text())).toList();
             List<List<String>> transfer = cfg.distill()
@@ -124,19 +125,11 @@ public final class BiLstmDistiller {
             log.printf("%s: %d training sentences, transfer set %d, vocabulary %d words, %d dev sentences, labels %s%n",
                     cfg.distill() ? "distilling " + cfg.teacher() + " into a BiLSTM" : "training the BiLSTM on gold labels (no distillation)",
                     train.size(), transfer.size(), vocabulary.size(), dev.size(), labels.labels());
-            Teacher teacher = cfg.teacher() != null ? Teacher.load(cfg.teacher(), manager, compute, cfg.batchSize()) : null;
-            try {
-                float[][] targets = cfg.distill() ? label(teacher, train, transfer) : null;
-                BiLstmShape shape = new BiLstmShape(vocabulary.size(), cfg.embeddingDim(), cfg.hiddenSize(), cfg.mlpSize(), labels);
-                List<Epoch> epochs = train(shape, vocabulary, transfer, targets, trainGold, devWords, devGold, manager);
-                Epoch best = epochs.stream().max((a, b) -> Double.compare(a.devAccuracy(), b.devAccuracy())).orElseThrow();
-                Path exported = cfg.out().resolve(MODEL_DIR);
-                return compare(epochs, best, exported, transfer.size(), teacher, dev, devWords, devGold, manager);
-            } finally {
-                if (teacher != null) {
-                    teacher.close();
-                }
-            }
+            float[][] targets = cfg.distill() ? label(teacher, train, transfer) : null;
+            BiLstmShape shape = new BiLstmShape(vocabulary.size(), cfg.embeddingDim(), cfg.hiddenSize(), cfg.mlpSize(), labels);
+            List<Epoch> epochs = train(shape, vocabulary, transfer, targets, trainGold, devWords, devGold, manager);
+            Epoch best = epochs.stream().max((a, b) -> Double.compare(a.devAccuracy(), b.devAccuracy())).orElseThrow();
+            return compare(epochs, best, cfg.out().resolve(MODEL_DIR), transfer.size(), teacher, dev, devWords, devGold, manager);
         }
     }
 
@@ -147,7 +140,7 @@ public final class BiLstmDistiller {
         MetricsFile metrics = new MetricsFile(cfg.out().resolve("metrics.jsonl"));
         try (BiLstmStudent student = BiLstmStudent.create(shape, vocabulary, cfg.seed(), manager, true);
              AdamW adam = new AdamW(AdamW.Config.builder().weightDecay(0).build(), FlatRange.of(student.buffer()), manager)) {
-            log.printf("student: %s, %,d parameters%n", shape, student.parameterCount());
+            log.printf("student: %s, %,d parameters%n", student, student.parameterCount());
             BiLstmPredictor predictor = new BiLstmPredictor(student, cfg.batchSize());
             List<int[]> ids = transfer.stream().map(vocabulary::ids).toList();
             int k = shape.numLabels();

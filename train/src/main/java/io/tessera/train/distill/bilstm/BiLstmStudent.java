@@ -24,7 +24,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
@@ -226,6 +226,8 @@ public final class BiLstmStudent implements AutoCloseable {
 
     @Override
     public String toString() {
-        return ARCHITECTURE + Objects.toString(model.shape());
+        BiLstmShape s = model.shape();
+        return String.format(Locale.ROOT, "%s(V=%d, E=%d, H=%d, M=%d, K=%d)", ARCHITECTURE, s.vocabSize(), s.embeddingDim(),
+                s.hiddenSize(), s.mlpSize(), s.numLabels());
     }
 }
