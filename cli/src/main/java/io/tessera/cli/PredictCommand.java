@@ -2,6 +2,8 @@ package io.tessera.cli;
 
 import io.tessera.core.Compute;
 import io.tessera.core.Devices;
+import io.tessera.train.distill.bilstm.BiLstmPrediction;
+import io.tessera.train.distill.bilstm.BiLstmStudent;
 import io.tessera.train.finetune.TaskPrediction;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,7 +14,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code tessera predict}: labels from a fine-tuned task directory ({@link TaskPrediction}), on local
- * ranks or as one rank of a scheduled job.
+ * ranks or as one rank of a scheduled job; a BiLSTM student ({@code architectures}
+ * {@code BiLstmForSequenceClassification}) predicts the same way in one process ({@link BiLstmPrediction}).
  *
  * <p>Thread safety: a command; runs once.
  */
@@ -25,7 +28,8 @@ final class PredictCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model-dir", required = true, description = "Fine-tuned directory (finetune's OUT/model).")
+    @Option(names = "--model-dir", required = true, description = "Fine-tuned directory (finetune's OUT/model), or a BiLSTM"
+            + " student (distill bilstm's OUT/model).")
     Path modelDir;
 
     @Option(names = "--input", required = true, description = "Sentences (one per line or TSV), or CoNLL for a token classifier.")
@@ -61,6 +65,14 @@ final class PredictCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch " + batch + ": must be at least 1");
         }
         Ranks.dataParallel(Ranks.world(nproc), tp);
+        if (BiLstmStudent.isStudent(modelDir)) {
+            if (nproc != null || tp != 1) {
+                throw new IllegalArgumentException("--model-dir " + modelDir + " is a BiLSTM student, which predicts in one process;"
+                        + " drop --nproc and --tp");
+            }
+            return Ranks.run(spec, null, 1, threads, Duration.ofSeconds(timeout), Devices.parse(device),
+                    (ctx, here) -> new BiLstmPrediction(modelDir, input, output, batch).run(here, System.out));
+        }
         TaskPrediction prediction = new TaskPrediction(modelDir, input, output, maxLength, batch);
         return Ranks.run(spec, nproc, tp, threads, Duration.ofSeconds(timeout), Devices.parse(device),
                 (ctx, here) -> prediction.run(ctx, here, Compute.ofProcess(), System.out));

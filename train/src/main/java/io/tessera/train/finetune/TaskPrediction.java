@@ -180,8 +180,13 @@ public final class TaskPrediction {
     /**
      * A classification input: a TSV with a {@code sentence} column (and perhaps {@code label}), or
      * else one sentence per non-blank line.
+     *
+     * @param file the {@code --input} file
+     * @return its rows, labelled where the TSV has a {@code label} column
+     * @throws IOException if it cannot be read
+     * @throws IllegalArgumentException for a missing or empty file
      */
-    static List<LabeledSentence> sentences(Path file) throws IOException {
+    public static List<LabeledSentence> sentences(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("--input " + file + " does not exist or is not a file");
         }

@@ -126,6 +126,42 @@ public final class TaskPredictor {
     }
 
     /**
+     * The raw logits of a sequence classifier for every row, all computed on this rank (a data-parallel
+     * group of one; the tensor-parallel group, if any, computes each batch together): what a
+     * distillation teacher hands its student.
+     *
+     * @param data the rows (their labels, if any, are ignored)
+     * @param manager owner of the scratch tensors
+     * @return per row, its {@code K} logits
+     * @throws IllegalStateException on a layout with more than one data-parallel rank
+     */
+    public List<float[]> sequenceLogits(TaskDataset data, NDManager manager) {
+        if (ctx.dataSize() != 1) {
+            throw new IllegalStateException("sequenceLogits computes every row on one rank; got a data-parallel group of "
+                    + ctx.dataSize() + " ranks; run it with dp = 1");
+        }
+        List<float[]> out = new ArrayList<>(data.size());
+        for (int from = 0; from < data.size(); from += batchSize) {
+            List<Example> rows = new ArrayList<>();
+            for (int i = from; i < Math.min(data.size(), from + batchSize); i++) {
+                rows.add(data.example(0, i));
+            }
+            Batch b = Batch.of(rows).trimmed();
+            try (NDManager scope = manager.newSubManager(); Tape tape = new Tape(scope, 0, false, false).gemm(compute.gemm())) {
+                NDArray logits = model.forward(tape, TaskBatches.of(scope, b, FineTuneTask.SEQUENCE_CLASSIFICATION, false)).logits().value();
+                int k = (int) logits.getShape().get(1);
+                float[] flat = logits.toFloatArray();
+                for (int r = 0; r < rows.size(); r++) {
+                    float[] row = new float[k];
+                    System.arraycopy(flat, r * k, row, 0, k);
+                    out.add(row);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * Per row and position, the arg-max label (sequence classification: the row's label at position 0);
      * adds the batch's loss sum and labelled count to the last two slots of {@code sums}.
      */
