@@ -45,6 +45,20 @@ class PlanEstimateTest {
     }
 
     @Test
+    void publishedLayoutsOfTheLargestPresetsRun() {
+        Outcome o = tessera("plan", "--estimate", "--model", "gpt3-175b", "--gpus", "1024", "--tp", "8", "--pp", "8",
+                "--global-batch", "1536", "--recompute");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("tp 8 × pp 8 × dp 16") && o.out().contains("seq 2048")
+                && o.out().contains("174,615,846,912 parameters"), o.out());
+        o = tessera("plan", "--estimate", "--model", "mt-nlg-530b", "--gpus", "3360", "--tp", "8", "--pp", "35",
+                "--global-batch", "1920", "--recompute");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("tp 8 × pp 35 × dp 12") && o.out().contains("160 micro-batches")
+                && o.out().contains("529,600,819,200 parameters"), o.out());
+    }
+
+    @Test
     void impossibleLayoutsAreRefused() {
         Outcome o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "6", "--tp", "4");
         assertEquals(1, o.code(), o.out());
