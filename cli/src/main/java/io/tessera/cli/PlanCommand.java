@@ -47,7 +47,8 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--zero", description = "ZeRO stage 0-3. Default: ${DEFAULT-VALUE}.")
     int zero;
 
-    @Option(names = "--precision", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--precision", description = "${COMPLETION-CANDIDATES}: bytes of the model states, and with --estimate"
+            + " of every activation and gradient sent (2 or 4). Default: ${DEFAULT-VALUE}.")
     TrainingPrecision precision = TrainingPrecision.MIXED_FP16;
 
     @Option(names = "--pp", description = "Pipeline-parallel degree, for --print. Default: ${DEFAULT-VALUE}.")
@@ -82,7 +83,8 @@ final class PlanCommand implements Callable<Integer> {
         }
         TransformerConfig config = PretrainCommand.loadModel(model);
         if (estimate.estimate) {
-            return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches);
+            return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches,
+                    precision);
         }
         ParameterCount count = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp);
         MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(count.perTensorParallelRank()).setNumHeads(config.numHeads())

@@ -59,6 +59,21 @@ class PlanEstimateTest {
     }
 
     @Test
+    void aCpuHostTakesItsMeasuredFigures() {
+        Outcome o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--layers", "2", "--gpus", "2",
+                "--seq", "128", "--micro-batch", "8", "--precision", "FP32", "--peak-tflops", "0.1", "--intra-node-gbps", "1.5");
+        assertEquals(0, o.code(), o.err());
+        for (String f : new String[] {"cpu: 0.100 TFLOP/s peak × 1.00", "2 per node, intra 1.5 GB/s", "global batch 16, seq 128",
+                "FP32 (4 bytes per element)", "2 layers"}) {
+            assertTrue(o.out().contains(f), "expected '" + f + "' in:\n" + o.out());
+        }
+        o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--gpus", "2");
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.err().contains("--gpu cpu has no published figures") && o.err().contains("--peak-tflops")
+                && o.err().contains("benchmarks/estimate/run.sh"), o.err());
+    }
+
+    @Test
     void impossibleLayoutsAreRefused() {
         Outcome o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "6", "--tp", "4");
         assertEquals(1, o.code(), o.out());
