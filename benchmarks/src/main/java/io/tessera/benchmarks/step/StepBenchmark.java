@@ -45,7 +45,8 @@ import java.util.Optional;
  *   2. rounds    --rounds times, alternating (so that load from other processes falls on both):
  *                tessera  TesseraTrainStep: warm-up once, then --steps timed steps
  *                pytorch  bert_step.py in a subprocess, same config, threads, warm-up and step count
- *   3. report    median step time of each system over all rounds; tokens/s, TFLOP/s (TransformerFlops),
+ *   3. report    median step time of each system over all rounds; on the CPU, the share of Tessera's
+ *                timed steps spent in linear-layer GEMMs ({@link TimedGemm}) and in the rest; tokens/s, TFLOP/s (TransformerFlops),
  *                MFU = TFLOP/s ÷ ceiling of the step's precision, Tessera ÷ PyTorch; on a GPU also MFU
  *                against the bf16 ceiling, and the device memory in use; rows carry the device
  *                ({@code cpu} or {@code cuda:N}) and the precision, the environment the GPU's name
@@ -172,11 +173,16 @@ public final class StepBenchmark {
         String detail;
         String pytorchDetail = null;
         Gemm gemm = o.gemm() != null ? o.gemm().create() : Gemms.current();
-        try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single(), device, gemm)) {
+        TimedGemm timed = device.isGpu() ? null : new TimedGemm(gemm); // GEMM strategies run on CPU tensors only
+        try (TesseraTrainStep step = TesseraTrainStep.create(spec, ParallelContext.single(), device,
+                timed != null ? timed : gemm)) {
             for (int i = 0; i < o.warmup(); i++) {
                 step.run();
             }
             step.profile().reset();
+            if (timed != null) {
+                timed.reset();
+            }
             for (int round = 1; round <= o.rounds(); round++) {
                 Samples t = Samples.time(0, o.steps(), step::run);
                 tesseraTimes.addAll(t.seconds());
@@ -194,11 +200,22 @@ public final class StepBenchmark {
                 }
             }
             detail = step.describe() + String.format(Locale.ROOT, ", last loss %.3f", step.lastLoss());
+            if (timed != null && timed.calls() > 0) {
+                double total = tesseraTimes.stream().mapToDouble(Double::doubleValue).sum();
+                String line = String.format(Locale.ROOT, "tessera step breakdown over %d timed steps: linear-layer GEMMs"
+                        + " %.3f s (%.1f%%, %d products at %.1f GFLOP/s, %.1f%% of the ceiling), the rest %.3f s (%.1f%%:"
+                        + " attention score products, softmax, LayerNorm, GELU, dropout, cross-entropy, optimizer, copies)",
+                        tesseraTimes.size(), timed.seconds(), 100 * timed.seconds() / total, timed.calls(),
+                        timed.flops() / timed.seconds() / 1e9, 100 * timed.flops() / timed.seconds() / 1e9 / ceiling.gflops(),
+                        total - timed.seconds(), 100 * (total - timed.seconds()) / total);
+                out.println(line);
+                notes.add(line);
+            }
             if (o.profile()) {
                 out.println();
                 out.printf(Locale.ROOT, "tessera step profile over %d timed steps (wall seconds by node kind):%n", o.rounds() * o.steps());
                 out.print(step.profile().table(30));
-                if (gemm instanceof MeasuredGemm mg) {
+                if (gemm instanceof MeasuredGemm mg) { // the wrapped strategy: TimedGemm only counts
                     out.println("gemm decisions (shape -> backend, GFLOP/s measured on first use):");
                     mg.decisions().values().forEach(d -> out.println("  " + d));
                 }
