@@ -12,7 +12,8 @@
 # and prints predicted against measured seconds per step with their ratio (goal: within 20%, 0.8-1.2).
 # Nothing here is fitted: the model's compute term assumes every product runs at the measured ceiling and
 # that nothing else (softmax, LayerNorm, GELU, dropout, cross-entropy, AdamW, copies) costs time, so a
-# ratio below 1 is the share of the step the model leaves out.
+# ratio below 1 is the share of the step the model leaves out; the compute term is also set beside the time
+# bench step measured inside the linear layers' products (its GEMM breakdown).
 #
 # Usage: benchmarks/estimate/run.sh [OUT_DIR, default a new temp dir]    (environment: LAYERS=2 BATCH=8 SEQ=128 THREADS=2 STEPS=5 WARMUP=2)
 # Timings on a shared machine are noisy: the script prints `uptime` before and after.
@@ -64,6 +65,12 @@ def estimate(gpus, gflops):
             "dp": grab("dp gradients")}
 
 
+# bench step's note: "tessera step breakdown over N timed steps: linear-layer GEMMs X s (...)"
+gemm_per_step = None
+for note in step.get("notes", []):
+    m = re.search(r"breakdown over (\d+) timed steps: linear-layer GEMMs ([0-9.]+) s", note)
+    if m:
+        gemm_per_step = float(m.group(2)) / int(m.group(1))
 e1 = estimate(1, ceiling_all)
 e2 = estimate(2, ceiling_rank)
 print()
@@ -76,6 +83,7 @@ print()
 print("%-44s %11s %11s %10s" % ("quantity", "predicted", "measured", "pred/meas"))
 rows = [
     ("bench step, 1 process (s/step)", e1["step"], measured_step),
+    ("bench step linear-layer GEMMs (s/step)", e1["compute"], gemm_per_step),
     ("bench scaling dp 1, 1 process (s/step)", e1["step"], dp1["step_s"]),
     ("bench scaling dp 2 (s/step)", e2["step"], dp2["step_s"]),
     ("dp 2 without reduction (compute, s/step)", e2["compute"], dp2.get("step_s_no_reduction")),
@@ -90,5 +98,7 @@ for name, pred, meas in rows:
         print("%-44s %11.4f %11.4f %10.2f" % (name, pred, meas, pred / meas if meas else float("nan")))
 print()
 print("goal: step-time ratios within 0.8-1.2. The model charges products at the measured ceiling and nothing else,"
-      " so a ratio < 1 is the non-GEMM share it leaves out.")
+      " so a ratio < 1 is the non-GEMM share it leaves out. The GEMM row compares the model's compute term (all"
+      " products, attention scores included, about 3% of them here) with the time bench step measured inside the"
+      " linear layers' products.")
 PY
