@@ -11,14 +11,15 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Several complete runs of {@code bench step} ({@code --repeats N}: ceiling, Tessera and PyTorch each
- * time), summarised by their median and spread, so that a goal is judged on the median run rather than
- * on one noisy measurement.
+ * time), summarised by their median and spread, so that a goal is judged on a median rather than on one
+ * noisy measurement.
  *
  * <pre>
  *   per figure f (Tessera MFU, Tessera tokens/s, PyTorch tokens/s, Tessera ÷ PyTorch):
  *     median = the middle value of f over the runs (mean of the two middle ones for an even count)
  *     spread = max f − min f, also given as ±(spread / 2) / median
  *   median run = the run whose Tessera MFU is the lower middle one; its report is the one written
+ *   goals      = each judged on its own figure's median (StepBenchmark.goals(Repeats))
  * </pre>
  *
  * <p>Thread safety: immutable.
