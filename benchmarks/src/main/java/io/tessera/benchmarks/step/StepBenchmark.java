@@ -46,7 +46,8 @@ import java.util.Optional;
  *                tessera  TesseraTrainStep: warm-up once, then --steps timed steps
  *                pytorch  bert_step.py in a subprocess, same config, threads, warm-up and step count
  *   3. report    median step time of each system over all rounds; on the CPU, the share of Tessera's
- *                timed steps spent in linear-layer GEMMs ({@link TimedGemm}) and in the rest; tokens/s, TFLOP/s (TransformerFlops),
+ *                timed steps spent in linear-layer GEMMs ({@link TimedGemm}) and in the rest;
+ *                tokens/s, TFLOP/s (TransformerFlops),
  *                MFU = TFLOP/s ÷ ceiling of the step's precision, Tessera ÷ PyTorch; on a GPU also MFU
  *                against the bf16 ceiling, and the device memory in use; rows carry the device
  *                ({@code cpu} or {@code cuda:N}) and the precision, the environment the GPU's name

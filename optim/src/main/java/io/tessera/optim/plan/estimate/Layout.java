@@ -57,7 +57,8 @@ public record Layout(double flopsPerToken, long parameters, int layers, int hidd
             p.add("dpOverlap = " + dpOverlap + " must lie in [0, 1]; 0 = gradients sent after backward, 1 = fully hidden");
         }
         if (elementBytes != 2 && elementBytes != 4) {
-            p.add("elementBytes = " + elementBytes + " must be 2 (fp16/bf16) or 4 (fp32); plan --estimate sets it from --precision (FP32: 4, MIXED_FP16: 2)");
+            p.add("elementBytes = " + elementBytes + " must be 2 (fp16/bf16) or 4 (fp32); plan --estimate sets it"
+                    + " from --precision (FP32: 4, MIXED_FP16: 2)");
         }
         if (pp > 0 && virtualStages > 0 && layers > 0 && layers % (pp * virtualStages) != 0) {
             p.add("layers = " + layers + " is not divisible by pp × virtualStages = " + pp * virtualStages

@@ -4,8 +4,8 @@ package io.tessera.optim.plan.estimate;
  * Predicts the time of one optimizer step of a {@link Layout} on a {@link Cluster}, Megatron-style.
  *
  * <p>Legend: N = t·p·d devices, m = B/(b·d) micro-batches, v chunks per pipeline rank, L layers, h hidden,
- * s sequence, b micro-batch, Ψ parameters, e bytes per element (2 fp16/bf16, 4 fp32), R = peak · achievable, AR/RS/AG/SR the α–β costs of
- * {@link CollectiveCost} on the link the group spans ({@link Cluster#linkFor}).
+ * s sequence, b micro-batch, Ψ parameters, e bytes per element (2 fp16/bf16, 4 fp32), R = peak · achievable,
+ * AR/RS/AG/SR the α–β costs of {@link CollectiveCost} on the link the group spans ({@link Cluster#linkFor}).
  *
  * <pre>
  *   F        = flopsPerToken · B·s                          model FLOPs
