@@ -48,7 +48,8 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--zero", description = "ZeRO stage 0-3. Default: ${DEFAULT-VALUE}.")
     int zero;
 
-    @Option(names = "--precision", description = "${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--precision", description = "${COMPLETION-CANDIDATES}: bytes of the model states, and with --estimate"
+            + " of every activation and gradient sent (2 or 4). Default: ${DEFAULT-VALUE}.")
     TrainingPrecision precision = TrainingPrecision.MIXED_FP16;
 
     @Option(names = "--pp", description = "Pipeline-parallel degree. Default: ${DEFAULT-VALUE}.")
@@ -91,7 +92,8 @@ final class PlanCommand implements Callable<Integer> {
         }
         TransformerConfig config = PretrainCommand.loadModel(model);
         if (estimate.estimate) {
-            return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches);
+            return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches,
+                    precision);
         }
         // Checked before anything is printed: layers over pp × v, micro-batches for 1F1B, sequence parallelism without tp.
         int mb = microBatches != null ? microBatches : pp > 1 ? 2 * pp : 1;

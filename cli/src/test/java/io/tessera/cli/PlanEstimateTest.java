@@ -45,6 +45,35 @@ class PlanEstimateTest {
     }
 
     @Test
+    void publishedLayoutsOfTheLargestPresetsRun() {
+        Outcome o = tessera("plan", "--estimate", "--model", "gpt3-175b", "--gpus", "1024", "--tp", "8", "--pp", "8",
+                "--global-batch", "1536", "--recompute");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("tp 8 × pp 8 × dp 16") && o.out().contains("seq 2048")
+                && o.out().contains("174,615,846,912 parameters"), o.out());
+        o = tessera("plan", "--estimate", "--model", "mt-nlg-530b", "--gpus", "3360", "--tp", "8", "--pp", "35",
+                "--global-batch", "1920", "--recompute");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("tp 8 × pp 35 × dp 12") && o.out().contains("160 micro-batches")
+                && o.out().contains("529,600,819,200 parameters"), o.out());
+    }
+
+    @Test
+    void aCpuHostTakesItsMeasuredFigures() {
+        Outcome o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--layers", "2", "--gpus", "2",
+                "--seq", "128", "--micro-batch", "8", "--precision", "FP32", "--peak-tflops", "0.1", "--intra-node-gbps", "1.5");
+        assertEquals(0, o.code(), o.err());
+        for (String f : new String[] {"cpu: 0.100 TFLOP/s peak × 1.00", "2 per node, intra 1.5 GB/s", "global batch 16, seq 128",
+                "FP32 (4 bytes per element)", "2 layers"}) {
+            assertTrue(o.out().contains(f), "expected '" + f + "' in:\n" + o.out());
+        }
+        o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--gpus", "2");
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.err().contains("--gpu cpu has no published figures") && o.err().contains("--peak-tflops")
+                && o.err().contains("benchmarks/estimate/run.sh"), o.err());
+    }
+
+    @Test
     void impossibleLayoutsAreRefused() {
         Outcome o = tessera("plan", "--estimate", "--model", "gpt2", "--gpus", "6", "--tp", "4");
         assertEquals(1, o.code(), o.out());

@@ -48,15 +48,18 @@ import java.util.Set;
  *     that a command gives the same kind of figure on every machine; the GPU mode is asked for)
  * @param precision compute precision of both systems ({@code --precision fp32|fp16}; fp16 is Tessera's mixed
  *     precision and PyTorch's autocast with a GradScaler)
+ * @param repeats complete runs (ceiling and both systems each time), summarised by median and spread
+ *     ({@code --repeats 1}; see {@link Repeats})
  */
 public record StepOptions(String model, int layers, int batch, int seq, int steps, int warmup, int rounds, int threads,
                           String optimizer, double learningRate, double maxGradNorm, long seed, boolean reference,
                           Path python, Path referenceDir, Duration referenceTimeout, int ceilingReps, Path json, Path csv,
-                          Path plots, GemmBackend gemm, boolean profile, Devices device, Precision precision) {
+                          Path plots, GemmBackend gemm, boolean profile, Devices device, Precision precision,
+                          int repeats) {
 
     private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "rounds", "threads",
             "optimizer", "lr", "clip", "seed", "python", "reference-dir", "reference-timeout", "ceiling-reps", "json", "csv",
-            "plots", "gemm", "device", "precision");
+            "plots", "gemm", "device", "precision", "repeats");
     private static final Set<String> BOOLEANS = Set.of("reference", "help", "profile");
 
     /**
@@ -82,6 +85,7 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
         positive(problems, "rounds", rounds);
         positive(problems, "threads", threads);
         positive(problems, "ceiling-reps", ceilingReps);
+        positive(problems, "repeats", repeats);
         if (warmup < 0) {
             problems.add("--warmup " + warmup + " must be >= 0");
         }
@@ -122,7 +126,8 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                 f.path("python", PyTorchReference.DEFAULT_PYTHON), f.path("reference-dir", null),
                 f.seconds("reference-timeout", Duration.ofSeconds(1800)), f.integer("ceiling-reps", 10),
                 f.path("json", null), f.path("csv", null), f.path("plots", null), gemm(f.string("gemm", null)),
-                f.flag("profile", false), Devices.parse(f.string("device", "cpu")), precision(f.string("precision", "fp32")));
+                f.flag("profile", false), Devices.parse(f.string("device", "cpu")), precision(f.string("precision", "fp32")),
+                f.integer("repeats", 1));
     }
 
     private static Precision precision(String value) {
@@ -188,6 +193,8 @@ public record StepOptions(String model, int layers, int batch, int seq, int step
                                           libtorch's and PyTorch's fp32/fp16/bf16 products on that device
                   --precision fp32|fp16   compute precision of both systems (fp32; fp16 = fp32 master
                                           weights + dynamic loss scaling, PyTorch autocast + GradScaler)
+                  --repeats N             complete runs, median and spread   (1; 3 for a goal on a busy machine;
+                                          the median run's report is the one written)
                   --json FILE  --csv FILE  --plots DIR   write the report
                 """;
     }

@@ -30,14 +30,17 @@ class StepOptionsTest {
         assertEquals(1024, s.tokensPerStep());
         assertEquals("adamw", s.optimizer());
         assertEquals(1, o.rounds());
+        assertEquals(1, o.repeats());
+        assertEquals(3, StepOptions.parse(new String[] {"--repeats", "3"}).repeats());
         assertTrue(o.reference());
     }
 
     @Test
     void everyProblemIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StepOptions.parse(
-                new String[] {"--model", "bert-huge", "--batch", "0", "--optimizer", "sgd", "--warmup", "-1"}));
-        for (String s : List.of("--model bert-huge", "--batch 0", "--optimizer sgd", "--warmup -1")) {
+                new String[] {"--model", "bert-huge", "--batch", "0", "--optimizer", "sgd", "--warmup", "-1",
+                    "--repeats", "0"}));
+        for (String s : List.of("--model bert-huge", "--batch 0", "--optimizer sgd", "--warmup -1", "--repeats 0")) {
             assertTrue(e.getMessage().contains(s), s + " missing from: " + e.getMessage());
         }
     }

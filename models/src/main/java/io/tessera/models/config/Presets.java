@@ -24,6 +24,8 @@ import java.util.OptionalLong;
  *   <tr><td>gpt2-xl</td><td>48</td><td>1600</td><td>25</td><td>6400</td><td>50257</td><td>1024</td><td>pre</td><td>1542M</td></tr>
  *   <tr><td>megatron-gpt2-8.3b</td><td>72</td><td>3072</td><td>32</td><td>12288</td><td>50257</td><td>1024</td><td>pre</td><td>8.3B</td></tr>
  *   <tr><td>turing-nlg-17b</td><td>78</td><td>4256</td><td>28</td><td>17024</td><td>50257</td><td>1024</td><td>pre</td><td>17B</td></tr>
+ *   <tr><td>gpt3-175b</td><td>96</td><td>12288</td><td>96</td><td>49152</td><td>50257</td><td>2048</td><td>pre</td><td>175B</td></tr>
+ *   <tr><td>mt-nlg-530b</td><td>105</td><td>20480</td><td>128</td><td>81920</td><td>50257</td><td>2048</td><td>pre</td><td>530B</td></tr>
  *   <tr><td>bert-tiny</td><td>2</td><td>32</td><td>4</td><td>64</td><td>1000</td><td>64</td><td>post</td><td>test</td></tr>
  *   <tr><td>gpt2-tiny</td><td>2</td><td>32</td><td>4</td><td>128</td><td>1000</td><td>64</td><td>pre</td><td>test</td></tr>
  *   <tr><td>bert-mini</td><td>2</td><td>128</td><td>2</td><td>512</td><td>4096</td><td>128</td><td>post</td><td>example</td></tr>
@@ -59,6 +61,12 @@ import java.util.OptionalLong;
  *       Microsoft" (2020-02-10): 78 layers, hidden 4256, 28 heads. Vocabulary and positions are not
  *       stated there; GPT-2's 50257 tokens and 1024 positions are assumed (T-NLG was trained with
  *       Megatron-LM's GPT-2 code).
+ *   <li>GPT-3 175B: Brown et al., "Language Models are Few-Shot Learners" (arXiv:2005.14165), Table 2.1:
+ *       96 layers, d_model 12288, 96 heads, context 2048, GPT-2's tokenizer (V = 50257). GPT-3 alternates
+ *       dense and locally banded sparse attention; the preset is all dense, as Megatron-LM's GPT-3 runs are.
+ *   <li>MT-NLG 530B: Smith et al., "Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B"
+ *       (arXiv:2201.11990): 105 layers, hidden 20480, 128 heads, sequence 2048, GPT-2's tokenizer.
+ *       Only used by the step-time and memory estimates: nobody trains either on this library's CPUs.
  *   <li>RoBERTa: Liu et al., "RoBERTa: A Robustly Optimized BERT Pretraining Approach"
  *       (arXiv:1907.11692), and fairseq's released models (base 125M, large 355M); V = 50265, P = 514,
  *       one token type, epsilon 1e-5 and padding id 1 from Hugging Face's {@code roberta-base} /
@@ -73,7 +81,7 @@ import java.util.OptionalLong;
  *       factorisation are both exercised.
  * </ul>
  *
- * <p>Megatron and Turing-NLG presets keep the unpadded vocabulary; {@link
+ * <p>Megatron, Turing-NLG, GPT-3 and MT-NLG presets keep the unpadded vocabulary; {@link
  * TransformerConfig#paddedVocabSize(int)} gives the padded one for a tensor-parallel degree.
  *
  * <p>Thread safety: immutable, safe to share between threads.
@@ -89,6 +97,10 @@ public final class Presets {
     private static final String TNLG_SOURCE = "Microsoft Research blog, Turing-NLG: A 17-billion-parameter language"
             + " model by Microsoft (2020-02-10): 78 layers, hidden 4256, 28 heads; V = 50257 and P = 1024 assumed"
             + " (GPT-2 tokenizer and context, as Megatron-LM's GPT-2)";
+    private static final String GPT3_SOURCE = "Brown et al., Language Models are Few-Shot Learners (arXiv:2005.14165),"
+            + " Table 2.1: 96 layers, d_model 12288, 96 heads, context 2048; GPT-2 tokenizer, V = 50257; all attention dense";
+    private static final String MTNLG_SOURCE = "Smith et al., Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B"
+            + " (arXiv:2201.11990): 105 layers, hidden 20480, 128 heads, sequence 2048; GPT-2 tokenizer, V = 50257";
     private static final String ALBERT_SOURCE = "Lan et al., ALBERT (arXiv:1909.11942), Table 1 (12M / 18M / 235M);"
             + " V = 30000, E = 128, P = 512, gelu_new and dropout 0 from Hugging Face albert-*-v2 config.json";
     private static final String TEST_SOURCE = "Tessera test configuration";
@@ -115,6 +127,8 @@ public final class Presets {
         add(m, "gpt2-xl", gpt2(50257, 1600, 48, 25, 1024).build(), 1_542_000_000L, GPT2_SOURCE);
         add(m, "megatron-gpt2-8.3b", gpt2(50257, 3072, 72, 32, 1024).build(), 8_300_000_000L, MEGATRON_SOURCE);
         add(m, "turing-nlg-17b", gpt2(50257, 4256, 78, 28, 1024).build(), 17_000_000_000L, TNLG_SOURCE);
+        add(m, "gpt3-175b", gpt2(50257, 12288, 96, 96, 2048).build(), 175_000_000_000L, GPT3_SOURCE);
+        add(m, "mt-nlg-530b", gpt2(50257, 20480, 105, 128, 2048).build(), 530_000_000_000L, MTNLG_SOURCE);
         add(m, "bert-tiny", bert(1000, 32, 2, 4, 64).optIntermediateSize(64).build(), -1, TEST_SOURCE);
         add(m, "gpt2-tiny", gpt2(1000, 32, 2, 4, 64).build(), -1, TEST_SOURCE);
         add(m, "bert-mini", bert(4096, 128, 2, 2, 128).optIntermediateSize(512).build(), -1, EXAMPLE_SOURCE);
@@ -198,7 +212,7 @@ public final class Presets {
         return p;
     }
 
-    /** @return the preset names in a stable order (BERT, Megatron-BERT, GPT-2, Megatron, Turing-NLG, tiny, mini, RoBERTa, DistilBERT) */
+    /** @return the preset names in a stable order (BERT, Megatron-BERT, GPT-2, Megatron, Turing-NLG, GPT-3, MT-NLG, tiny, mini, RoBERTa, DistilBERT, ALBERT) */
     public static List<String> names() {
         return List.copyOf(PRESETS.keySet());
     }

@@ -15,8 +15,12 @@ import org.junit.jupiter.api.Test;
 /** Keeps {@code models/PARAMETER_COUNTS.md} in step with {@link ParameterCount} and {@link Presets}. */
 class ParameterCountsDocTest {
 
-    /** Tensor-parallel degrees of the "padded" column: the papers' for Megatron GPT-2 and Turing-NLG. */
-    private static final Map<String, Integer> PADDED_TP = Map.of("megatron-gpt2-8.3b", 8, "turing-nlg-17b", 4);
+    /**
+     * Tensor-parallel degrees of the "padded" column: the papers' for Megatron GPT-2, Turing-NLG, GPT-3 (as
+     * Megatron-LM 2021 ran it) and MT-NLG.
+     */
+    private static final Map<String, Integer> PADDED_TP = Map.of("megatron-gpt2-8.3b", 8, "turing-nlg-17b", 4,
+            "gpt3-175b", 8, "mt-nlg-530b", 8);
 
     /** Rows of the per-rank table. */
     private static final Map<String, Integer> PER_RANK_TP =

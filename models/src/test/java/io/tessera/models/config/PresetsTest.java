@@ -18,7 +18,7 @@ class PresetsTest {
     void namesAreStableAndComplete() {
         assertEquals(List.of("bert-base", "bert-large", "megatron-bert-336m", "megatron-bert-1.3b",
                 "megatron-bert-3.9b", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "megatron-gpt2-8.3b",
-                "turing-nlg-17b", "bert-tiny", "gpt2-tiny", "bert-mini", "gpt2-mini", "roberta-base", "roberta-large",
+                "turing-nlg-17b", "gpt3-175b", "mt-nlg-530b", "bert-tiny", "gpt2-tiny", "bert-mini", "gpt2-mini", "roberta-base", "roberta-large",
                 "distilbert-base-uncased", "roberta-tiny", "distilbert-tiny", "albert-base-v2", "albert-large-v2",
                 "albert-xxlarge-v2", "albert-tiny"), Presets.names());
         assertEquals(Presets.names().size(), Presets.all().size());
@@ -59,6 +59,8 @@ class PresetsTest {
         "gpt2-xl,             GPT2, 50257, 1600, 48, 25, 6400,  1024, true,  1e-5",
         "megatron-gpt2-8.3b,  GPT2, 50257, 3072, 72, 32, 12288, 1024, true,  1e-5",
         "turing-nlg-17b,      GPT2, 50257, 4256, 78, 28, 17024, 1024, true,  1e-5",
+        "gpt3-175b,           GPT2, 50257, 12288, 96, 96, 49152, 2048, true, 1e-5",
+        "mt-nlg-530b,         GPT2, 50257, 20480, 105, 128, 81920, 2048, true, 1e-5",
         "bert-tiny,           BERT, 1000,  32,   2,  4,  64,    64,   false, 1e-12",
         "gpt2-tiny,           GPT2, 1000,  32,   2,  4,  128,   64,   true,  1e-5",
         "roberta-base,        ROBERTA, 50265, 768,  12, 12, 3072, 514, false, 1e-5",
@@ -94,6 +96,10 @@ class PresetsTest {
         Presets.get("megatron-gpt2-8.3b").validateFor(8);
         assertEquals(51200, Presets.get("megatron-gpt2-8.3b").paddedVocabSize(8));
         Presets.get("turing-nlg-17b").validateFor(4);
+        // Megatron-LM 2021 ran GPT-3 175B at tp 8 (with pp 8 or 16); MT-NLG 530B ran at tp 8 × pp 35.
+        Presets.get("gpt3-175b").validateFor(8);
+        Presets.get("mt-nlg-530b").validateFor(8);
+        assertEquals(0, Presets.get("mt-nlg-530b").numLayers() % 35, "35 pipeline stages of 3 layers");
         for (String name : List.of("megatron-bert-336m", "megatron-bert-1.3b", "megatron-bert-3.9b")) {
             Presets.get(name).validateFor(8);
         }

@@ -65,9 +65,34 @@ public record Cluster(String name, double peakFlops, double achievable, int gpus
             case "v100" -> gpu(g, 125, achievable, 150, 12.5);
             case "a100" -> gpu(g, 312, achievable, 300, 25);
             case "h100" -> gpu(g, 989, achievable, 450, 50);
-            default -> throw new IllegalArgumentException("unknown gpu \"" + gpu + "\"; known: v100, a100, h100;"
+            default -> throw new IllegalArgumentException("unknown gpu \"" + gpu + "\"; known: v100, a100, h100"
+                    + " (and cpu, which needs measured figures: see Cluster.cpu);"
                     + " or give --peak-tflops, --intra-node-gbps, --inter-node-gbps and --gpus-per-node");
         };
+    }
+
+    /**
+     * One host's CPU cores as the devices of a layout, calibrated by measurement: a "device" is one rank with
+     * its share of the cores, its rate the fp32 product ceiling measured with that many threads
+     * ({@code bin/tessera bench ceiling --threads T}), and every group's link the all-reduce bus bandwidth
+     * measured between local processes ({@code bin/tessera bench collectives}). The ring model's β is that
+     * bus bandwidth: nccl-tests define {@code busbw = 2(n−1)/n · S / t} for an all-reduce, which is
+     * {@link CollectiveCost#allReduce}'s bandwidth term solved for β.
+     *
+     * <pre>
+     *   peak        = measured ceiling per rank (achievable 1: the ceiling already is what a product reaches)
+     *   gpusPerNode = ranks (all on one host, one link)
+     *   link        = (α, measured busbw) inside and "between" nodes alike
+     * </pre>
+     *
+     * @param ceilingFlops measured fp32 GEMM FLOP/s of one rank's threads
+     * @param ranks processes sharing the host
+     * @param link α and the measured bus bandwidth
+     * @return the cluster
+     * @throws IllegalArgumentException naming a bad figure
+     */
+    public static Cluster cpu(double ceilingFlops, int ranks, Link link) {
+        return new Cluster("cpu", ceilingFlops, 1, ranks, link, link);
     }
 
     private static Cluster gpu(String name, double tflops, double achievable, double intraGBps, double interGBps) {

@@ -25,10 +25,12 @@ import java.util.List;
  * @param globalBatch B, sequences per optimizer step over all replicas
  * @param recompute activation recomputation: one more forward in backward
  * @param dpOverlap fraction φ ∈ [0, 1] of the backward pass that hides the data-parallel gradient traffic
+ * @param elementBytes e, bytes of one activation or gradient element on the wire: 2 (fp16/bf16 mixed
+ *     precision) or 4 (fp32, as Tessera's CPU runs)
  */
 public record Layout(double flopsPerToken, long parameters, int layers, int hidden, int seq, int tp, int pp, int dp,
                      int virtualStages, int zeroStage, int microBatch, int globalBatch, boolean recompute,
-                     double dpOverlap) {
+                     double dpOverlap, int elementBytes) {
 
     /** @throws IllegalArgumentException listing every problem with its value, rule and fix */
     public Layout {
@@ -53,6 +55,10 @@ public record Layout(double flopsPerToken, long parameters, int layers, int hidd
         }
         if (!(dpOverlap >= 0 && dpOverlap <= 1)) {
             p.add("dpOverlap = " + dpOverlap + " must lie in [0, 1]; 0 = gradients sent after backward, 1 = fully hidden");
+        }
+        if (elementBytes != 2 && elementBytes != 4) {
+            p.add("elementBytes = " + elementBytes + " must be 2 (fp16/bf16) or 4 (fp32); plan --estimate sets it"
+                    + " from --precision (FP32: 4, MIXED_FP16: 2)");
         }
         if (pp > 0 && virtualStages > 0 && layers > 0 && layers % (pp * virtualStages) != 0) {
             p.add("layers = " + layers + " is not divisible by pp × virtualStages = " + pp * virtualStages
@@ -80,7 +86,7 @@ public record Layout(double flopsPerToken, long parameters, int layers, int hidd
     /** @return the same layout with other data-parallel and global-batch sizes */
     public Layout withDataParallel(int newDp, int newGlobalBatch) {
         return new Layout(flopsPerToken, parameters, layers, hidden, seq, tp, pp, newDp, virtualStages, zeroStage,
-                microBatch, newGlobalBatch, recompute, dpOverlap);
+                microBatch, newGlobalBatch, recompute, dpOverlap, elementBytes);
     }
 
     private static void positive(List<String> p, String name, int v) {

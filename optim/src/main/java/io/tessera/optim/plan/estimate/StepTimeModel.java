@@ -4,18 +4,18 @@ package io.tessera.optim.plan.estimate;
  * Predicts the time of one optimizer step of a {@link Layout} on a {@link Cluster}, Megatron-style.
  *
  * <p>Legend: N = t·p·d devices, m = B/(b·d) micro-batches, v chunks per pipeline rank, L layers, h hidden,
- * s sequence, b micro-batch, Ψ parameters, R = peak · achievable, AR/RS/AG/SR the α–β costs of
- * {@link CollectiveCost} on the link the group spans ({@link Cluster#linkFor}).
+ * s sequence, b micro-batch, Ψ parameters, e bytes per element (2 fp16/bf16, 4 fp32), R = peak · achievable,
+ * AR/RS/AG/SR the α–β costs of {@link CollectiveCost} on the link the group spans ({@link Cluster#linkFor}).
  *
  * <pre>
  *   F        = flopsPerToken · B·s                          model FLOPs
  *   F_hw     = F · (4/3 with recomputation, else 1)         one more forward in backward
  *   compute  = F_hw / (N · R)
- *   tp       = m · (L/p) · k · AR(2·b·s·h bytes, t)          k = 4 (2 forward + 2 backward), 6 with recomputation
- *   send     = m · v · 2 · SR(2·b·s·h bytes)   if p > 1      activations forward, their gradients back
+ *   tp       = m · (L/p) · k · AR(e·b·s·h bytes, t)          k = 4 (2 forward + 2 backward), 6 with recomputation
+ *   send     = m · v · 2 · SR(e·b·s·h bytes)   if p > 1      activations forward, their gradients back
  *   ideal    = compute + tp + send
  *   bubble   = ideal · (p − 1)/(v·m)
- *   G        = 2·Ψ/(t·p) bytes                               fp16 gradients of one model-parallel shard
+ *   G        = e·Ψ/(t·p) bytes                               gradients of one model-parallel shard
  *   dp       = AR(G, d)                 ZeRO 0, 1
  *            = RS(G, d) + AG(G, d)      ZeRO 2 (gradients scattered, updated fp16 parameters gathered)
  *            = RS(G, d) + 2·AG(G, d)    ZeRO 3 (parameters gathered for forward and again for backward)
@@ -31,8 +31,6 @@ package io.tessera.optim.plan.estimate;
  * <p>Thread safety: stateless.
  */
 public final class StepTimeModel {
-
-    private static final double FP16_BYTES = 2;
 
     private StepTimeModel() {}
 
@@ -59,7 +57,7 @@ public final class StepTimeModel {
         double hardwareFlops = l.recompute() ? modelFlops * 4 / 3 : modelFlops;
         double compute = hardwareFlops / (n * c.sustainedFlops());
 
-        double activationBytes = FP16_BYTES * l.microBatch() * l.seq() * (double) l.hidden();
+        double activationBytes = (double) l.elementBytes() * l.microBatch() * l.seq() * (double) l.hidden();
         int allReducesPerLayer = l.recompute() ? 6 : 4;
         double tp = (double) m * l.layers() / l.pp() * allReducesPerLayer
                 * CollectiveCost.allReduce(activationBytes, l.tp(), c.linkFor(l.tp()));
@@ -68,7 +66,7 @@ public final class StepTimeModel {
         double ideal = compute + tp + send;
         double bubble = ideal * (l.pp() - 1) / ((double) v * m);
 
-        double gradientBytes = FP16_BYTES * l.parameters() / ((double) l.tp() * l.pp());
+        double gradientBytes = (double) l.elementBytes() * l.parameters() / ((double) l.tp() * l.pp());
         Link dpLink = c.linkFor(n);
         double rs = CollectiveCost.reduceScatter(gradientBytes, l.dp(), dpLink);
         double ag = CollectiveCost.allGather(gradientBytes, l.dp(), dpLink);

@@ -13,8 +13,14 @@ class StepTimeModelTest {
 
     private static Layout layout(int layers, int tp, int pp, int dp, int globalBatch, long params, boolean recompute,
             int zero, double overlap) {
+        return layout(layers, tp, pp, dp, globalBatch, params, recompute, zero, overlap, 2);
+    }
+
+    private static Layout layout(int layers, int tp, int pp, int dp, int globalBatch, long params, boolean recompute,
+            int zero, double overlap, int elementBytes) {
         // flopsPerToken 1e9, h 1000, s 100, micro-batch 1, v 1
-        return new Layout(1e9, params, layers, 1000, 100, tp, pp, dp, 1, zero, 1, globalBatch, recompute, overlap);
+        return new Layout(1e9, params, layers, 1000, 100, tp, pp, dp, 1, zero, 1, globalBatch, recompute, overlap,
+                elementBytes);
     }
 
     @Test
@@ -62,6 +68,32 @@ class StepTimeModelTest {
     }
 
     @Test
+    void fp32SendsTwiceTheBytesOfFp16() {
+        // e = 4: AR(4·1·100·1000 = 4e5 B, 2) = 4e5/1e9 + 2e-5 = 4.2e-4, ×4 per layer
+        Estimate tp = StepTimeModel.estimate(layout(1, 2, 1, 1, 1, 1_000_000, false, 0, 0, 4), CLUSTER);
+        assertEquals(4 * 4.2e-4, tp.tensorParallelSeconds(), 1e-12);
+        // dp 2, Ψ = 1e7: G = 4e7 B, AR = 4e7/1e9 + 2e-5 = 0.04002
+        Estimate dp = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 0, 0, 4), CLUSTER);
+        assertEquals(0.04002, dp.dataParallelSeconds(), 1e-12);
+        assertEquals(0.24002, dp.stepSeconds(), 1e-12);
+    }
+
+    @Test
+    void aCpuHostIsOneNodeAtItsMeasuredCeilingAndBusBandwidth() {
+        // 2 ranks at 1e11 FLOP/s each (achievable 1), busbw 1e9 B/s, α 0
+        Cluster cpu = Cluster.cpu(1e11, 2, new Link(0, 1e9));
+        assertEquals(1, cpu.achievable());
+        assertEquals(2, cpu.gpusPerNode());
+        assertEquals(cpu.intraNode(), cpu.linkFor(2));
+        // dp 2, B 2, fp32, Ψ = 1e7: compute = 1e9 · 200 / (2 · 1e11) = 1; AR = 2·(1/2)·4e7/1e9 = 0.04
+        Estimate e = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 0, 0, 4), cpu);
+        assertEquals(1.0, e.computeSeconds(), 1e-12);
+        assertEquals(0.04, e.dataParallelSeconds(), 1e-12);
+        assertEquals(0.04 / 1.04, e.dataParallelExposedSeconds() / e.stepSeconds(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> Cluster.cpu(0, 2, new Link(0, 1e9)));
+    }
+
+    @Test
     void zeroThreeGathersParametersTwice() {
         Estimate e = StepTimeModel.estimate(layout(1, 1, 1, 2, 2, 10_000_000, false, 3, 0), CLUSTER);
         // RS + 2·AG, each 1/2 · 2e7/1e9 + 1e-5
@@ -82,6 +114,8 @@ class StepTimeModelTest {
         assertTrue(m.contains("layers = 3") && m.contains("pp × virtualStages = 2"), m);
         m = assertThrows(IllegalArgumentException.class, () -> layout(2, 1, 1, 3, 8, 1_000_000, false, 4, 1.5)).getMessage();
         assertTrue(m.contains("globalBatch = 8") && m.contains("zeroStage = 4") && m.contains("dpOverlap = 1.5"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> layout(1, 1, 1, 1, 1, 1_000_000, false, 0, 0, 3)).getMessage();
+        assertTrue(m.contains("elementBytes = 3") && m.contains("2 (fp16/bf16) or 4 (fp32)"), m);
         m = assertThrows(IllegalArgumentException.class, () -> Cluster.of("a100", 1.5)).getMessage();
         assertTrue(m.contains("--achievable"), m);
         m = assertThrows(IllegalArgumentException.class, () -> Cluster.of("k80", 0.5)).getMessage();
