@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "distill", description = "Knowledge distillation: distilbert (a half-depth DistilBERT student from a pretrained"
         + " BERT teacher, Sanh et al. 2019) or bilstm (a fine-tuned classifier into a BiLSTM, Tang et al. 2019).",
-        mixinStandardHelpOptions = true, subcommands = {DistillCommand.DistilBert.class})
+        mixinStandardHelpOptions = true, subcommands = {DistillCommand.DistilBert.class, DistillBiLstmCommand.class})
 final class DistillCommand implements Callable<Integer> {
 
     @CommandLine.Spec
