@@ -44,7 +44,7 @@ if [ "$SAMPLE" != "0" ]; then
 fi
 
 # `tessera distill bilstm` once `tessera distill` registers DistillBiLstmCommand; until then the command is run directly.
-if bin/tessera distill bilstm --help 2>&1 | grep -q -- --augment-iterations; then
+if bin/tessera distill bilstm --help 2>&1 | grep -c -- --augment-iterations > /dev/null; then
   distill=(bin/tessera distill bilstm)
 else
   bin/tessera --version > /dev/null # builds the CLI if needed
