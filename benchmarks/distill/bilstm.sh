@@ -43,23 +43,7 @@ if [ "$SAMPLE" != "0" ]; then
   } > "$train"
 fi
 
-# `tessera distill bilstm` once `tessera distill` registers DistillBiLstmCommand; until then the command is run directly.
-if bin/tessera distill bilstm --help 2>&1 | grep -c -- --augment-iterations > /dev/null; then
-  distill=(bin/tessera distill bilstm)
-else
-  bin/tessera --version > /dev/null # builds the CLI if needed
-  cat > "$WORK/RunBiLstm.java" <<'JAVA'
-public class RunBiLstm {
-    public static void main(String[] args) throws Exception {
-        var c = Class.forName("io.tessera.cli.DistillBiLstmCommand").getDeclaredConstructor();
-        c.setAccessible(true);
-        System.exit(new picocli.CommandLine(c.newInstance()).execute(args));
-    }
-}
-JAVA
-  distill=("${JAVA:-java}" -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
-           -Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda=error -cp "cli/target/classes:cli/target/lib/*" "$WORK/RunBiLstm.java")
-fi
+distill=(bin/tessera distill bilstm)
 
 common=(--teacher "$TEACHER" --train "$train" --dev "$DATA/sst-2/dev.tsv" --threads "$THREADS" --overwrite)
 with=("${distill[@]}" "${common[@]}" --out "$WORK/distilled" --augment-iterations "$ITER" --max-transfer "$MAX_TRANSFER"
