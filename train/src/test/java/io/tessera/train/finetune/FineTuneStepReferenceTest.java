@@ -2,7 +2,6 @@ package io.tessera.train.finetune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonArray;
@@ -25,6 +24,7 @@ import io.tessera.parallel.tensor.TpTesting;
 import io.tessera.train.GlobalBatchStep;
 import io.tessera.train.data.Batch;
 import io.tessera.train.data.DistributedBatchSampler;
+import io.tessera.train.PythonReference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,22 +48,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FineTuneStepReferenceTest {
 
-    private static final String PYTHON = "/usr/bin/python3";
+    private static final String PYTHON = PythonReference.PYTHON;
     private static Path script;
 
     @BeforeAll
     static void findPythonAndScript() throws Exception {
-        boolean torch = false;
-        if (Files.isExecutable(Path.of(PYTHON))) {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
-            torch = p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-        }
-        assumeTrue(torch, "skipped: " + PYTHON + " cannot import torch (apt-get install python3-torch libopenblas0-pthread)");
-        for (Path d = Path.of("").toAbsolutePath(); d != null && script == null; d = d.getParent()) {
-            Path candidate = d.resolve("benchmarks/reference/hf_reference.py");
-            script = Files.isRegularFile(candidate) ? candidate : null;
-        }
-        assumeTrue(script != null, "skipped: benchmarks/reference/hf_reference.py not found");
+        script = PythonReference.script("benchmarks/reference/hf_reference.py");
     }
 
     @ParameterizedTest
