@@ -18,13 +18,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 TEACHER="${TEACHER:-runs/bench-finetune/sst2/model}"
-DATA="${DATA:-}"
-if [ -z "$DATA" ]; then
-  for d in data ../shared/data shared/data; do
-    [ -f "$d/sst-2/train.tsv" ] && DATA="$d" && break
-  done
-fi
-[ -n "$DATA" ] || { echo "bilstm.sh: SST-2 not found under data/ or ../shared/data; set DATA" >&2; exit 1; }
+source "$root/benchmarks/common.sh"
+find_data bilstm.sh sst-2/train.tsv
 [ -f "$TEACHER/config.json" ] || { echo "bilstm.sh: no teacher at $TEACHER; run benchmarks/finetune/run.sh or set TEACHER" >&2; exit 1; }
 WORK="${WORK:-runs/bench-distill-bilstm}"
 SAMPLE="${SAMPLE:-10000}"

@@ -15,22 +15,14 @@ FT_WORK="${FT_WORK:-runs/bench-finetune}"
 WORK="${WORK:-runs/bench-distill}"
 DISTILL_STEPS="${DISTILL_STEPS:-1500}"
 SST2_STEPS="${SST2_STEPS:-2500}"
-DATA="${DATA:-}"
-if [ -z "$DATA" ]; then
-  for d in data ../shared/data shared/data; do
-    [ -f "$d/sst-2/train.tsv" ] && DATA="$d" && break
-  done
-fi
-[ -n "$DATA" ] || { echo "run.sh: SST-2 not found under data/ or ../shared/data; set DATA" >&2; exit 1; }
+source "$root/benchmarks/common.sh"
+find_data run.sh sst-2/train.tsv
 if [ ! -f "$FT_WORK/pretrain/model/model.safetensors" ] || [ ! -f "$FT_WORK/sst2/model/model.safetensors" ] \
    || [ ! -f "$FT_WORK/corpus/valid.txt" ]; then
   WORK="$FT_WORK" benchmarks/finetune/run.sh
 fi
 mkdir -p "$WORK"
 
-best() { # metrics.jsonl, key -> the largest value of key over the eval rows
-  grep '"type":"eval"' "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" | sort -g | tail -1
-}
 params() { # model dir -> parameter count from the safetensors header
   python3 - "$1/model.safetensors" <<'PY' 2>/dev/null || echo "?"
 import json, struct, sys

@@ -17,13 +17,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-DATA="${DATA:-}"
-if [ -z "$DATA" ]; then
-  for d in data ../shared/data shared/data; do
-    [ -f "$d/sst-2/train.tsv" ] && [ -f "$d/conll2003/train.txt" ] && DATA="$d" && break
-  done
-fi
-[ -n "$DATA" ] || { echo "run.sh: SST-2 and CoNLL-2003 not found under data/ or ../shared/data; set DATA" >&2; exit 1; }
+source "$root/benchmarks/common.sh"
+find_data run.sh sst-2/train.tsv conll2003/train.txt
 WORK="${WORK:-runs/bench-finetune}"
 PRETRAIN_STEPS="${PRETRAIN_STEPS:-2500}"
 SST2_STEPS="${SST2_STEPS:-2500}"
@@ -50,9 +45,6 @@ if [ ! -f "$WORK/pretrain/model/model.safetensors" ]; then
   echo "pretraining: $(( $(date +%s) - start )) s"
 fi
 
-best() { # metrics.jsonl, key -> the largest value of key over the eval rows
-  grep '"type":"eval"' "$1" | sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" | sort -g | tail -1
-}
 
 report() { # task, score, target, seconds, command
   awk -v t="$1" -v s="$2" -v g="$3" -v sec="$4" 'BEGIN { printf "%-9s dev %-8s %.4f  target %.2f  ratio %.3f  %s  fine-tuning %d s (limit 900 s)\n",
