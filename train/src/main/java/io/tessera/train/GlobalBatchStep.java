@@ -128,7 +128,7 @@ public final class GlobalBatchStep {
      * {@code Σ_terms weight · sum / global count} on the tape; adds each term's unweighted share to {@code sums}
      * and records its weight in {@code weights}, for reporting.
      */
-    private static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums,
+    static Var globallyNormalised(Tape tape, LossTerms terms, List<String> names, double[] global, double[] sums,
                                           double[] weights, int step) {
         List<Var> parts = new ArrayList<>();
         List<Double> scales = new ArrayList<>();

@@ -13,12 +13,14 @@ import io.tessera.core.tape.Var;
 import io.tessera.models.HfLayout;
 import io.tessera.models.LossTerms;
 import io.tessera.models.ModuleGroup;
+import io.tessera.models.PipelinedModel;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
 import io.tessera.models.TransformerModel;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.pipeline.LayerPartition;
 import io.tessera.parallel.tensor.Dropout;
 import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.LayerNorm;
@@ -29,6 +31,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * GPT-2 with its language-model head, as Hugging Face's {@code GPT2LMHeadModel}, split Megatron-style
@@ -51,13 +54,14 @@ import java.util.Map;
  *
  * <p>Thread safety: not thread-safe; a model belongs to one rank.
  */
-public final class Gpt2LmHeadModel extends TransformerModel {
+public final class Gpt2LmHeadModel extends TransformerModel implements PipelinedModel {
 
     private final VocabParallelEmbedding wte;
     private final Embedding wpe;
     private final List<TransformerLayer> blocks;
     private final LayerNorm lnF;
     private final Dropout embeddingDropout;
+    private final LayerPartition partition;
 
     /**
      * Declares the model; allocates nothing.
@@ -82,25 +86,48 @@ public final class Gpt2LmHeadModel extends TransformerModel {
      *     tensor-parallel degree, naming the numbers
      */
     public Gpt2LmHeadModel(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
+        this(config, parallel, checkpointActivations, 1);
+    }
+
+    /**
+     * Declares this rank's pipeline stage of the model; allocates nothing. Stage 0 holds {@code wte} and
+     * {@code wpe}, the last stage {@code ln_f} and a copy of {@code wte} for the tied head, every stage
+     * the layers of its {@link LayerPartition} (names as in the whole model).
+     *
+     * @param config a GPT-2 configuration
+     * @param parallel this rank's parallel context; its pipeline group gives the stage
+     * @param checkpointActivations whether the layers recompute in backward
+     * @param chunks model chunks per pipeline rank (virtual stages; 1 without interleaving)
+     * @throws IllegalArgumentException if the configuration is not GPT-2, does not split over the
+     *     tensor-parallel degree, or its layers do not split into pipeline stages × chunks
+     */
+    public Gpt2LmHeadModel(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations, int chunks) {
         super(config, parallel, Architecture.GPT2);
+        this.partition = new LayerPartition(config.numLayers(), parallel.pipelineSize(), chunks, parallel.pipelineRank());
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
         ModuleGroup transformer = register("transformer", new ModuleGroup());
-        this.wte = transformer.add("wte", new VocabParallelEmbedding(parallel, config.vocabSize(), paddedVocabSize(), h, init));
-        this.wpe = transformer.add("wpe", new Embedding(config.maxPositions(), h, init));
+        boolean embedding = partition.holdsEmbedding() || partition.holdsHead();
+        this.wte = embedding
+                ? transformer.add("wte", new VocabParallelEmbedding(parallel, config.vocabSize(), paddedVocabSize(), h, init)) : null;
+        this.wpe = partition.holdsEmbedding() ? transformer.add("wpe", new Embedding(config.maxPositions(), h, init)) : null;
         ModuleGroup hGroup = transformer.add("h", new ModuleGroup());
         List<TransformerLayer> bs = new ArrayList<>();
-        for (int i = 0; i < config.numLayers(); i++) {
-            TransformerLayer block = hGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations));
-            for (Map.Entry<Parameter, HfLayout> e : block.hfLayouts(parallel.tensorSize()).entrySet()) {
-                hfLayout(e.getKey(), e.getValue());
+        for (int c = 0; c < partition.chunks(); c++) {
+            for (int i = partition.firstLayer(c); i < partition.endLayer(c); i++) {
+                TransformerLayer block = hGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations));
+                for (Map.Entry<Parameter, HfLayout> e : block.hfLayouts(parallel.tensorSize()).entrySet()) {
+                    hfLayout(e.getKey(), e.getValue());
+                }
+                bs.add(block);
             }
-            bs.add(block);
         }
         this.blocks = Collections.unmodifiableList(bs);
-        this.lnF = transformer.add("ln_f", new LayerNorm(h, config.layerNormEps()));
+        this.lnF = partition.holdsHead() ? transformer.add("ln_f", new LayerNorm(h, config.layerNormEps())) : null;
         this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng());
-        hfLayout(wte.weight(), HfLayout.paddedRows(config.vocabSize()));
+        if (wte != null) {
+            hfLayout(wte.weight(), HfLayout.paddedRows(config.vocabSize()));
+        }
     }
 
     /** @return the vocabulary-parallel token embedding (tied to the head) */
@@ -108,7 +135,7 @@ public final class Gpt2LmHeadModel extends TransformerModel {
         return wte;
     }
 
-    /** @return the blocks, in order */
+    /** @return this rank's blocks, in order (every block without pipeline) */
     public List<TransformerLayer> blocks() {
         return blocks;
     }
@@ -166,19 +193,66 @@ public final class Gpt2LmHeadModel extends TransformerModel {
      * @return hidden states, this rank's logits and the loss
      */
     public Gpt2Output forward(Tape tape, TokenBatch batch) {
+        if (!partition.isWhole()) {
+            throw new IllegalStateException("this Gpt2LmHeadModel is pipeline stage " + partition.stage() + " of "
+                    + partition.stages() + "; run it through a pipeline engine (embed, chunk, head), not forward");
+        }
+        return output(tape, chunk(tape, 0, embed(tape, batch), batch), batch);
+    }
+
+    @Override
+    public LayerPartition partition() {
+        return partition;
+    }
+
+    @Override
+    public Var embed(Tape tape, TokenBatch batch) {
+        if (!partition.holdsEmbedding()) {
+            throw new IllegalStateException("pipeline stage " + partition.stage() + " holds no embedding (stage 0 does)");
+        }
         checkBatch(tape, batch);
-        int b = batch.batchSize();
         int t = batch.seqLength();
         Var ids = tape.constant(batch.inputIds());
-        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
-
         Var tokens = wte.forward(tape, "transformer.wte", ids);                                   // [B, T, C]
-        Var x = tape.apply1("transformer.embeddings", false, (ctx, in) -> {
+        return tape.apply1("transformer.embeddings", false, (ctx, in) -> {
             NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
             return new NDList(embeddingDropout.apply(ctx, in.get(0).add(wpe.apply(ctx, positions)), 0));
         }, tokens);
-        for (int i = 0; i < blocks.size(); i++) {
-            x = blocks.get(i).forward(tape, "transformer.h." + i, x, mask);
+    }
+
+    @Override
+    public Var chunk(Tape tape, int chunk, Var hidden, TokenBatch batch) {
+        Var mask = batch.attentionMask() != null ? tape.constant(batch.attentionMask()) : null;
+        int first = partition.firstLayer(chunk);
+        int offset = chunk * partition.layersPerChunk();
+        Var x = hidden;
+        for (int i = 0; i < partition.layersPerChunk(); i++) {
+            x = blocks.get(offset + i).forward(tape, "transformer.h." + (first + i), x, mask);
+        }
+        return x;
+    }
+
+    @Override
+    public LossTerms head(Tape tape, Var hidden, TokenBatch batch) {
+        long n = labelCounts(batch).get("lm");
+        return new LossTerms(List.of(term(tape, "lm", output(tape, hidden, batch).loss(), n, -1)));
+    }
+
+    @Override
+    public List<Parameter> tiedParameters() {
+        return partition.stages() > 1 && wte != null ? List.of(wte.weight()) : List.of();
+    }
+
+    @Override
+    public Set<Parameter> stageCopies() {
+        return partition.stages() > 1 && !partition.holdsEmbedding() && wte != null ? Set.of(wte.weight()) : Set.of();
+    }
+
+    /** ln_f, the tied head and, with labels, the loss (the last virtual stage). */
+    private Gpt2Output output(Tape tape, Var x, TokenBatch batch) {
+        if (!partition.holdsHead()) {
+            throw new IllegalStateException("pipeline stage " + partition.stage() + " holds no head (stage "
+                    + (partition.stages() - 1) + " does)");
         }
         Var hidden = lnF.forward(tape, "transformer.ln_f", x);
         Var logits = wte.parallelLogits(tape, "lm_head", hidden, null);                         // [B, T, V'/p]

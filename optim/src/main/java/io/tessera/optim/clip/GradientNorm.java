@@ -3,10 +3,12 @@ package io.tessera.optim.clip;
 import ai.djl.ndarray.NDArray;
 import io.tessera.core.Torch;
 import io.tessera.optim.FlatRange;
+import io.tessera.optim.FlatSegment;
 import io.tessera.optim.Sharding;
 import io.tessera.optim.TensorNorms;
 import io.tessera.parallel.ParallelContext;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * The global L2 norm of the model's gradients, and clipping by it, correct under tensor and data
@@ -61,7 +63,17 @@ public final class GradientNorm {
      * @return the global norm; {@link Result#coefficient()} is 1
      */
     public Result compute(NDArray grads) {
-        double norm = globalNorm(grads);
+        return compute(grads, s -> true);
+    }
+
+    /**
+     * @param grads 1-D fp32 gradients laid out like the range
+     * @param include which segments count (the same decision on every rank of a group); pipeline stages
+     *     leave out their copies of another stage's parameters
+     * @return the norm over the included segments; {@link Result#coefficient()} is 1
+     */
+    public Result compute(NDArray grads, Predicate<FlatSegment> include) {
+        double norm = globalNorm(grads, include);
         return new Result(norm, 1, Double.isFinite(norm));
     }
 
@@ -77,7 +89,7 @@ public final class GradientNorm {
         if (!(maxNorm > 0 && Double.isFinite(maxNorm))) {
             throw new IllegalArgumentException("clip: maxNorm = " + maxNorm + " must be finite and > 0; BERT and GPT-2 use 1.0");
         }
-        double norm = globalNorm(grads);
+        double norm = globalNorm(grads, seg -> true);
         if (!Double.isFinite(norm)) {
             return new Result(norm, 1, false);
         }
@@ -91,8 +103,8 @@ public final class GradientNorm {
         return new Result(norm, coefficient, true);
     }
 
-    private double globalNorm(NDArray grads) {
-        double[] squares = norms.sumOfSquares(range, s -> true, grads)[0];
+    private double globalNorm(NDArray grads, Predicate<FlatSegment> include) {
+        double[] squares = norms.sumOfSquares(range, include, grads)[0];
         double total = 0;
         for (double s : squares) {
             total += s;

@@ -18,6 +18,8 @@ import io.tessera.optim.amp.Precision;
 import io.tessera.optim.clip.GradientNorm;
 import io.tessera.parallel.ParallelContext;
 import io.tessera.parallel.comm.Communicator;
+import io.tessera.parallel.comm.ReduceOp;
+import io.tessera.parallel.pipeline.StageCopies;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -25,6 +27,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -127,6 +130,7 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
     private long backwardStart;
     private final List<String> trace = new ArrayList<>();
     private final Map<NDArray, NDArray[]> bucketViews = new IdentityHashMap<>();
+    private final Set<Parameter> stageCopies;
 
     protected DataParallelOptimizer(int stage, Spec spec, boolean fullGradients, long bucketElements) {
         this.stage = stage;
@@ -146,6 +150,8 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
         }
         this.pending = new int[buckets.size()];
         this.launched = new boolean[buckets.size()];
+        this.stageCopies = spec.model() instanceof StageCopies sc ? sc.stageCopies()
+                : Set.of();
     }
 
     /**
@@ -156,7 +162,40 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
      * @return the optimizer; it owns the model's parameter buffer
      */
     public static DataParallelOptimizer create(int stage, Spec spec) {
+        int pp = spec.context().pipelineSize();
+        if (pp > 1 && stage >= 2) {
+            throw new IllegalArgumentException("--zero " + stage + " with pipeline parallelism (--pp " + pp + "): "
+                    + (stage == 3 ? "ZeRO-3 gathers every parameter in every micro-batch's forward and backward, which the"
+                    + " pipeline's many micro-batches multiply (DeepSpeed refuses it too)"
+                    : "ZeRO-2 reduce-scatters every micro-batch's gradients, while a pipeline step interleaves the"
+                    + " micro-batches' backward passes (not supported yet)") + "; use --zero 0 or --zero 1 with --pp");
+        }
         return ZeroStage.of(stage).create(spec);
+    }
+
+    /**
+     * Starts the reduction of every gradient bucket now and waits for it: what a pipeline step calls
+     * once after the last backward of its schedule (its micro-batches' backward passes interleave, so
+     * no single micro-batch ends the step; open every {@link #microBatch} with {@code lastMicroBatch}
+     * false). Stages 0 and 1 only.
+     *
+     * @throws IllegalStateException for ZeRO-2 and ZeRO-3, which reduce every micro-batch
+     */
+    public final void reduceGradientsNow() {
+        if (reducesEveryMicroBatch()) {
+            throw new IllegalStateException("reduceGradientsNow: ZeRO-" + stage + " reduces every micro-batch; use stage 0 or 1");
+        }
+        communicate = true;
+        for (Bucket b : buckets) {
+            start(b, "on request (pipeline step)");
+        }
+        awaitReductions();
+        communicate = false;
+    }
+
+    /** Waits for every bucket reduction started so far (stages 0 and 1). */
+    protected void awaitReductions() {
+        throw new UnsupportedOperationException("ZeRO-" + stage + " has no separate reduction wait");
     }
 
     /** @return the ZeRO stage */
@@ -460,8 +499,16 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
         TensorNorms norms = TensorNorms.of(context, sharding);
         double squares = 0;
         for (int i = 0; i < ranges.size(); i++) {
-            double n = new GradientNorm(ranges.get(i), norms).compute(grads.get(i)).norm();
+            double n = new GradientNorm(ranges.get(i), norms).compute(grads.get(i), s -> !stageCopies.contains(s.parameter())).norm();
             squares += n * n;
+        }
+        if (context.pipelineSize() > 1) {
+            // Each stage holds other layers: the squares add up over the pipeline group (stage copies counted once, above).
+            try (NDManager scratch = manager.newSubManager()) {
+                NDArray total = scratch.create(new float[] {(float) squares});
+                context.pipeline().allReduce(total, ReduceOp.SUM);
+                squares = total.getFloat();
+            }
         }
         double norm = Math.sqrt(squares) / lossScale;
         if (!Double.isFinite(norm)) {

@@ -1,5 +1,6 @@
 package io.tessera.optim.zero;
 
+import ai.djl.ndarray.NDArray;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import java.util.Objects;
@@ -55,6 +56,24 @@ public final class MicroBatch implements AutoCloseable {
         backwardDone = true;
         // fp16: the cotangent is the loss scale S (fp32, like the loss), so the gradients are those of S·loss.
         tape.backward(loss, tape.manager().full(loss.value().getShape(), (float) optimizer.lossScale(), loss.value().getDataType()));
+    }
+
+    /**
+     * Runs backward from a pipeline stage's output with the gradient the next stage sent back (which
+     * already carries the loss scale the last stage seeded).
+     *
+     * @param out the stage's output recorded on this micro-batch's tape
+     * @param cotangent the gradient of the step loss with respect to {@code out}, same shape
+     * @throws IllegalStateException if backward already ran for this micro-batch
+     */
+    public void backward(Var out, NDArray cotangent) {
+        Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(cotangent, "cotangent");
+        if (backwardDone || closed) {
+            throw new IllegalStateException("MicroBatch.backward called twice (or after close); one backward per micro-batch");
+        }
+        backwardDone = true;
+        tape.backward(out, cotangent);
     }
 
     /**

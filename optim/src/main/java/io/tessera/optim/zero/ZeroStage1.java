@@ -34,6 +34,12 @@ public final class ZeroStage1 extends DataParallelOptimizer {
     }
 
     @Override
+    protected void awaitReductions() {
+        inFlight.forEach(Work::await);
+        inFlight.clear();
+    }
+
+    @Override
     protected StepResult applyStep(double lr, double maxGradNorm, double lossScale) {
         inFlight.forEach(Work::await);
         inFlight.clear();

@@ -1,0 +1,231 @@
+package io.tessera.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.tessera.core.Compute;
+import io.tessera.core.Rng;
+import io.tessera.core.nn.Parameter;
+import io.tessera.core.tape.Tape;
+import io.tessera.core.tape.Var;
+import io.tessera.models.LossTerms;
+import io.tessera.models.PipelinedModel;
+import io.tessera.models.TokenBatch;
+import io.tessera.optim.zero.DataParallelOptimizer;
+import io.tessera.optim.zero.MicroBatch;
+import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.pipeline.LayerPartition;
+import io.tessera.parallel.pipeline.PipelineAction;
+import io.tessera.parallel.pipeline.PipelineSchedule;
+import io.tessera.parallel.pipeline.ScheduleKind;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The forward and backward passes of one optimizer step on a pipeline rank: {@link GlobalBatchStep}'s
+ * contract (gradients of the global batch's loss, normalised by its label counts) for a model cut into
+ * stages, run in the order of a {@link PipelineSchedule}.
+ *
+ * <pre>
+ *   counts_term = Σ over the data-parallel group of labelCounts(micro-batches)     (every stage has the batches)
+ *   for action in schedule.actions(stage):
+ *     F(i, c): tape_{i,c}; x = embed(batch_i) on virtual stage 0, else x = recv from vs − 1 (a leaf with gradient)
+ *              y = chunk(c, x); last virtual stage: loss_i = Σ_terms w · sum / counts, else send y to vs + 1
+ *     B(i, c): last virtual stage: backward(loss_i), seeded with the loss scale; else backward(y, recv from vs + 1)
+ *              send ∂/∂x to vs − 1 (not on virtual stage 0); close tape_{i,c} (its activations are freed)
+ *   then:  gradient buckets all-reduced over the data-parallel group (ZeRO 0/1, once per step)
+ *          tied word embedding: stage 0's and stage p−1's gradients summed (both then equal), as Megatron does
+ *   reported loss: the last stage's sums, all-reduced over the data-parallel group, shared over the pipeline group
+ * </pre>
+ *
+ * <p>The caller then calls {@code optimizer.step}: its gradient norm adds the stages' squares over the
+ * pipeline group, the tied copy counted once. Micro-batch {@code i} of step {@code s} draws dropout from
+ * tape seed {@code mix(seed, s, dp rank, i, chunk)}: with dropout on, masks differ from the one-stage run.
+ * {@link #peakInFlight} is the most micro-batch chunks whose activations this rank held at once during
+ * the last step (forward done, backward not yet): at most p for 1F1B, m for GPipe.
+ *
+ * <p>Thread safety: not thread-safe; one per rank.
+ */
+public final class PipelineStep {
+
+    private record Open(NDManager scope, Tape tape, MicroBatch microBatch, Var input, Var output) {}
+
+    private final PipelinedModel model;
+    private final DataParallelOptimizer optimizer;
+    private final ParallelContext ctx;
+    private final Compute compute;
+    private final long seed;
+    private final ScheduleKind kind;
+    private final int hidden;
+    private int peakInFlight;
+
+    /**
+     * @param model this rank's stage of the model
+     * @param hiddenSize C, the width of the hidden states sent between stages
+     * @param optimizer its data-parallel optimizer (ZeRO 0 or 1)
+     * @param ctx this rank's parallel context
+     * @param kind the schedule; interleaved needs the model built with v ≥ 2 chunks per rank
+     * @param compute the run's GEMM strategy
+     * @param seed the run's seed
+     */
+    public PipelineStep(PipelinedModel model, int hiddenSize, DataParallelOptimizer optimizer, ParallelContext ctx, ScheduleKind kind,
+                        Compute compute, long seed) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+        this.ctx = Objects.requireNonNull(ctx, "ctx");
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.compute = Objects.requireNonNull(compute, "compute");
+        this.seed = seed;
+        this.hidden = hiddenSize;
+        LayerPartition part = model.partition();
+        if (part.stages() != ctx.pipelineSize() || part.stage() != ctx.pipelineRank()) {
+            throw new IllegalArgumentException("pipeline step: the model is stage " + part.stage() + " of " + part.stages()
+                    + " but this rank is stage " + ctx.pipelineRank() + " of " + ctx.pipelineSize());
+        }
+        if ((kind == ScheduleKind.INTERLEAVED) != (part.chunks() > 1)) {
+            throw new IllegalArgumentException("--schedule " + kind.flag() + " with a model of " + part.chunks() + " chunk(s) per"
+                    + " rank: interleaved needs --virtual-stages ≥ 2, the other schedules 1");
+        }
+    }
+
+    /** @return the most micro-batch chunks whose activations this rank held at once in the last step */
+    public int peakInFlight() {
+        return peakInFlight;
+    }
+
+    /**
+     * Runs the step's passes; the caller then calls {@code optimizer.step(lr, clip)}.
+     *
+     * @param step the 0-based step
+     * @param batches this rank's micro-batches, the same on every stage of its pipeline group
+     * @param manager the scope of the step's scratch tensors
+     * @return the step's global loss, the same on every rank
+     */
+    public GlobalBatchStep.Loss run(int step, List<TokenBatch> batches, NDManager manager) {
+        int m = batches.size();
+        LayerPartition part = model.partition();
+        int p = part.stages();
+        PipelineSchedule schedule = PipelineSchedule.of(kind, p, m, part.chunks());
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (TokenBatch tb : batches) {
+            model.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
+        }
+        List<String> names = List.copyOf(counts.keySet());
+        double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
+        double[] sums = new double[names.size()];
+        double[] weights = new double[names.size()];
+        StageMessages messages = new StageMessages(schedule, ctx.pipeline(),
+                i -> new Shape(batches.get(i).batchSize(), batches.get(i).seqLength(), hidden), manager);
+        Map<Long, Open> open = new HashMap<>();
+        peakInFlight = 0;
+        try {
+            for (PipelineAction a : schedule.actions(part.stage())) {
+                int i = a.microBatch();
+                int c = a.chunk();
+                int vs = part.virtualStage(c);
+                long key = ((long) i << 8) | c;
+                if (a.pass() == PipelineAction.Pass.FORWARD) {
+                    NDManager scope = manager.newSubManager();
+                    Tape tape = new Tape(scope, Rng.mix(seed, step, ctx.dataRank(), i, c), true).gemm(compute.gemm());
+                    MicroBatch mb = optimizer.microBatch(tape, false);
+                    open.put(key, new Open(scope, tape, mb, null, null));
+                    Var x = part.startsModel(c) ? model.embed(tape, batches.get(i))
+                            : tape.variable(messages.receive(StageMessages.Kind.ACTIVATION, i, vs, scope));
+                    Var y = model.chunk(tape, c, x, batches.get(i));
+                    Var out;
+                    if (part.endsModel(c)) {
+                        LossTerms terms = model.head(tape, y, batches.get(i));
+                        out = GlobalBatchStep.globallyNormalised(tape, terms, names, global, sums, weights, step);
+                    } else {
+                        messages.send(StageMessages.Kind.ACTIVATION, vs, y.value());
+                        out = y;
+                    }
+                    open.put(key, new Open(scope, tape, mb, part.startsModel(c) ? null : x, out));
+                    peakInFlight = Math.max(peakInFlight, open.size());
+                } else {
+                    Open o = open.remove(key);
+                    try {
+                        if (part.endsModel(c)) {
+                            o.microBatch().backward(o.output());
+                        } else {
+                            o.microBatch().backward(o.output(), messages.receive(StageMessages.Kind.GRADIENT, i, vs, o.scope()));
+                        }
+                        if (o.input() != null) {
+                            NDArray g = o.input().grad();
+                            messages.send(StageMessages.Kind.GRADIENT, vs, g != null ? g : o.scope().zeros(o.input().value().getShape()));
+                        }
+                    } finally {
+                        close(o);
+                    }
+                }
+            }
+        } finally {
+            open.values().forEach(PipelineStep::closeQuietly);
+        }
+        optimizer.reduceGradientsNow();
+        syncTied(manager);
+        double[] shared = new double[2 * names.size()];
+        double[] total = BatchTensors.allReduceSum(ctx.data(), sums, manager);
+        for (int k = 0; k < names.size(); k++) {
+            shared[k] = part.holdsHead() ? total[k] : 0;
+            shared[names.size() + k] = part.holdsHead() ? weights[k] : 0;
+        }
+        shared = BatchTensors.allReduceSum(ctx.pipeline(), shared, manager);
+        Map<String, Double> perTerm = new LinkedHashMap<>();
+        double loss = 0;
+        for (int k = 0; k < names.size(); k++) {
+            perTerm.put(names.get(k), shared[k]);
+            loss += shared[names.size() + k] * shared[k];
+        }
+        return new GlobalBatchStep.Loss(loss, perTerm);
+    }
+
+    /** Sums the tied parameters' gradients of stage 0 and stage p − 1 (after the data-parallel reduction). */
+    private void syncTied(NDManager manager) {
+        List<Parameter> tied = model.tiedParameters();
+        if (tied.isEmpty()) {
+            return;
+        }
+        LayerPartition part = model.partition();
+        int other = part.holdsEmbedding() ? part.stages() - 1 : 0;
+        try (NDManager scratch = manager.newSubManager()) {
+            List<NDArray> theirs = new ArrayList<>();
+            for (Parameter t : tied) {
+                NDArray mine = t.grad();
+                NDArray received = scratch.zeros(mine.getShape(), mine.getDataType());
+                if (part.holdsEmbedding()) {
+                    ctx.pipeline().send(mine, other);
+                    ctx.pipeline().recv(received, other);
+                } else {
+                    ctx.pipeline().recv(received, other);
+                    ctx.pipeline().send(mine, other);
+                }
+                theirs.add(received);
+            }
+            for (int k = 0; k < tied.size(); k++) {
+                tied.get(k).grad().addi(theirs.get(k)); // a + b = b + a: both copies get the same bits
+            }
+        }
+    }
+
+    private static void close(Open o) {
+        try {
+            o.microBatch().close();
+        } finally {
+            o.tape().close();
+            o.scope().close();
+        }
+    }
+
+    private static void closeQuietly(Open o) {
+        try {
+            o.tape().close();
+        } finally {
+            o.scope().close();
+        }
+    }
+}
