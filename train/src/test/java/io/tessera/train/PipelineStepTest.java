@@ -10,7 +10,9 @@ import io.tessera.core.Compute;
 import io.tessera.core.Torch;
 import io.tessera.models.HfTensor;
 import io.tessera.models.TokenBatch;
+import io.tessera.models.PipelinedModel;
 import io.tessera.models.TransformerModel;
+import io.tessera.models.bert.BertForPreTraining;
 import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.models.gpt2.Gpt2LmHeadModel;
@@ -49,30 +51,55 @@ class PipelineStepTest {
     private static TransformerConfig config;
     private static Map<String, float[]> reference;
     private static List<Double> referenceLosses;
+    private static TransformerConfig bertConfig;
+    private static Map<String, float[]> bertReference;
+    private static List<Double> bertReferenceLosses;
 
-    /** Four layers (any PP ≤ 4 and PP 2 × V 2 split them), dropout off. */
+    /** Four layers (any PP ≤ 4 and PP 2 × V 2 split them), dropout off; GPT-2 and BERT (post-LN). */
     @BeforeAll
     static void singleProcess() {
         config = Presets.get("gpt2-tiny").toBuilder().setNumLayers(4).optHiddenDropout(0).optAttentionDropout(0).build();
         List<Double> losses = new ArrayList<>();
-        reference = train(ParallelContext.single(), 8, 0, ScheduleKind.GPIPE, 1, losses, null);
+        reference = train(config, ParallelContext.single(), 8, 0, ScheduleKind.GPIPE, 1, losses, null);
         referenceLosses = losses;
+        bertConfig = Presets.get("bert-tiny").toBuilder().setNumLayers(4).optHiddenDropout(0).optAttentionDropout(0).build();
+        List<Double> bertLosses = new ArrayList<>();
+        bertReference = train(bertConfig, ParallelContext.single(), 8, 0, ScheduleKind.GPIPE, 1, bertLosses, null);
+        bertReferenceLosses = bertLosses;
     }
 
     static OptimizerFactory adamw() {
         return (range, norms, m) -> new AdamW(AdamW.Config.builder().weightDecay(0.1).build(), range, m);
     }
 
-    /** The step's global batch: {@code globalMicro} micro-batches of MICRO sequences, the same for every layout. */
-    static List<TokenBatch> globalBatch(NDManager m, int step, int globalMicro) {
+    /**
+     * The step's global batch: {@code globalMicro} micro-batches of MICRO sequences, the same for every
+     * layout. GPT-2: labels = ids. BERT: every fourth position masked-LM labelled, a padded tail in half
+     * the sequences (attention mask 0, label -100), two segments, next-sentence labels.
+     */
+    static List<TokenBatch> globalBatch(TransformerConfig c, NDManager m, int step, int globalMicro) {
         Random r = new Random(1000 + step);
+        boolean bert = c.architecture() == io.tessera.models.config.Architecture.BERT;
         List<TokenBatch> out = new ArrayList<>();
         for (int i = 0; i < globalMicro; i++) {
             int[] ids = new int[MICRO * SEQ];
-            for (int k = 0; k < ids.length; k++) {
-                ids[k] = r.nextInt(config.vocabSize());
+            int[] labels = new int[MICRO * SEQ];
+            int[] types = new int[MICRO * SEQ];
+            int[] mask = new int[MICRO * SEQ];
+            int[] nsp = new int[MICRO];
+            for (int b = 0; b < MICRO; b++) {
+                int length = b % 2 == 0 ? SEQ : SEQ - 5;
+                nsp[b] = r.nextInt(2);
+                for (int t = 0; t < SEQ; t++) {
+                    int k = b * SEQ + t;
+                    ids[k] = r.nextInt(c.vocabSize());
+                    mask[k] = t < length ? 1 : 0;
+                    types[k] = t >= SEQ / 2 ? 1 : 0;
+                    labels[k] = !bert ? ids[k] : t < length && t % 4 == 1 ? r.nextInt(c.vocabSize()) : -100;
+                }
             }
-            out.add(TokenBatch.of(m, MICRO, SEQ, ids, null, null, ids, null));
+            out.add(bert ? TokenBatch.of(m, MICRO, SEQ, ids, types, mask, labels, nsp)
+                    : TokenBatch.of(m, MICRO, SEQ, ids, null, null, labels, null));
         }
         return out;
     }
@@ -81,20 +108,22 @@ class PipelineStepTest {
      * Trains STEPS steps on this rank's share of each global batch; returns the rank's parameters gathered
      * over its tensor group, by Hugging Face name.
      */
-    static Map<String, float[]> train(ParallelContext ctx, int globalMicro, int zero, ScheduleKind kind, int chunks,
-                                      List<Double> losses, int[] peak) {
+    static Map<String, float[]> train(TransformerConfig config, ParallelContext ctx, int globalMicro, int zero, ScheduleKind kind,
+                                      int chunks, List<Double> losses, int[] peak) {
         try (NDManager m = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
             boolean pipelined = ctx.pipelineSize() > 1;
-            TransformerModel model = pipelined ? new Gpt2LmHeadModel(config, ctx, false, chunks) : TransformerModel.of(config, ctx);
+            boolean bert = config.architecture() == io.tessera.models.config.Architecture.BERT;
+            TransformerModel model = !pipelined ? TransformerModel.of(config, ctx)
+                    : bert ? new BertForPreTraining(config, ctx, false, chunks) : new Gpt2LmHeadModel(config, ctx, false, chunks);
             try (DataParallelOptimizer dpo = DataParallelOptimizer.create(zero,
                     new DataParallelOptimizer.Spec(model, SEED, ctx, adamw(), 1 << 12, m))) {
                 GlobalBatchStep single = pipelined ? null : new GlobalBatchStep(model, dpo, Compute.ofProcess(), SEED);
                 PipelineStep pipe = pipelined
-                        ? new PipelineStep((Gpt2LmHeadModel) model, config.hiddenSize(), dpo, ctx, kind, Compute.ofProcess(), SEED) : null;
+                        ? new PipelineStep((PipelinedModel) model, config.hiddenSize(), dpo, ctx, kind, Compute.ofProcess(), SEED) : null;
                 int perRank = globalMicro / ctx.dataSize();
                 for (int step = 0; step < STEPS; step++) {
                     try (NDManager scope = m.newSubManager()) {
-                        List<TokenBatch> mine = globalBatch(scope, step, globalMicro)
+                        List<TokenBatch> mine = globalBatch(config, scope, step, globalMicro)
                                 .subList(ctx.dataRank() * perRank, (ctx.dataRank() + 1) * perRank);
                         GlobalBatchStep.Loss loss = pipelined ? pipe.run(step, mine, scope) : single.run(step, mine, scope);
                         if (losses != null) {
@@ -109,7 +138,7 @@ class PipelineStepTest {
                 Map<String, float[]> out = new HashMap<>();
                 for (HfTensor t : model.hfTensors()) {
                     NDArray full = PartitionedTensors.gather(ctx.tensor(), m, t.parameter().data(), t.parameter().partition());
-                    out.put(t.name() + (model instanceof Gpt2LmHeadModel g && g.stageCopies().contains(t.parameter()) ? "#copy" : ""),
+                    out.put(t.name() + (model instanceof PipelinedModel g && g.stageCopies().contains(t.parameter()) ? "#copy" : ""),
                             t.layout().toHf(full).toFloatArray());
                 }
                 return out;
@@ -120,11 +149,16 @@ class PipelineStepTest {
     private record Run(Map<String, float[]> parameters, List<Double> losses, int[] peak) {}
 
     private static List<Run> pipelined(int tp, int pp, int dp, int zero, ScheduleKind kind, int chunks, int globalMicro) {
+        return pipelined(config, tp, pp, dp, zero, kind, chunks, globalMicro);
+    }
+
+    private static List<Run> pipelined(TransformerConfig config, int tp, int pp, int dp, int zero, ScheduleKind kind, int chunks,
+                                       int globalMicro) {
         ParallelLayout layout = new ParallelLayout(tp * pp * dp, tp, pp, dp);
         return LocalCluster.run(layout, Duration.ofSeconds(120), ctx -> {
             List<Double> losses = new ArrayList<>();
             int[] peak = new int[1];
-            Map<String, float[]> p = train(ctx, globalMicro, zero, kind, chunks, losses, peak);
+            Map<String, float[]> p = train(config, ctx, globalMicro, zero, kind, chunks, losses, peak);
             return new Run(p, losses, peak);
         });
     }
@@ -142,13 +176,14 @@ class PipelineStepTest {
                 float[] ref = reference.get(name);
                 assertTrue(ref != null, "a stage holds " + name + ", which the whole model does not");
                 boolean fusedQkvBias = name.endsWith(".attn.c_attn.bias");
+                boolean keyBias = name.endsWith("attention.self.key.bias");
                 int c = config.hiddenSize();
                 double diff = 0;
                 double keyDiff = 0;
                 double scale = 1e-12;
                 for (int i = 0; i < ref.length; i++) {
                     double d = Math.abs(e.getValue()[i] - ref[i]);
-                    if (fusedQkvBias && i >= c && i < 2 * c) {
+                    if (keyBias || fusedQkvBias && i >= c && i < 2 * c) {
                         keyDiff = Math.max(keyDiff, d); // the key bias: its exact gradient is 0, so only summation noise moves it
                         continue;
                     }
@@ -218,6 +253,18 @@ class PipelineStepTest {
             assertMatches(runs, flat.get(0).parameters(), flat.get(0).losses(), 1e-5);
             assertMatches(runs, reference, referenceLosses, 3e-4);
         }
+    }
+
+    /** BERT (post-LN, padding, two segments, masked-LM and next-sentence losses), word embedding tied to the decoder. */
+    @Test
+    void bertStagesEqualOneProcess() {
+        for (int pp : new int[] {2, 4}) {
+            List<Run> runs = pipelined(bertConfig, 1, pp, 1, 0, ScheduleKind.ONE_F_ONE_B, 1, 8);
+            assertMatches(runs, bertReference, bertReferenceLosses, 1e-5);
+            assertTrue(java.util.Arrays.equals(runs.get(0).parameters().get("bert.embeddings.word_embeddings.weight"),
+                    runs.get(pp - 1).parameters().get("bert.embeddings.word_embeddings.weight#copy")), "tied copy equal");
+        }
+        assertMatches(pipelined(bertConfig, 1, 2, 1, 0, ScheduleKind.INTERLEAVED, 2, 8), bertReference, bertReferenceLosses, 1e-5);
     }
 
     @Test

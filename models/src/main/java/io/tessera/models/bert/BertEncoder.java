@@ -15,6 +15,7 @@ import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.pipeline.LayerPartition;
 import io.tessera.parallel.tensor.Dropout;
 import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.LayerNorm;
@@ -53,6 +54,7 @@ public final class BertEncoder extends Encoder {
     private final LayerNorm finalLayerNorm;
     private final Linear pooler;
     private final Dropout embeddingDropout;
+    private final LayerPartition partition;
 
     /**
      * Declares the encoder; allocates nothing.
@@ -65,28 +67,56 @@ public final class BertEncoder extends Encoder {
      */
     public BertEncoder(TransformerConfig config, ParallelContext parallel, TensorParallelRng rng,
                        boolean checkpointActivations, boolean withPooler) {
+        this(config, parallel, rng, checkpointActivations, withPooler, LayerPartition.whole(config.numLayers()));
+    }
+
+    /**
+     * Declares one pipeline stage of the encoder; allocates nothing. Stage 0 holds the embeddings, the
+     * last stage a copy of the word embedding (for a tied decoder), the final LayerNorm and the pooler,
+     * every stage the layers of its partition (names as in the whole encoder).
+     *
+     * @param config a BERT configuration, checked by the model
+     * @param parallel this rank's parallel context
+     * @param rng the model's dropout RNG tracker
+     * @param checkpointActivations whether the layers recompute in backward
+     * @param withPooler whether to add {@code pooler.dense}
+     * @param partition which layers this rank holds
+     */
+    public BertEncoder(TransformerConfig config, ParallelContext parallel, TensorParallelRng rng,
+                       boolean checkpointActivations, boolean withPooler, LayerPartition partition) {
         this.config = config;
+        this.partition = partition;
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
+        boolean first = partition.holdsEmbedding();
+        boolean last = partition.holdsHead();
         ModuleGroup embeddings = register("embeddings", new ModuleGroup());
-        this.wordEmbeddings = embeddings.add("word_embeddings", new VocabParallelEmbedding(parallel, config.vocabSize(),
-                config.paddedVocabSize(parallel.tensorSize()), h, init));
-        this.positionEmbeddings = embeddings.add("position_embeddings", new Embedding(config.maxPositions(), h, init));
-        this.tokenTypeEmbeddings = embeddings.add("token_type_embeddings", new Embedding(config.typeVocabSize(), h, init));
-        this.embeddingsLayerNorm = config.preLayerNorm() ? null
+        this.wordEmbeddings = first || last ? embeddings.add("word_embeddings", new VocabParallelEmbedding(parallel,
+                config.vocabSize(), config.paddedVocabSize(parallel.tensorSize()), h, init)) : null;
+        this.positionEmbeddings = first ? embeddings.add("position_embeddings", new Embedding(config.maxPositions(), h, init)) : null;
+        this.tokenTypeEmbeddings = first ? embeddings.add("token_type_embeddings", new Embedding(config.typeVocabSize(), h, init))
+                : null;
+        this.embeddingsLayerNorm = config.preLayerNorm() || !first ? null
                 : embeddings.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
         ModuleGroup encoder = register("encoder", new ModuleGroup());
         ModuleGroup layerGroup = encoder.add("layer", new ModuleGroup());
         List<TransformerLayer> ls = new ArrayList<>();
-        for (int i = 0; i < config.numLayers(); i++) {
-            ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
+        for (int c = 0; c < partition.chunks(); c++) {
+            for (int i = partition.firstLayer(c); i < partition.endLayer(c); i++) {
+                ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
+            }
         }
         this.layers = Collections.unmodifiableList(ls);
-        this.finalLayerNorm = config.preLayerNorm() ? encoder.add("ln", new LayerNorm(h, config.layerNormEps())) : null;
-        this.pooler = withPooler
+        this.finalLayerNorm = config.preLayerNorm() && last ? encoder.add("ln", new LayerNorm(h, config.layerNormEps())) : null;
+        this.pooler = withPooler && last
                 ? register("pooler", new ModuleGroup()).add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init))
                 : null;
         this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng);
+    }
+
+    /** @return which layers this encoder holds */
+    public LayerPartition partition() {
+        return partition;
     }
 
     @Override
@@ -111,13 +141,29 @@ public final class BertEncoder extends Encoder {
 
     @Override
     public EncoderOutput forward(Tape tape, TokenBatch batch) {
+        if (!partition.isWhole()) {
+            throw new IllegalStateException("this BertEncoder is pipeline stage " + partition.stage() + " of " + partition.stages()
+                    + "; run embed, chunk and finish through a pipeline engine");
+        }
+        return finish(tape, chunk(tape, 0, embed(tape, batch), batch));
+    }
+
+    /**
+     * Records the embeddings (stage 0).
+     *
+     * @param tape the tape
+     * @param batch the batch, checked by the model
+     * @return {@code [B, T, C]}
+     */
+    public Var embed(Tape tape, TokenBatch batch) {
+        if (!partition.holdsEmbedding()) {
+            throw new IllegalStateException("pipeline stage " + partition.stage() + " holds no embeddings (stage 0 does)");
+        }
         int t = batch.seqLength();
         Var ids = tape.constant(batch.inputIds());
         Var types = tokenTypes(tape, batch);
-        Var mask = attentionMask(tape, batch);
-
         Var words = wordEmbeddings.forward(tape, "bert.embeddings.word_embeddings", ids);        // [B, T, C]
-        Var h = tape.apply1("bert.embeddings", false, (ctx, in) -> {
+        return tape.apply1("bert.embeddings", false, (ctx, in) -> {
             NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
             NDArray e = in.get(0).add(tokenTypeEmbeddings.apply(ctx, in.get(1))).add(positionEmbeddings.apply(ctx, positions));
             if (embeddingsLayerNorm != null) {
@@ -125,8 +171,38 @@ public final class BertEncoder extends Encoder {
             }
             return new NDList(embeddingDropout.apply(ctx, e, 0));
         }, words, types);
-        for (int i = 0; i < layers.size(); i++) {
-            h = layers.get(i).forward(tape, "bert.encoder.layer." + i, h, mask);
+    }
+
+    /**
+     * Records one chunk's layers.
+     *
+     * @param tape the tape
+     * @param chunk this rank's chunk
+     * @param h {@code [B, T, C]} entering its first layer
+     * @param batch the batch (its attention mask)
+     * @return {@code [B, T, C]} leaving its last layer
+     */
+    public Var chunk(Tape tape, int chunk, Var h, TokenBatch batch) {
+        Var mask = attentionMask(tape, batch);
+        int first = partition.firstLayer(chunk);
+        int offset = chunk * partition.layersPerChunk();
+        for (int i = 0; i < partition.layersPerChunk(); i++) {
+            h = layers.get(offset + i).forward(tape, "bert.encoder.layer." + (first + i), h, mask);
+        }
+        return h;
+    }
+
+    /**
+     * Records the final LayerNorm (pre-LN) and the pooler (last stage).
+     *
+     * @param tape the tape
+     * @param h {@code [B, T, C]} leaving the last layer
+     * @return the sequence output and, with a pooler, the pooled output
+     */
+    public EncoderOutput finish(Tape tape, Var h) {
+        if (!partition.holdsHead()) {
+            throw new IllegalStateException("pipeline stage " + partition.stage() + " does not end the encoder (stage "
+                    + (partition.stages() - 1) + " does)");
         }
         if (finalLayerNorm != null) {
             h = finalLayerNorm.forward(tape, "bert.encoder.ln", h);

@@ -15,12 +15,14 @@ import io.tessera.models.LossTerms;
 import io.tessera.models.MaskedLmForward;
 import io.tessera.models.MaskedLmOutput;
 import io.tessera.models.ModuleGroup;
+import io.tessera.models.PipelinedModel;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
 import io.tessera.models.TransformerModel;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.pipeline.LayerPartition;
 import io.tessera.parallel.tensor.Gelu;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
@@ -54,12 +56,14 @@ import java.util.Set;
  *
  * <p>Thread safety: not thread-safe; a model belongs to one rank.
  */
-public final class BertForPreTraining extends TransformerModel implements MaskedLmForward {
+public final class BertForPreTraining extends TransformerModel implements MaskedLmForward, PipelinedModel {
 
     private static final Set<String> ALIASES = Set.of("cls.predictions.decoder.weight", "cls.predictions.decoder.bias",
             "bert.embeddings.position_ids");
 
     private final Encoder encoder;
+    private final BertEncoder bert;
+    private final LayerPartition partition;
     private final Linear transform;
     private final LayerNorm transformLayerNorm;
     private final Parameter predictionsBias;
@@ -89,21 +93,48 @@ public final class BertForPreTraining extends TransformerModel implements Masked
      *     tensor-parallel degree, naming the numbers
      */
     public BertForPreTraining(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
+        this(config, parallel, checkpointActivations, 1);
+    }
+
+    /**
+     * Declares this rank's pipeline stage of the model; allocates nothing. Stage 0 holds the embeddings,
+     * the last stage the final LayerNorm, pooler and {@code cls.*} heads with a copy of the word embedding
+     * for the tied decoder, every stage the layers of its {@link LayerPartition}.
+     *
+     * @param config a BERT configuration
+     * @param parallel this rank's parallel context; its pipeline group gives the stage
+     * @param checkpointActivations whether the layers recompute in backward
+     * @param chunks model chunks per pipeline rank (1 without interleaving)
+     * @throws IllegalArgumentException if the configuration is not BERT, does not split over the
+     *     tensor-parallel degree, or its layers do not split into stages × chunks
+     */
+    public BertForPreTraining(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations, int chunks) {
         super(config, parallel, Architecture.BERT);
+        this.partition = new LayerPartition(config.numLayers(), parallel.pipelineSize(), chunks, parallel.pipelineRank());
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
-        this.encoder = register("bert", Encoder.of(config, parallel, rng(), checkpointActivations, true));
+        this.bert = new BertEncoder(config, parallel, rng(), checkpointActivations, true, partition);
+        this.encoder = register("bert", bert);
         VocabParallelEmbedding wordEmbeddings = encoder.wordEmbeddings();
-        ModuleGroup cls = register("cls", new ModuleGroup());
-        ModuleGroup predictions = cls.add("predictions", new ModuleGroup());
-        this.predictionsBias = predictions.add("bias", wordEmbeddings.newVocabBias());
-        ModuleGroup transformGroup = predictions.add("transform", new ModuleGroup());
-        this.transform = transformGroup.add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init));
-        this.transformLayerNorm = transformGroup.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
-        this.seqRelationship = cls.add("seq_relationship", new Linear(h, 2, true, WeightLayout.OUT_IN, init));
+        if (partition.holdsHead()) {
+            ModuleGroup cls = register("cls", new ModuleGroup());
+            ModuleGroup predictions = cls.add("predictions", new ModuleGroup());
+            this.predictionsBias = predictions.add("bias", wordEmbeddings.newVocabBias());
+            ModuleGroup transformGroup = predictions.add("transform", new ModuleGroup());
+            this.transform = transformGroup.add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init));
+            this.transformLayerNorm = transformGroup.add("LayerNorm", new LayerNorm(h, config.layerNormEps()));
+            this.seqRelationship = cls.add("seq_relationship", new Linear(h, 2, true, WeightLayout.OUT_IN, init));
+            hfLayout(predictionsBias, HfLayout.paddedRows(config.vocabSize()));
+        } else {
+            this.predictionsBias = null;
+            this.transform = null;
+            this.transformLayerNorm = null;
+            this.seqRelationship = null;
+        }
         this.headActivation = TransformerLayer.gelu(config.hiddenAct());
-        hfLayout(wordEmbeddings.weight(), HfLayout.paddedRows(config.vocabSize()));
-        hfLayout(predictionsBias, HfLayout.paddedRows(config.vocabSize()));
+        if (wordEmbeddings != null) {
+            hfLayout(wordEmbeddings.weight(), HfLayout.paddedRows(config.vocabSize()));
+        }
     }
 
     /** @return the vocabulary-parallel word embedding (tied to the MLM decoder) */
@@ -180,9 +211,48 @@ public final class BertForPreTraining extends TransformerModel implements Masked
      * @return hidden states, logits and losses
      */
     public BertOutput forward(Tape tape, TokenBatch batch) {
-        TransformerConfig c = config();
         checkBatch(tape, batch);
-        EncoderOutput encoded = encoder.forward(tape, batch);
+        return output(tape, encoder.forward(tape, batch), batch);
+    }
+
+    @Override
+    public LayerPartition partition() {
+        return partition;
+    }
+
+    @Override
+    public Var embed(Tape tape, TokenBatch batch) {
+        checkBatch(tape, batch);
+        return bert.embed(tape, batch);
+    }
+
+    @Override
+    public Var chunk(Tape tape, int chunk, Var hidden, TokenBatch batch) {
+        return bert.chunk(tape, chunk, hidden, batch);
+    }
+
+    @Override
+    public LossTerms head(Tape tape, Var hidden, TokenBatch batch) {
+        Map<String, Long> counts = labelCounts(batch);
+        BertOutput out = output(tape, bert.finish(tape, hidden), batch);
+        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), counts.get("mlm"), -1),
+                term(tape, "nsp", out.nspLoss(), counts.get("nsp"), -1)));
+    }
+
+    @Override
+    public List<Parameter> tiedParameters() {
+        return partition.stages() > 1 && encoder.wordEmbeddings() != null ? List.of(encoder.wordEmbeddings().weight()) : List.of();
+    }
+
+    @Override
+    public Set<Parameter> stageCopies() {
+        return partition.stages() > 1 && !partition.holdsEmbedding() && encoder.wordEmbeddings() != null
+                ? Set.of(encoder.wordEmbeddings().weight()) : Set.of();
+    }
+
+    /** The pre-training heads and losses over the encoder's output (the last stage). */
+    private BertOutput output(Tape tape, EncoderOutput encoded, TokenBatch batch) {
+        TransformerConfig c = config();
         Var sequence = encoded.sequence();                                                       // [B, T, C]
         Var pooled = encoded.pooled();                                                           // [B, C]
         Var transformed = tape.apply1("cls.predictions.transform", false,
