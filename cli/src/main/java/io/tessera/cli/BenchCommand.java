@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
  * <p>Thread safety: a command; runs once.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print measured ratios.",
-        subcommands = {BenchCommand.Ceiling.class, BenchCommand.Step.class, BenchCommand.Scaling.class, BenchCommand.Collectives.class})
+        subcommands = {BenchCommand.Ceiling.class, BenchCommand.Step.class, BenchCommand.Scaling.class, BenchCommand.Collectives.class,
+            BenchCommand.Bubble.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -76,6 +77,15 @@ final class BenchCommand implements Runnable {
             }
             CollectivesBenchmark.run(CollectivesBenchmark.parseArgs(argv()));
             return 0;
+        }
+    }
+
+    /** Measured pipeline bubble beside the formula. */
+    @Command(name = "bubble", description = "Pipeline bubble measured at PP 2 and 4 (GPipe, 1F1B) beside (p-1)/m.")
+    static final class Bubble extends PassThrough {
+        @Override
+        public Integer call() {
+            return io.tessera.benchmarks.pipeline.BubbleBenchmark.run(argv(), System.out);
         }
     }
 }

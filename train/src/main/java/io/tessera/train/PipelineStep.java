@@ -62,6 +62,8 @@ public final class PipelineStep {
     private final ScheduleKind kind;
     private final int hidden;
     private int peakInFlight;
+    private double scheduleSeconds;
+    private double waitSeconds;
 
     /**
      * @param model this rank's stage of the model
@@ -97,6 +99,19 @@ public final class PipelineStep {
         return peakInFlight;
     }
 
+    /** @return wall seconds of the last step's schedule (its forward and backward actions, receives included) */
+    public double scheduleSeconds() {
+        return scheduleSeconds;
+    }
+
+    /**
+     * @return seconds of the last step's schedule this rank spent receiving, i.e. waiting for a neighbour:
+     *     its share of the pipeline bubble (the rest of the schedule is its compute)
+     */
+    public double waitSeconds() {
+        return waitSeconds;
+    }
+
     /**
      * Runs the step's passes; the caller then calls {@code optimizer.step(lr, clip)}.
      *
@@ -122,6 +137,7 @@ public final class PipelineStep {
                 i -> new Shape(batches.get(i).batchSize(), batches.get(i).seqLength(), hidden), manager);
         Map<Long, Open> open = new HashMap<>();
         peakInFlight = 0;
+        long scheduleStart = System.nanoTime();
         try {
             for (PipelineAction a : schedule.actions(part.stage())) {
                 int i = a.microBatch();
@@ -166,6 +182,8 @@ public final class PipelineStep {
         } finally {
             open.values().forEach(PipelineStep::closeQuietly);
         }
+        scheduleSeconds = (System.nanoTime() - scheduleStart) / 1e9;
+        waitSeconds = messages.waitNanos() / 1e9;
         optimizer.reduceGradientsNow();
         syncTied(manager);
         double[] shared = new double[2 * names.size()];

@@ -42,6 +42,7 @@ final class StageMessages {
     private final NDManager manager;
     private final Map<Integer, Deque<Long>> arriving = new HashMap<>();
     private final Map<Long, NDArray> stash = new HashMap<>();
+    private long waitNanos;
 
     /**
      * @param schedule the step's schedule (every rank's actions)
@@ -109,7 +110,9 @@ final class StageMessages {
                         + " of micro-batch " + microBatch + " for virtual stage " + virtualStage + " in this schedule");
             }
             NDArray a = manager.zeros(shapeOf.apply((int) ((next >>> 20) & 0xFFFFF)), DataType.FLOAT32);
+            long t0 = System.nanoTime();
             pipeline.recv(a, from);
+            waitNanos += System.nanoTime() - t0;
             if (next == wanted) {
                 got = a;
             } else {
@@ -118,6 +121,11 @@ final class StageMessages {
         }
         got.attach(scope);
         return got;
+    }
+
+    /** @return nanoseconds spent in receives so far (waiting for a neighbour, plus the copy) */
+    long waitNanos() {
+        return waitNanos;
     }
 
     /** @return messages received early and not yet taken (0 at the end of a step) */
