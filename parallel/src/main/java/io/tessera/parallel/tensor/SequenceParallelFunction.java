@@ -155,7 +155,8 @@ public final class SequenceParallelFunction implements TapeFunction {
             NDArray target = null;
             for (int i = 0; i < out.size(); i++) {
                 PtNDArray o = (PtNDArray) out.get(i);
-                if (JniUtils.requiresGrad(o)) {
+                // As the tape's own nodes test it: DJL reports requiresGrad only for leaves.
+                if (JniUtils.requiresGrad(o) || !JniUtils.getGradientFunctionNames(o).isEmpty()) {
                     NDArray term = o.mul(outputCotangents.get(i)).sum();     // backward of Σ sum(y_i · dy_i)
                     target = target == null ? term : target.add(term);
                 }
