@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.tessera.core.Rng;
+import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.nn.ParameterBuffer;
 import io.tessera.core.tape.Tape;
@@ -15,10 +16,12 @@ import io.tessera.core.tape.Var;
 import io.tessera.models.ModelTesting.Kind;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.launch.LocalCluster;
 import io.tessera.parallel.tensor.PartitionedTensors;
 import io.tessera.parallel.tensor.SequenceParallel;
 import io.tessera.parallel.tensor.TpTesting;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +51,7 @@ class SequenceParallelTransformerLayerTest {
     record Run(float[] y, float[] dx, Map<String, float[]> grads) {}
 
     /** Layers {@code 0} and {@code 1}, as a root for a parameter buffer. */
-    static final class Stack extends io.tessera.core.nn.Module {
+    static final class Stack extends Module {
         final List<TransformerLayer> layers = new ArrayList<>();
 
         Stack(TransformerConfig config, ParallelContext pc, boolean checkpoint, boolean sequenceParallel) {
@@ -65,7 +68,12 @@ class SequenceParallelTransformerLayerTest {
     }
 
     static List<Run> run(TransformerConfig config, int degree, boolean sequenceParallel, boolean checkpoint, boolean training) {
-        return TpTesting.run(degree, pc -> {
+        return run(config, degree, sequenceParallel, checkpoint, training, LocalCluster.Backend.IN_PROCESS);
+    }
+
+    static List<Run> run(TransformerConfig config, int degree, boolean sequenceParallel, boolean checkpoint, boolean training,
+                         LocalCluster.Backend backend) {
+        return TpTesting.run(degree, backend, pc -> {
             Stack stack = new Stack(config, pc, checkpoint, sequenceParallel);
             Map<Parameter, HfLayout> layouts = stack.hfLayouts(degree);
             try (NDManager m = NDManager.newBaseManager();
@@ -147,13 +155,24 @@ class SequenceParallelTransformerLayerTest {
         }
     }
 
+    /** The sequence collectives over the Netty backend, as separate processes would run them. */
+    @Test
+    void sequenceParallelStackOverNettyMatchesDegreeOne() {
+        TransformerConfig config = Kind.BERT.config();
+        Run reference = run(config, 1, false, false, true).get(0);
+        List<Run> ranks = run(config, 2, true, false, true, LocalCluster.Backend.NETTY);
+        for (int r = 0; r < 2; r++) {
+            assertSame(reference, ranks.get(r), "sequence-parallel BERT over Netty rank " + r);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Kind.class, names = {"GPT2", "BERT"})
     void withDropoutReplicatedGradientsStayIdenticalAcrossTheGroup(Kind kind) {
         TransformerConfig config = kind.config().toBuilder().optHiddenDropout(0.1).optAttentionDropout(0.1).build();
         List<Run> ranks = run(config, 2, true, false, true);
         Run noDropout = run(config, 2, true, false, false).get(0);
-        assertFalse(java.util.Arrays.equals(noDropout.y(), ranks.get(0).y()), "dropout must be active while training");
+        assertFalse(Arrays.equals(noDropout.y(), ranks.get(0).y()), "dropout must be active while training");
         TpTesting.assertClose(ranks.get(0).y(), ranks.get(1).y(), 0, "gathered output");
         for (String name : ranks.get(0).grads().keySet()) {
             TpTesting.assertSameOnEveryRank(List.of(ranks.get(0).grads().get(name), ranks.get(1).grads().get(name)),
