@@ -37,11 +37,6 @@ public final class BiasDropoutAdd {
         this.dropout = new Dropout(probability, region, rng);
     }
 
-    /** @return the dropout, with its region */
-    public Dropout dropout() {
-        return dropout;
-    }
-
     /**
      * @param ctx the node's context
      * @param y {@code [..., C]}, the reduced sub-layer output

@@ -1,7 +1,6 @@
 package io.tessera.parallel.tensor;
 
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.Shape;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
@@ -81,8 +80,7 @@ public final class SequenceParallel {
      * @throws IllegalArgumentException if the degree does not divide {@code T}, naming the fix
      */
     public static int localLength(Communicator group, int sequenceLength) {
-        return (int) SequenceTensors.localLength(group, new Shape(1, sequenceLength),
-                "sequence parallelism");
+        return (int) SequenceTensors.localLength(group, sequenceLength, "sequence parallelism");
     }
 
     /** Enters a tensor-parallel region: {@code f}, or the sequence all-gather under sequence parallelism. */

@@ -25,20 +25,19 @@ final class SequenceTensors {
     private SequenceTensors() {}
 
     /**
-     * Checks that the sequence length of {@code full} splits into equal parts.
+     * Checks that a sequence length splits into equal parts over the group.
      *
      * @param group the tensor-parallel group
-     * @param full {@code [B, T, ...]}
-     * @param what the operation, for the message
+     * @param t the sequence length T
+     * @param what the operation (and the activation's shape), for the message
      * @return {@code T / p}
      */
-    static long localLength(Communicator group, Shape full, String what) {
-        long t = sequenceLength(full, what);
+    static long localLength(Communicator group, long t, String what) {
         int p = group.size();
         if (t % p != 0) {
             long padded = (t + p - 1) / p * p;
             throw new IllegalArgumentException(what + " over " + group.name() + " (rank " + group.rank() + "): sequence length T = "
-                    + t + " of " + full + " is not divisible by the tensor-parallel degree " + p
+                    + t + " is not divisible by the tensor-parallel degree " + p
                     + "; with sequence parallelism every rank keeps T / degree positions; pad the batch to a multiple of "
                     + p + " (T = " + padded + ") or turn sequence parallelism off");
         }
@@ -47,7 +46,7 @@ final class SequenceTensors {
 
     /** Positions {@code [r·T/p, (r+1)·T/p)} of {@code full} on rank {@code r}, as a contiguous copy. */
     static NDArray slice(Communicator group, NDManager manager, NDArray full, String what) {
-        long n = localLength(group, full.getShape(), what);
+        long n = localLength(group, sequenceLength(full.getShape(), what), what + " of " + full.getShape());
         long start = group.rank() * n;
         return RegionTensors.contiguousCopy(manager, full.get(new NDIndex(":, " + start + ":" + (start + n))));
     }
@@ -67,7 +66,7 @@ final class SequenceTensors {
     /** Sums {@code full [B, T, ...]} over the group and keeps positions {@code [r·T/p, (r+1)·T/p)}: {@code [B, T/p, ...]}. */
     static NDArray reduceScatter(Communicator group, NDManager manager, NDArray full, String what) {
         Shape shape = full.getShape();
-        long n = localLength(group, shape, what);
+        long n = localLength(group, sequenceLength(shape, what), what + " of " + shape);
         NDArray send = RegionTensors.contiguousCopy(manager, full.swapAxes(0, 1)).reshape(shape.size());    // [T, B, ...]
         NDArray recv = manager.zeros(new Shape(shape.size() / group.size()), full.getDataType());
         group.reduceScatter(send, recv, ReduceOp.SUM);
