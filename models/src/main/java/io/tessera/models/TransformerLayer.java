@@ -11,13 +11,18 @@ import io.tessera.models.config.Activation;
 import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.comm.Communicator;
 import io.tessera.parallel.tensor.BiasDropoutAdd;
+import io.tessera.parallel.tensor.Dropout;
 import io.tessera.parallel.tensor.Gelu;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.ParallelMLP;
 import io.tessera.parallel.tensor.ParallelSelfAttention;
+import io.tessera.parallel.tensor.SequenceParallel;
+import io.tessera.parallel.tensor.SequenceParallelFunction;
 import io.tessera.parallel.tensor.TensorParallelRng;
 import io.tessera.parallel.tensor.WeightLayout;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +39,17 @@ import java.util.Map;
  * dropout + residual (+ the following LayerNorm), the MLP block ({@code f}, one node, {@code g}) and one
  * node for its bias + dropout + residual (+ LayerNorm); pre-LN adds one node for {@code LN_1}. Collectives
  * per layer: two all-reduces forward, two backward.
+ *
+ * <p>Sequence parallelism ({@link #of(TransformerConfig, ParallelContext, boolean, boolean)}, see
+ * {@link SequenceParallel}): x and y are this rank's positions {@code [B, T/p, C]}, the attention mask
+ * stays {@code [B, T]} (attention runs on the gathered sequence). Each block's {@code f} becomes a
+ * sequence all-gather and its {@code g} a sequence reduce-scatter; the LayerNorm and residual nodes run
+ * on the shards as {@link SequenceParallelFunction}s, which sum the gradients of the LayerNorm weights
+ * and biases and of the row-parallel output biases over the tensor-parallel group (one small all-reduce
+ * per such node in backward), and hidden dropout draws a different mask on every rank
+ * ({@link Dropout.Region#SPLIT}). Collectives per layer: two all-gathers and two reduce-scatters
+ * forward, the same backward, plus the parameter-gradient all-reduces ({@code 2C} to {@code 3C}
+ * elements each).
  *
  * <p>Parameter names follow the family's Hugging Face classes:
  * <pre>
@@ -67,9 +83,13 @@ public final class TransformerLayer extends Module {
     private final BiasDropoutAdd residual;
     private final NodeNames names;
     private final boolean checkpoint;
+    private final boolean sequenceParallel;
+    private final Communicator group;
 
-    private TransformerLayer(TransformerConfig c, ParallelContext pc, boolean checkpoint) {
+    private TransformerLayer(TransformerConfig c, ParallelContext pc, boolean checkpoint, boolean sequenceParallel) {
         this.checkpoint = checkpoint;
+        this.sequenceParallel = sequenceParallel;
+        this.group = pc.tensor();
         boolean gpt2 = c.architecture() == Architecture.GPT2;
         boolean distil = c.architecture() == Architecture.DISTILBERT;
         int h = c.hiddenSize();
@@ -79,13 +99,16 @@ public final class TransformerLayer extends Module {
         WeightLayout layout = gpt2 ? WeightLayout.IN_OUT : WeightLayout.OUT_IN;
         this.attention = ParallelSelfAttention.builder(pc, h, c.numHeads()).optFusedQkv(gpt2).optCausal(gpt2)
                 .optLayout(layout).optAttentionDropout(c.attentionDropout()).optInitializer(init).optOutputInitializer(outInit)
-                .build();
+                .optSequenceParallel(sequenceParallel).build();
         this.mlp = ParallelMLP.builder(pc, h, c.intermediateSize()).optLayout(layout)
-                .optActivation(gelu(c.hiddenAct())).optInitializer(init).optOutputInitializer(outInit).build();
+                .optActivation(gelu(c.hiddenAct())).optInitializer(init).optOutputInitializer(outInit)
+                .optSequenceParallel(sequenceParallel).build();
         this.ln1 = new LayerNorm(h, c.layerNormEps());
         this.ln2 = new LayerNorm(h, c.layerNormEps());
         this.preLayerNorm = c.preLayerNorm();
-        this.residual = new BiasDropoutAdd(c.hiddenDropout(), new TensorParallelRng(pc.tensorRank()));
+        // On sequence shards each rank holds other positions, so hidden dropout draws its own mask (TensorParallelRng).
+        this.residual = new BiasDropoutAdd(c.hiddenDropout(), sequenceParallel ? Dropout.Region.SPLIT : Dropout.Region.REPLICATED,
+                new TensorParallelRng(pc.tensorRank()));
         this.names = gpt2 ? GPT2 : distil ? DISTILBERT : BERT;
         if (gpt2) {
             register("ln_1", ln1);
@@ -142,7 +165,28 @@ public final class TransformerLayer extends Module {
      * @return the layer
      */
     public static TransformerLayer of(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
-        return new TransformerLayer(config, parallel, checkpointActivations);
+        return of(config, parallel, checkpointActivations, false);
+    }
+
+    /**
+     * Declares a layer of the configuration's family, optionally sequence-parallel; allocates nothing.
+     *
+     * <p>With {@code sequenceParallel} the layer takes and returns this rank's sequence positions
+     * {@code [B, T/p, C]}: the model enters the region once after its embeddings
+     * ({@link SequenceParallel#scatter}) and leaves it once after its last layer
+     * ({@link SequenceParallel#gather}). At degree 1 it is the same layer as without.
+     *
+     * @param config the model configuration (already validated for the degree)
+     * @param parallel this rank's parallel context
+     * @param checkpointActivations whether the attention and MLP nodes keep only their inputs and
+     *     recompute in backward (activation checkpointing)
+     * @param sequenceParallel whether the LayerNorm, dropout and residual regions are split along the
+     *     sequence across the tensor-parallel group
+     * @return the layer
+     */
+    public static TransformerLayer of(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations,
+                                      boolean sequenceParallel) {
+        return new TransformerLayer(config, parallel, checkpointActivations, sequenceParallel);
     }
 
     /**
@@ -161,6 +205,11 @@ public final class TransformerLayer extends Module {
     /** @return the MLP block */
     public ParallelMLP mlp() {
         return mlp;
+    }
+
+    /** @return whether the layer takes and returns sequence shards {@code [B, T/p, C]} */
+    public boolean sequenceParallel() {
+        return sequenceParallel;
     }
 
     /**
@@ -182,29 +231,55 @@ public final class TransformerLayer extends Module {
      *
      * @param tape the step's tape
      * @param prefix node-name prefix, e.g. {@code transformer.h.3}
-     * @param x {@code [B, T, C]}, replicated
-     * @param attentionMask {@code [B, T]} 0/1, or null
-     * @return {@code [B, T, C]}, replicated
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} (this rank's positions) when sequence-parallel
+     * @param attentionMask {@code [B, T]} 0/1 over the whole sequence, or null
+     * @return {@code [B, T, C]}, replicated; {@code [B, T/p, C]} when sequence-parallel
      */
     public Var forward(Tape tape, String prefix, Var x, Var attentionMask) {
         Parameter attnBias = attention.output().bias();
         Parameter mlpBias = mlp.proj().bias();
         if (preLayerNorm) {
-            Var normed = ln1.forward(tape, prefix + names.ln1(), x);
+            Var normed = region(tape, prefix + names.ln1(), params(ln1, null),
+                    (ctx, v, in) -> new NDList(ln1.apply(v, in.get(0))), x).get(0);
             Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), normed, attentionMask, checkpoint);
-            List<Var> rn = tape.apply(prefix + names.attentionResidual(), (ctx, in) -> {
-                NDArray r = residual.apply(ctx, in.get(0), attnBias, in.get(1), 0);
-                return new NDList(r, ln2.apply(ctx, r));
+            List<Var> rn = region(tape, prefix + names.attentionResidual(), params(ln2, attnBias), (ctx, v, in) -> {
+                NDArray r = residual.apply(ctx, v, in.get(0), attnBias, in.get(1), 0);
+                return new NDList(r, ln2.apply(v, r));
             }, a, x);
             Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), rn.get(1), checkpoint);
-            return tape.apply1(prefix + names.mlpResidual(), false,
-                    (ctx, in) -> new NDList(residual.apply(ctx, in.get(0), mlpBias, in.get(1), 0)), m, rn.get(0));
+            return region(tape, prefix + names.mlpResidual(), params(null, mlpBias),
+                    (ctx, v, in) -> new NDList(residual.apply(ctx, v, in.get(0), mlpBias, in.get(1), 0)), m, rn.get(0)).get(0);
         }
         Var a = attention.forwardWithoutOutputBias(tape, prefix + names.attention(), x, attentionMask, checkpoint);
-        Var h = tape.apply1(prefix + names.attentionResidual(), false,
-                (ctx, in) -> new NDList(ln1.apply(ctx, residual.apply(ctx, in.get(0), attnBias, in.get(1), 0))), a, x);
+        Var h = region(tape, prefix + names.attentionResidual(), params(ln1, attnBias),
+                (ctx, v, in) -> new NDList(ln1.apply(v, residual.apply(ctx, v, in.get(0), attnBias, in.get(1), 0))), a, x).get(0);
         Var m = mlp.forwardWithoutOutputBias(tape, prefix + names.mlp(), h, checkpoint);
-        return tape.apply1(prefix + names.mlpResidual(), false,
-                (ctx, in) -> new NDList(ln2.apply(ctx, residual.apply(ctx, in.get(0), mlpBias, in.get(1), 0))), m, h);
+        return region(tape, prefix + names.mlpResidual(), params(ln2, mlpBias),
+                (ctx, v, in) -> new NDList(ln2.apply(v, residual.apply(ctx, v, in.get(0), mlpBias, in.get(1), 0))), m, h).get(0);
+    }
+
+    /**
+     * Records a node outside the blocks' parallel products (LayerNorm, bias, dropout, residual): an
+     * ordinary autograd node on the replicated stream, or on sequence shards a
+     * {@link SequenceParallelFunction} that sums {@code params}' gradients over the group.
+     */
+    private List<Var> region(Tape tape, String name, List<Parameter> params, SequenceParallelFunction.Body body, Var... in) {
+        if (sequenceParallel) {
+            return SequenceParallelFunction.apply(tape, group, name, params, body, in);
+        }
+        return tape.apply(name, (ctx, l) -> body.forward(ctx, ctx::param, l), in);
+    }
+
+    /** The replicated parameters of a region node: a LayerNorm's weight and bias and a bias, each if present. */
+    private static List<Parameter> params(LayerNorm ln, Parameter bias) {
+        List<Parameter> out = new ArrayList<>(3);
+        if (ln != null) {
+            out.add(ln.weight());
+            out.add(ln.bias());
+        }
+        if (bias != null) {
+            out.add(bias);
+        }
+        return out;
     }
 }

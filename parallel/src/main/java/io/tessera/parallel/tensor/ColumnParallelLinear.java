@@ -28,6 +28,11 @@ import java.util.Objects;
  * with {@code gatherOutput}, an all-gather of {@code Y}; backward all-reduces {@code dX} (the
  * backward of {@code f}) and, with {@code gatherOutput}, only slices {@code dY}.
  *
+ * <p>Sequence parallelism ({@code optSequenceParallel(true)}, see {@link SequenceParallel}): {@code X}
+ * arrives as this rank's positions {@code [B, T/p, in]}, and {@link GatherFromSequenceParallelRegion}
+ * replaces {@code f}: forward all-gathers {@code X} along the sequence to {@code [B, T, in]}, backward
+ * reduce-scatters {@code dX} back to {@code [B, T/p, in]}. The output is {@code [B, T, out/p]} as before.
+ *
  * <pre>{@code
  * ColumnParallelLinear fc = ColumnParallelLinear.builder(pc, 768, 3072).build();
  * Var h = fc.forward(tape, "mlp.c_fc", x);      // [B, T, 3072 / p]
@@ -42,6 +47,7 @@ public final class ColumnParallelLinear extends Module {
     private final int outFeatures;
     private final WeightLayout layout;
     private final boolean gatherOutput;
+    private final boolean sequenceParallel;
     private final Parameter weight;
     private final Parameter bias;
 
@@ -62,6 +68,7 @@ public final class ColumnParallelLinear extends Module {
         this.outFeatures = b.outFeatures;
         this.layout = b.layout;
         this.gatherOutput = b.gatherOutput;
+        this.sequenceParallel = b.sequenceParallel;
         int r = group.rank();
         this.weight = register("weight", Parameter.of(new Shape(layout.shape(inFeatures, outFeatures)),
                 Partition.split(layout.outputDim(), r, p), b.weightInit, true));
@@ -109,6 +116,11 @@ public final class ColumnParallelLinear extends Module {
         return layout;
     }
 
+    /** @return whether {@link #forward} takes a sequence shard and all-gathers it instead of {@code f} */
+    public boolean sequenceParallel() {
+        return sequenceParallel;
+    }
+
     /**
      * This rank's part inside an op, {@code Y_r = X·A_rᵀ + b_r}; the caller has put {@code X} through
      * {@link CopyToTensorParallelRegion}.
@@ -135,15 +147,16 @@ public final class ColumnParallelLinear extends Module {
     }
 
     /**
-     * Records {@code f}, the local product and, with {@code gatherOutput}, the all-gather.
+     * Records {@code f} (or, under sequence parallelism, the sequence all-gather), the local product
+     * and, with {@code gatherOutput}, the all-gather of the output features.
      *
      * @param tape the step's tape
      * @param name node name
-     * @param x {@code [..., in]}, replicated
-     * @return {@code [..., out / p]}, or {@code [..., out]} with {@code gatherOutput}
+     * @param x {@code [..., in]}, replicated; {@code [B, T/p, in]} under sequence parallelism
+     * @return {@code [..., out / p]}, or {@code [..., out]} with {@code gatherOutput}; {@code T} whole
      */
     public Var forward(Tape tape, String name, Var x) {
-        Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
+        Var in = SequenceParallel.enter(tape, group, name, x, sequenceParallel);
         Gemm gemm = LinearFunction.strategyFor(tape, in);
         Var y = gemm != null ? tape.call1(name, function(gemm), in)
                 : tape.apply1(name, false, (ctx, l) -> new NDList(apply(ctx, l.singletonOrThrow())), in);
@@ -164,6 +177,7 @@ public final class ColumnParallelLinear extends Module {
         private Initializer weightInit = Initializer.normal(0.02f);
         private Initializer biasInit = Initializer.zeros();
         private boolean gatherOutput;
+        private boolean sequenceParallel;
 
         private Builder(ParallelContext parallel, int inFeatures, int outFeatures) {
             this.parallel = Objects.requireNonNull(parallel, "parallel");
@@ -213,6 +227,17 @@ public final class ColumnParallelLinear extends Module {
          */
         public Builder optGatherOutput(boolean gatherOutput) {
             this.gatherOutput = gatherOutput;
+            return this;
+        }
+
+        /**
+         * @param sequenceParallel whether {@link #forward} takes this rank's sequence positions
+         *     {@code [B, T/p, in]} and all-gathers them ({@link GatherFromSequenceParallelRegion}) in
+         *     place of {@code f} (default false)
+         * @return this builder
+         */
+        public Builder optSequenceParallel(boolean sequenceParallel) {
+            this.sequenceParallel = sequenceParallel;
             return this;
         }
 

@@ -20,7 +20,9 @@ import io.tessera.core.tape.Var;
  *
  * <p>Split: none; {@code weight} (ones) and {@code bias} (zeros), both {@code [C]}, are replicated and
  * excluded from weight decay. Collectives: none. Its input is replicated, so its gradients are the same
- * on every rank without communication.
+ * on every rank without communication. Under sequence parallelism its input is this rank's positions
+ * only: it is then applied inside a {@link SequenceParallelFunction}, which sums the weight's and bias's
+ * gradients over the tensor-parallel group.
  *
  * <p>Precision: fp16 inputs need no cast here. libtorch's LayerNorm kernels (CPU and CUDA) compute the
  * mean, the variance and the normalisation of fp16 inputs in fp32 ({@code opmath}) and round only the
@@ -75,8 +77,19 @@ public final class LayerNorm extends Module {
      * @return {@code [..., C]}
      */
     public NDArray apply(NodeContext ctx, NDArray x) {
-        return JniUtils.layerNorm((PtNDArray) x, new Shape(size), (PtNDArray) ctx.param(weight),
-                (PtNDArray) ctx.param(bias), eps);
+        return apply(ctx::param, x);
+    }
+
+    /**
+     * Normalises with parameter values from {@code params} (a {@link SequenceParallelFunction}'s body).
+     *
+     * @param params where the weight and bias are read
+     * @param x {@code [..., C]}
+     * @return {@code [..., C]}
+     */
+    public NDArray apply(ParameterValues params, NDArray x) {
+        return JniUtils.layerNorm((PtNDArray) x, new Shape(size), (PtNDArray) params.get(weight),
+                (PtNDArray) params.get(bias), eps);
     }
 
     /**

@@ -23,6 +23,13 @@ import java.util.Objects;
  * <p>Collectives: forward {@code f} on {@code X} and {@code g} (all-reduce) on the output; backward one
  * all-reduce of {@code dX}.
  *
+ * <p>Sequence parallelism ({@code optSequenceParallel(true)}, see {@link SequenceParallel}): {@code X}
+ * and {@code Y} are this rank's positions {@code [B, T/p, C]}; forward all-gathers {@code X} along the
+ * sequence ({@link GatherFromSequenceParallelRegion}, in place of {@code f}) and reduce-scatters the
+ * output ({@link ReduceScatterToSequenceParallelRegion}, in place of {@code g}); backward all-gathers
+ * {@code dY} and reduce-scatters {@code dX}. {@link #forward} then adds the second bias in a
+ * {@link SequenceParallelFunction}, which sums its gradient over the group.
+ *
  * <p>Nodes: {@code f}, one node for both products and the activation, {@code g}. The second bias is left
  * to the caller ({@link #forwardWithoutOutputBias}, with {@link BiasDropoutAdd}) or added in one more
  * node ({@link #forward}).
@@ -35,13 +42,15 @@ public final class ParallelMLP {
     private final ColumnParallelLinear fc;
     private final RowParallelLinear proj;
     private final Gelu activation;
+    private final boolean sequenceParallel;
 
     private ParallelMLP(Builder b) {
         this.group = b.parallel.tensor();
+        this.sequenceParallel = b.sequenceParallel;
         this.fc = ColumnParallelLinear.builder(b.parallel, b.hidden, b.intermediate).optLayout(b.layout)
                 .optWeightInitializer(b.init).build();
         this.proj = RowParallelLinear.builder(b.parallel, b.intermediate, b.hidden).optLayout(b.layout)
-                .optWeightInitializer(b.outputInit).build();
+                .optWeightInitializer(b.outputInit).optSequenceParallel(b.sequenceParallel).build();
         this.activation = b.activation;
     }
 
@@ -70,11 +79,16 @@ public final class ParallelMLP {
         return activation;
     }
 
+    /** @return whether the block takes and returns sequence shards {@code [B, T/p, C]} */
+    public boolean sequenceParallel() {
+        return sequenceParallel;
+    }
+
     /**
      * This rank's slice of the block inside an op (no second bias, not reduced).
      *
      * @param ctx the node's context
-     * @param x {@code [B, T, C]}, after {@code f}
+     * @param x {@code [B, T, C]}, after {@code f} (or the sequence all-gather)
      * @return {@code [B, T, C]}, this rank's partial sum
      */
     public NDArray applyLocal(NodeContext ctx, NDArray x) {
@@ -82,12 +96,14 @@ public final class ParallelMLP {
     }
 
     /**
-     * Records {@code f}, the MLP node and {@code g}; the caller adds {@link #proj()}'s bias.
+     * Records {@code f}, the MLP node and {@code g} (under sequence parallelism: the sequence all-gather,
+     * the MLP node and the sequence reduce-scatter); the caller adds {@link #proj()}'s bias.
      *
      * @param tape the step's tape
      * @param name node name
-     * @param x {@code [B, T, C]}, replicated
-     * @return {@code [B, T, C]} without the second bias, replicated
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
+     * @return {@code [B, T, C]} without the second bias, replicated; {@code [B, T/p, C]} under sequence
+     *     parallelism
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x) {
         return forwardWithoutOutputBias(tape, name, x, false);
@@ -104,12 +120,13 @@ public final class ParallelMLP {
      *
      * @param tape the step's tape
      * @param name node name
-     * @param x {@code [B, T, C]}, replicated
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
      * @param checkpoint whether to recompute the MLP node in backward
-     * @return {@code [B, T, C]} without the second bias, replicated
+     * @return {@code [B, T, C]} without the second bias, replicated; {@code [B, T/p, C]} under sequence
+     *     parallelism
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, boolean checkpoint) {
-        Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
+        Var in = SequenceParallel.enter(tape, group, name, x, sequenceParallel);
         Gemm gemm = checkpoint ? null : LinearFunction.strategyFor(tape, in);
         Var partial;
         if (gemm != null) {       // three nodes, the two products on the GEMM strategy
@@ -119,7 +136,7 @@ public final class ParallelMLP {
         } else {                  // one autograd node, recomputable as a whole
             partial = tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.singletonOrThrow())), in);
         }
-        return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+        return SequenceParallel.exit(tape, group, name, partial, sequenceParallel);
     }
 
     /**
@@ -127,15 +144,15 @@ public final class ParallelMLP {
      *
      * @param tape the step's tape
      * @param name node name
-     * @param x {@code [B, T, C]}, replicated
-     * @return {@code [B, T, C]}, replicated
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
+     * @return {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
      */
     public Var forward(Tape tape, String name, Var x) {
         Var y = forwardWithoutOutputBias(tape, name, x);
         if (proj.bias() == null) {
             return y;
         }
-        return tape.apply1(name + ".bias", false, (ctx, l) -> new NDList(l.get(0).add(ctx.param(proj.bias()))), y);
+        return SequenceParallel.addBias(tape, group, name + ".bias", y, proj.bias(), sequenceParallel);
     }
 
     /**
@@ -151,6 +168,7 @@ public final class ParallelMLP {
         private WeightLayout layout = WeightLayout.OUT_IN;
         private Initializer init = Initializer.normal(0.02f);
         private Initializer outputInit = Initializer.normal(0.02f);
+        private boolean sequenceParallel;
 
         private Builder(ParallelContext parallel, int hidden, int intermediate) {
             this.parallel = Objects.requireNonNull(parallel, "parallel");
@@ -191,6 +209,17 @@ public final class ParallelMLP {
          */
         public Builder optOutputInitializer(Initializer init) {
             this.outputInit = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /**
+         * @param sequenceParallel whether the block takes and returns this rank's sequence positions
+         *     {@code [B, T/p, C]}, all-gathering before the first product and reduce-scattering after the
+         *     second (default false)
+         * @return this builder
+         */
+        public Builder optSequenceParallel(boolean sequenceParallel) {
+            this.sequenceParallel = sequenceParallel;
             return this;
         }
 

@@ -40,6 +40,14 @@ import java.util.Objects;
  * all-reduce of {@code dX}. Attention-probability dropout draws split-region masks
  * ({@link TensorParallelRng}): each rank's heads get their own.
  *
+ * <p>Sequence parallelism ({@code optSequenceParallel(true)}, see {@link SequenceParallel}): {@code X}
+ * and {@code Y} are this rank's positions {@code [B, T/p, C]}; forward all-gathers {@code X} along the
+ * sequence ({@link GatherFromSequenceParallelRegion}, in place of {@code f}), so the heads attend over
+ * the whole sequence and the attention mask stays {@code [B, T]}, and reduce-scatters the output
+ * ({@link ReduceScatterToSequenceParallelRegion}, in place of {@code g}); backward all-gathers
+ * {@code dY} and reduce-scatters {@code dX}. {@link #forward} then adds the output bias in a
+ * {@link SequenceParallelFunction}, which sums its gradient over the group.
+ *
  * <p>Precision: with fp16 activations the scores {@code Q_h·K_hᵀ/√D} are computed in fp16, then the
  * fp32 mask is added (type promotion makes the sum fp32: {@code M} is far outside the fp16 range) and
  * the softmax taken in fp32, and the probabilities are rounded to fp16 for the product with {@code V}
@@ -65,6 +73,7 @@ public final class ParallelSelfAttention {
     private final int heads;
     private final int headDim;
     private final boolean causal;
+    private final boolean sequenceParallel;
     private final ColumnParallelLinear query;
     private final ColumnParallelLinear key;
     private final ColumnParallelLinear value;
@@ -89,6 +98,7 @@ public final class ParallelSelfAttention {
         this.heads = b.heads;
         this.headDim = b.hidden / b.heads;
         this.causal = b.causal;
+        this.sequenceParallel = b.sequenceParallel;
         if (b.fusedQkv) {
             int outDim = b.layout.outputDim();
             this.fused = ColumnParallelLinear.builder(pc, hidden, 3 * hidden).optLayout(b.layout)
@@ -103,7 +113,8 @@ public final class ParallelSelfAttention {
             this.key = ColumnParallelLinear.builder(pc, hidden, hidden).optLayout(b.layout).optWeightInitializer(b.init).build();
             this.value = ColumnParallelLinear.builder(pc, hidden, hidden).optLayout(b.layout).optWeightInitializer(b.init).build();
         }
-        this.output = RowParallelLinear.builder(pc, hidden, hidden).optLayout(b.layout).optWeightInitializer(b.outputInit).build();
+        this.output = RowParallelLinear.builder(pc, hidden, hidden).optLayout(b.layout).optWeightInitializer(b.outputInit)
+                .optSequenceParallel(b.sequenceParallel).build();
         this.attentionDropout = new Dropout(b.attentionDropout, Dropout.Region.SPLIT, new TensorParallelRng(group.rank()));
     }
 
@@ -148,6 +159,11 @@ public final class ParallelSelfAttention {
         return causal;
     }
 
+    /** @return whether the block takes and returns sequence shards {@code [B, T/p, C]} */
+    public boolean sequenceParallel() {
+        return sequenceParallel;
+    }
+
     /** @return A / p, the heads this rank computes */
     public int localHeads() {
         return heads / group.size();
@@ -159,7 +175,7 @@ public final class ParallelSelfAttention {
      * <p>Shapes: B batch, T sequence, C hidden, h = A/p local heads, D head dimension.
      *
      * @param ctx the node's context
-     * @param x {@code [B, T, C]}, after {@code f}
+     * @param x {@code [B, T, C]}, after {@code f} (or the sequence all-gather)
      * @param attentionMask {@code [B, T]}, 1 for tokens and 0 for padding, or null
      * @return {@code [B, T, C]}, this rank's partial sum
      */
@@ -214,13 +230,16 @@ public final class ParallelSelfAttention {
     }
 
     /**
-     * Records {@code f}, the attention node and {@code g}; the caller adds {@link #output()}'s bias.
+     * Records {@code f}, the attention node and {@code g} (under sequence parallelism: the sequence
+     * all-gather, the attention node and the sequence reduce-scatter); the caller adds
+     * {@link #output()}'s bias.
      *
      * @param tape the step's tape
      * @param name node name, e.g. {@code transformer.h.0.attn}
-     * @param x {@code [B, T, C]}, replicated
-     * @param attentionMask {@code [B, T]} 0/1, or null for no padding
-     * @return {@code [B, T, C]} without the output bias, replicated
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
+     * @param attentionMask {@code [B, T]} 0/1 over the whole sequence, or null for no padding
+     * @return {@code [B, T, C]} without the output bias, replicated; {@code [B, T/p, C]} under sequence
+     *     parallelism
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, Var attentionMask) {
         return forwardWithoutOutputBias(tape, name, x, attentionMask, false);
@@ -238,23 +257,24 @@ public final class ParallelSelfAttention {
      *
      * @param tape the step's tape
      * @param name node name
-     * @param x {@code [B, T, C]}, replicated
-     * @param attentionMask {@code [B, T]} 0/1, or null
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
+     * @param attentionMask {@code [B, T]} 0/1 over the whole sequence, or null
      * @param checkpoint whether to recompute the attention node in backward
-     * @return {@code [B, T, C]} without the output bias, replicated
+     * @return {@code [B, T, C]} without the output bias, replicated; {@code [B, T/p, C]} under sequence
+     *     parallelism
      */
     public Var forwardWithoutOutputBias(Tape tape, String name, Var x, Var attentionMask, boolean checkpoint) {
-        Var in = CopyToTensorParallelRegion.apply(tape, group, name + ".copy", x);
+        Var in = SequenceParallel.enter(tape, group, name, x, sequenceParallel);
         Gemm gemm = LinearFunction.strategyFor(tape, in);
         if (gemm != null) {
             Var context = attendNode(tape, name, gemm, in, attentionMask, checkpoint);
             Var partial = tape.call1(name + ".output", output.partialFunction(gemm), context);
-            return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+            return SequenceParallel.exit(tape, group, name, partial, sequenceParallel);
         }
         Var partial = attentionMask == null
                 ? tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), null)), in)
                 : tape.apply1(name, checkpoint, (ctx, l) -> new NDList(applyLocal(ctx, l.get(0), l.get(1))), in, attentionMask);
-        return ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+        return SequenceParallel.exit(tape, group, name, partial, sequenceParallel);
     }
 
     /**
@@ -290,16 +310,16 @@ public final class ParallelSelfAttention {
      *
      * @param tape the step's tape
      * @param name node name
-     * @param x {@code [B, T, C]}, replicated
-     * @param attentionMask {@code [B, T]} 0/1, or null
-     * @return {@code [B, T, C]}, replicated
+     * @param x {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
+     * @param attentionMask {@code [B, T]} 0/1 over the whole sequence, or null
+     * @return {@code [B, T, C]}, replicated; {@code [B, T/p, C]} under sequence parallelism
      */
     public Var forward(Tape tape, String name, Var x, Var attentionMask) {
         Var y = forwardWithoutOutputBias(tape, name, x, attentionMask);
         if (output.bias() == null) {
             return y;
         }
-        return tape.apply1(name + ".bias", false, (ctx, l) -> new NDList(l.get(0).add(ctx.param(output.bias()))), y);
+        return SequenceParallel.addBias(tape, group, name + ".bias", y, output.bias(), sequenceParallel);
     }
 
     /**
@@ -351,6 +371,7 @@ public final class ParallelSelfAttention {
         private double attentionDropout;
         private Initializer init = Initializer.normal(0.02f);
         private Initializer outputInit = Initializer.normal(0.02f);
+        private boolean sequenceParallel;
 
         private Builder(ParallelContext parallel, int hidden, int heads) {
             this.parallel = Objects.requireNonNull(parallel, "parallel");
@@ -409,6 +430,17 @@ public final class ParallelSelfAttention {
          */
         public Builder optOutputInitializer(Initializer init) {
             this.outputInit = Objects.requireNonNull(init, "init");
+            return this;
+        }
+
+        /**
+         * @param sequenceParallel whether the block takes and returns this rank's sequence positions
+         *     {@code [B, T/p, C]}, all-gathering before the projections and reduce-scattering after the
+         *     output product (default false)
+         * @return this builder
+         */
+        public Builder optSequenceParallel(boolean sequenceParallel) {
+            this.sequenceParallel = sequenceParallel;
             return this;
         }
 

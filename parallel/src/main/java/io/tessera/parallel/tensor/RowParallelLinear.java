@@ -30,6 +30,13 @@ import java.util.Objects;
  * {@code inputIsParallel = false} a {@link ScatterToTensorParallelRegion scatter} first splits a
  * replicated {@code X} (backward: all-gather of {@code dX}).
  *
+ * <p>Sequence parallelism ({@code optSequenceParallel(true)}, see {@link SequenceParallel}):
+ * {@link ReduceScatterToSequenceParallelRegion} replaces {@code g}: forward reduce-scatters the partial
+ * products along the sequence, so each rank gets the sum at its positions {@code [B, T/p, out]};
+ * backward all-gathers {@code dY}. The replicated bias is then added to a shard, in a
+ * {@link SequenceParallelFunction} that sums its gradient over the group. It needs a split input
+ * ({@code inputIsParallel}).
+ *
  * <p>Thread safety: not thread-safe; belongs to one rank.
  */
 public final class RowParallelLinear extends Module {
@@ -39,6 +46,7 @@ public final class RowParallelLinear extends Module {
     private final int outFeatures;
     private final WeightLayout layout;
     private final boolean inputIsParallel;
+    private final boolean sequenceParallel;
     private final Parameter weight;
     private final Parameter bias;
 
@@ -59,6 +67,12 @@ public final class RowParallelLinear extends Module {
         this.outFeatures = b.outFeatures;
         this.layout = b.layout;
         this.inputIsParallel = b.inputIsParallel;
+        if (b.sequenceParallel && !b.inputIsParallel) {
+            throw new IllegalArgumentException("RowParallelLinear: sequenceParallel = true needs inputIsParallel = true, got false"
+                    + " (group " + group.name() + "); under sequence parallelism the input comes split by features from a"
+                    + " column-parallel layer; drop optInputIsParallel(false) or optSequenceParallel(true)");
+        }
+        this.sequenceParallel = b.sequenceParallel;
         this.weight = register("weight", Parameter.of(new Shape(layout.shape(inFeatures, outFeatures)),
                 Partition.split(layout.inputDim(), group.rank(), p), b.weightInit, true));
         this.bias = b.bias ? register("bias", Parameter.of(new Shape(outFeatures), Partition.REPLICATED, Initializer.zeros(), false))
@@ -95,6 +109,11 @@ public final class RowParallelLinear extends Module {
         return outFeatures;
     }
 
+    /** @return whether {@link #forward} reduce-scatters along the sequence instead of all-reducing */
+    public boolean sequenceParallel() {
+        return sequenceParallel;
+    }
+
     /**
      * This rank's partial product inside an op, {@code X_r·A_rᵀ}, without bias; the caller reduces it
      * with {@link ReduceFromTensorParallelRegion} and then adds {@link #bias()}.
@@ -119,14 +138,15 @@ public final class RowParallelLinear extends Module {
     }
 
     /**
-     * Records the local product, {@code g} and the bias. A group of one rank adds the bias in the same
-     * node.
+     * Records the local product, {@code g} (or, under sequence parallelism, the sequence
+     * reduce-scatter) and the bias. A group of one rank adds the bias in the same node.
      *
      * @param tape the step's tape
      * @param name node name
      * @param x {@code [..., in / p]} (or {@code [..., in]} replicated when {@code inputIsParallel} is
-     *     false)
-     * @return {@code [..., out]}, replicated
+     *     false); {@code [B, T, in / p]} under sequence parallelism
+     * @return {@code [..., out]}, replicated; {@code [B, T/p, out]} under sequence parallelism
+     * @throws IllegalArgumentException under sequence parallelism, if the degree does not divide {@code T}
      */
     public Var forward(Tape tape, String name, Var x) {
         Var in = inputIsParallel ? x : ScatterToTensorParallelRegion.apply(tape, group, name + ".scatter", x);
@@ -137,11 +157,11 @@ public final class RowParallelLinear extends Module {
                     NDArray y = applyPartial(ctx, l.singletonOrThrow());
                     return new NDList(fuseBias ? y.add(ctx.param(bias)) : y);
                 }, in);
-        Var sum = ReduceFromTensorParallelRegion.apply(tape, group, name + ".reduce", partial);
+        Var sum = SequenceParallel.exit(tape, group, name, partial, sequenceParallel);
         if (bias == null || fuseBias) {
             return sum;
         }
-        return tape.apply1(name + ".bias", false, (ctx, l) -> new NDList(l.singletonOrThrow().add(ctx.param(bias))), sum);
+        return SequenceParallel.addBias(tape, group, name + ".bias", sum, bias, sequenceParallel);
     }
 
     /**
@@ -157,6 +177,7 @@ public final class RowParallelLinear extends Module {
         private WeightLayout layout = WeightLayout.OUT_IN;
         private Initializer weightInit = Initializer.normal(0.02f);
         private boolean inputIsParallel = true;
+        private boolean sequenceParallel;
 
         private Builder(ParallelContext parallel, int inFeatures, int outFeatures) {
             this.parallel = Objects.requireNonNull(parallel, "parallel");
@@ -202,10 +223,22 @@ public final class RowParallelLinear extends Module {
         }
 
         /**
+         * @param sequenceParallel whether {@link #forward} reduce-scatters its output along the sequence
+         *     ({@link ReduceScatterToSequenceParallelRegion}) in place of {@code g} and adds the bias to
+         *     the shard (default false); needs {@code inputIsParallel}
+         * @return this builder
+         */
+        public Builder optSequenceParallel(boolean sequenceParallel) {
+            this.sequenceParallel = sequenceParallel;
+            return this;
+        }
+
+        /**
          * Declares the layer; allocates nothing.
          *
          * @return the layer
-         * @throws IllegalArgumentException if the degree does not divide {@code inFeatures}
+         * @throws IllegalArgumentException if the degree does not divide {@code inFeatures}, or sequence
+         *     parallelism is asked for with a replicated input
          */
         public RowParallelLinear build() {
             return new RowParallelLinear(this);

@@ -14,7 +14,11 @@ import io.tessera.core.Rng;
  *   <li><b>Split</b> activations (attention probabilities of this rank's heads, anything between
  *       {@code f} and {@code g}): {@code seed = mix(nodeSeed, stream, SPLIT_DOMAIN, tensorRank)}.
  *       Each rank holds a different slice, so the masks <em>differ</em> across the group, as one
- *       unsplit mask would over the whole tensor.
+ *       unsplit mask would over the whole tensor. Under sequence parallelism the residual stream
+ *       between the layers' blocks is split too (each rank holds its own positions), so its dropouts
+ *       (hidden dropout in {@link BiasDropoutAdd}) use this stream as well: masks differ across the
+ *       group. A run at degree {@code p} therefore draws other masks than degree 1 (as for the split
+ *       attention probabilities); it is equal to degree 1 in distribution, and exactly without dropout.
  * </ul>
  * {@code nodeSeed} is {@link io.tessera.core.tape.NodeContext#seed()} (the step seed mixed with the
  * node's index), so a checkpointed node redraws the same masks when it reruns. {@code stream}

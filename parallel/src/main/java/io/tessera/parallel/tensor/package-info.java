@@ -8,7 +8,18 @@
  *   ScatterToTensorParallelRegion         forward keep own slice  backward all-gather   (last dim)
  *   GatherFromTensorParallelRegion        forward all-gather      backward keep own slice (last dim)
  * </pre>
+ * and, for sequence parallelism ({@link io.tessera.parallel.tensor.SequenceParallel}), along the
+ * sequence (dimension 1 of {@code [B, T, C]}):
+ * <pre>
+ *   ScatterToSequenceParallelRegion        forward keep own positions  backward all-gather
+ *   GatherFromSequenceParallelRegion       forward all-gather          backward reduce-scatter (replaces f)
+ *   ReduceScatterToSequenceParallelRegion  forward reduce-scatter      backward all-gather     (replaces g)
+ *   GatherSequenceToReplicatedRegion       forward all-gather          backward keep own positions
+ * </pre>
  * A group of one rank records none of them, so degree 1 runs the same code with no communication.
+ * Replicated parameters used on sequence shards (LayerNorm, row-parallel biases) are read inside a
+ * {@link io.tessera.parallel.tensor.SequenceParallelFunction}, whose backward sums their gradients
+ * over the group.
  *
  * <p>Layers: {@link io.tessera.parallel.tensor.ColumnParallelLinear},
  * {@link io.tessera.parallel.tensor.RowParallelLinear},
