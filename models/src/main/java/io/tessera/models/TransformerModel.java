@@ -82,6 +82,12 @@ public abstract class TransformerModel extends Module {
             throw new IllegalArgumentException(getClass().getSimpleName() + " builds " + architecture + " models, got a "
                     + config.architecture() + " configuration; use the model class of that family");
         }
+        if ((parallel.pipelineSize() > 1 || parallel.sequenceParallel()) && !(this instanceof PipelinedModel)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " does not run "
+                    + (parallel.pipelineSize() > 1 ? "in pipeline stages (--pp " + parallel.pipelineSize() + ")" : "with --sequence-parallel")
+                    + " yet: BERT (BertForPreTraining) and GPT-2 (Gpt2LmHeadModel) pre-training do; use --pp 1 and no"
+                    + " --sequence-parallel for " + config.architecture() + " with the " + task + " head");
+        }
         config.validateFor(parallel.tensorSize());
         this.paddedVocabSize = config.paddedVocabSize(parallel.tensorSize());
         this.rng = new TensorParallelRng(parallel.tensorRank());

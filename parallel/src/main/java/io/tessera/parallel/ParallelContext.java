@@ -16,9 +16,12 @@ import java.util.Objects;
  * @param tensor communicator over this rank's tensor-parallel group
  * @param data communicator over this rank's data-parallel group
  * @param pipeline communicator over this rank's pipeline group (its stages, first to last; group rank = stage)
+ * @param virtualStages model chunks per pipeline rank (Megatron's interleaving; 1 without it)
+ * @param sequenceParallel whether the regions outside the tensor-parallel products hold only this
+ *     rank's slice of the sequence (Korthikanti et al., 2022); needs a tensor-parallel group of more than one
  */
 public record ParallelContext(int rank, ParallelLayout layout, Communicator world, Communicator tensor, Communicator data,
-                              Communicator pipeline) {
+                              Communicator pipeline, int virtualStages, boolean sequenceParallel) {
 
     public ParallelContext {
         Objects.requireNonNull(layout, "layout");
@@ -32,6 +35,47 @@ public record ParallelContext(int rank, ParallelLayout layout, Communicator worl
                     + world.size() + ", tensor " + tensor.size() + ", pipeline " + pipeline.size() + ", data " + data.size()
                     + ") disagree with layout " + layout);
         }
+        if (virtualStages < 1) {
+            throw new IllegalArgumentException("--virtual-stages " + virtualStages + ": must be at least 1");
+        }
+        if (virtualStages > 1 && layout.pipeline() == 1) {
+            throw new IllegalArgumentException("--virtual-stages " + virtualStages + " needs pipeline parallelism (--pp > 1)");
+        }
+        if (sequenceParallel && layout.tensor() == 1) {
+            throw new IllegalArgumentException("--sequence-parallel splits the sequence over the tensor-parallel group, but"
+                    + " --tp is 1; use --tp 2 or more, or drop --sequence-parallel");
+        }
+    }
+
+    /**
+     * The context of a job's groups, one model chunk per pipeline rank, no sequence parallelism.
+     *
+     * @param rank world rank
+     * @param layout the degrees
+     * @param world communicator over all ranks
+     * @param tensor communicator over the tensor-parallel group
+     * @param data communicator over the data-parallel group
+     * @param pipeline communicator over the pipeline group
+     */
+    public ParallelContext(int rank, ParallelLayout layout, Communicator world, Communicator tensor, Communicator data,
+                           Communicator pipeline) {
+        this(rank, layout, world, tensor, data, pipeline, 1, false);
+    }
+
+    /**
+     * @param v model chunks per pipeline rank
+     * @return this context with {@code v} virtual stages (interleaved schedules)
+     */
+    public ParallelContext withVirtualStages(int v) {
+        return new ParallelContext(rank, layout, world, tensor, data, pipeline, v, sequenceParallel);
+    }
+
+    /**
+     * @param on whether to split the non-matmul regions along the sequence
+     * @return this context with sequence parallelism on or off
+     */
+    public ParallelContext withSequenceParallel(boolean on) {
+        return new ParallelContext(rank, layout, world, tensor, data, pipeline, virtualStages, on);
     }
 
     /**

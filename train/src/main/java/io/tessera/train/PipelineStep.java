@@ -134,7 +134,7 @@ public final class PipelineStep {
         double[] sums = new double[names.size()];
         double[] weights = new double[names.size()];
         StageMessages messages = new StageMessages(schedule, ctx.pipeline(),
-                i -> new Shape(batches.get(i).batchSize(), batches.get(i).seqLength(), hidden), manager);
+                i -> new Shape(batches.get(i).batchSize(), localLength(batches.get(i)), hidden), manager);
         Map<Long, Open> open = new HashMap<>();
         peakInFlight = 0;
         long scheduleStart = System.nanoTime();
@@ -200,6 +200,11 @@ public final class PipelineStep {
             loss += shared[names.size() + k] * shared[k];
         }
         return new GlobalBatchStep.Loss(loss, perTerm);
+    }
+
+    /** The sequence positions a stage's hidden states hold: T, or T / tp under sequence parallelism. */
+    private int localLength(TokenBatch b) {
+        return ctx.sequenceParallel() ? b.seqLength() / ctx.tensorSize() : b.seqLength();
     }
 
     /** Sums the tied parameters' gradients of stage 0 and stage p − 1 (after the data-parallel reduction). */

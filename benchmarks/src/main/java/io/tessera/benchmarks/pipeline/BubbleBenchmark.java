@@ -93,7 +93,7 @@ public final class BubbleBenchmark {
         List<double[]> perStage = LocalCluster.run(new ParallelLayout(pp, 1, pp, 1), Duration.ofSeconds(600), ctx -> {
             Torch.setThreads(1);
             try (NDManager manager = NDManager.newBaseManager(); Torch.GradMode off = Torch.gradMode(false)) {
-                Gpt2LmHeadModel model = new Gpt2LmHeadModel(config, ctx, false, 1);
+                Gpt2LmHeadModel model = new Gpt2LmHeadModel(config, ctx, false);
                 try (DataParallelOptimizer dpo = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(model, 1, ctx,
                         (range, norms, mm) -> new AdamW(AdamW.Config.builder().build(), range, mm), 1 << 22, manager))) {
                     PipelineStep step = new PipelineStep(model, config.hiddenSize(), dpo, ctx, kind, Compute.ofProcess(), 1);

@@ -15,11 +15,13 @@ import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.parallel.ParallelContext;
+import io.tessera.parallel.comm.Communicator;
 import io.tessera.parallel.pipeline.LayerPartition;
 import io.tessera.parallel.tensor.Dropout;
 import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.LayerNorm;
 import io.tessera.parallel.tensor.Linear;
+import io.tessera.parallel.tensor.SequenceParallel;
 import io.tessera.parallel.tensor.TensorParallelRng;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import io.tessera.parallel.tensor.WeightLayout;
@@ -55,6 +57,7 @@ public final class BertEncoder extends Encoder {
     private final Linear pooler;
     private final Dropout embeddingDropout;
     private final LayerPartition partition;
+    private final Communicator tensorGroup; // under sequence parallelism only
 
     /**
      * Declares the encoder; allocates nothing.
@@ -103,7 +106,8 @@ public final class BertEncoder extends Encoder {
         List<TransformerLayer> ls = new ArrayList<>();
         for (int c = 0; c < partition.chunks(); c++) {
             for (int i = partition.firstLayer(c); i < partition.endLayer(c); i++) {
-                ls.add(layerGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations)));
+                ls.add(layerGroup.add(Integer.toString(i),
+                        TransformerLayer.of(config, parallel, checkpointActivations, parallel.sequenceParallel())));
             }
         }
         this.layers = Collections.unmodifiableList(ls);
@@ -112,6 +116,7 @@ public final class BertEncoder extends Encoder {
                 ? register("pooler", new ModuleGroup()).add("dense", new Linear(h, h, true, WeightLayout.OUT_IN, init))
                 : null;
         this.embeddingDropout = new Dropout(config.hiddenDropout(), Dropout.Region.REPLICATED, rng);
+        this.tensorGroup = parallel.sequenceParallel() ? parallel.tensor() : null;
     }
 
     /** @return which layers this encoder holds */
@@ -163,14 +168,15 @@ public final class BertEncoder extends Encoder {
         Var ids = tape.constant(batch.inputIds());
         Var types = tokenTypes(tape, batch);
         Var words = wordEmbeddings.forward(tape, "bert.embeddings.word_embeddings", ids);        // [B, T, C]
-        return tape.apply1("bert.embeddings", false, (ctx, in) -> {
+        Var e = tape.apply1("bert.embeddings", false, (ctx, in) -> {
             NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
-            NDArray e = in.get(0).add(tokenTypeEmbeddings.apply(ctx, in.get(1))).add(positionEmbeddings.apply(ctx, positions));
+            NDArray sum = in.get(0).add(tokenTypeEmbeddings.apply(ctx, in.get(1))).add(positionEmbeddings.apply(ctx, positions));
             if (embeddingsLayerNorm != null) {
-                e = embeddingsLayerNorm.apply(ctx, e);
+                sum = embeddingsLayerNorm.apply(ctx, sum);
             }
-            return new NDList(embeddingDropout.apply(ctx, e, 0));
+            return new NDList(embeddingDropout.apply(ctx, sum, 0));
         }, words, types);
+        return tensorGroup != null ? SequenceParallel.scatter(tape, tensorGroup, "bert.embeddings.scatter", e) : e;   // [B, T/p, C]
     }
 
     /**
@@ -203,6 +209,9 @@ public final class BertEncoder extends Encoder {
         if (!partition.holdsHead()) {
             throw new IllegalStateException("pipeline stage " + partition.stage() + " does not end the encoder (stage "
                     + (partition.stages() - 1) + " does)");
+        }
+        if (tensorGroup != null) {
+            h = SequenceParallel.gather(tape, tensorGroup, "bert.encoder.gather", h);             // [B, T/p, C] → [B, T, C]
         }
         if (finalLayerNorm != null) {
             h = finalLayerNorm.forward(tape, "bert.encoder.ln", h);

@@ -93,24 +93,9 @@ public final class BertForPreTraining extends TransformerModel implements Masked
      *     tensor-parallel degree, naming the numbers
      */
     public BertForPreTraining(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
-        this(config, parallel, checkpointActivations, 1);
-    }
-
-    /**
-     * Declares this rank's pipeline stage of the model; allocates nothing. Stage 0 holds the embeddings,
-     * the last stage the final LayerNorm, pooler and {@code cls.*} heads with a copy of the word embedding
-     * for the tied decoder, every stage the layers of its {@link LayerPartition}.
-     *
-     * @param config a BERT configuration
-     * @param parallel this rank's parallel context; its pipeline group gives the stage
-     * @param checkpointActivations whether the layers recompute in backward
-     * @param chunks model chunks per pipeline rank (1 without interleaving)
-     * @throws IllegalArgumentException if the configuration is not BERT, does not split over the
-     *     tensor-parallel degree, or its layers do not split into stages × chunks
-     */
-    public BertForPreTraining(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations, int chunks) {
         super(config, parallel, Architecture.BERT);
-        this.partition = new LayerPartition(config.numLayers(), parallel.pipelineSize(), chunks, parallel.pipelineRank());
+        this.partition = new LayerPartition(config.numLayers(), parallel.pipelineSize(), parallel.virtualStages(),
+                parallel.pipelineRank());
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
         this.bert = new BertEncoder(config, parallel, rng(), checkpointActivations, true, partition);

@@ -24,6 +24,7 @@ import io.tessera.parallel.pipeline.LayerPartition;
 import io.tessera.parallel.tensor.Dropout;
 import io.tessera.parallel.tensor.Embedding;
 import io.tessera.parallel.tensor.LayerNorm;
+import io.tessera.parallel.tensor.SequenceParallel;
 import io.tessera.parallel.tensor.VocabParallelCrossEntropy;
 import io.tessera.parallel.tensor.VocabParallelEmbedding;
 import java.util.ArrayList;
@@ -82,28 +83,16 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
      * @param parallel this rank's parallel context
      * @param checkpointActivations whether each layer's attention and MLP nodes keep only their inputs
      *     and recompute in backward, trading one extra forward of those nodes for their activations
-     * @throws IllegalArgumentException if the configuration is not GPT-2 or does not split over the
-     *     tensor-parallel degree, naming the numbers
+     * @throws IllegalArgumentException if the configuration is not GPT-2, does not split over the
+     *     tensor-parallel degree, or its layers do not split into the context's pipeline stages × virtual
+     *     stages, naming the numbers
      */
     public Gpt2LmHeadModel(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations) {
-        this(config, parallel, checkpointActivations, 1);
-    }
-
-    /**
-     * Declares this rank's pipeline stage of the model; allocates nothing. Stage 0 holds {@code wte} and
-     * {@code wpe}, the last stage {@code ln_f} and a copy of {@code wte} for the tied head, every stage
-     * the layers of its {@link LayerPartition} (names as in the whole model).
-     *
-     * @param config a GPT-2 configuration
-     * @param parallel this rank's parallel context; its pipeline group gives the stage
-     * @param checkpointActivations whether the layers recompute in backward
-     * @param chunks model chunks per pipeline rank (virtual stages; 1 without interleaving)
-     * @throws IllegalArgumentException if the configuration is not GPT-2, does not split over the
-     *     tensor-parallel degree, or its layers do not split into pipeline stages × chunks
-     */
-    public Gpt2LmHeadModel(TransformerConfig config, ParallelContext parallel, boolean checkpointActivations, int chunks) {
         super(config, parallel, Architecture.GPT2);
-        this.partition = new LayerPartition(config.numLayers(), parallel.pipelineSize(), chunks, parallel.pipelineRank());
+        // This rank's pipeline stage: stage 0 holds wte and wpe, the last stage ln_f and a copy of wte for the
+        // tied head, every stage the layers of its partition (names as in the whole model).
+        this.partition = new LayerPartition(config.numLayers(), parallel.pipelineSize(), parallel.virtualStages(),
+                parallel.pipelineRank());
         int h = config.hiddenSize();
         Initializer init = Initializer.normal((float) config.initializerRange());
         ModuleGroup transformer = register("transformer", new ModuleGroup());
@@ -115,7 +104,8 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
         List<TransformerLayer> bs = new ArrayList<>();
         for (int c = 0; c < partition.chunks(); c++) {
             for (int i = partition.firstLayer(c); i < partition.endLayer(c); i++) {
-                TransformerLayer block = hGroup.add(Integer.toString(i), TransformerLayer.of(config, parallel, checkpointActivations));
+                TransformerLayer block = hGroup.add(Integer.toString(i),
+                        TransformerLayer.of(config, parallel, checkpointActivations, parallel.sequenceParallel()));
                 for (Map.Entry<Parameter, HfLayout> e : block.hfLayouts(parallel.tensorSize()).entrySet()) {
                     hfLayout(e.getKey(), e.getValue());
                 }
@@ -214,10 +204,12 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
         int t = batch.seqLength();
         Var ids = tape.constant(batch.inputIds());
         Var tokens = wte.forward(tape, "transformer.wte", ids);                                   // [B, T, C]
-        return tape.apply1("transformer.embeddings", false, (ctx, in) -> {
+        Var x = tape.apply1("transformer.embeddings", false, (ctx, in) -> {
             NDArray positions = ctx.manager().arange(0, t, 1, DataType.INT64);
             return new NDList(embeddingDropout.apply(ctx, in.get(0).add(wpe.apply(ctx, positions)), 0));
         }, tokens);
+        return parallel().sequenceParallel()                                                      // [B, T/p, C]
+                ? SequenceParallel.scatter(tape, parallel().tensor(), "transformer.embeddings.scatter", x) : x;
     }
 
     @Override
@@ -253,6 +245,9 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
         if (!partition.holdsHead()) {
             throw new IllegalStateException("pipeline stage " + partition.stage() + " holds no head (stage "
                     + (partition.stages() - 1) + " does)");
+        }
+        if (parallel().sequenceParallel()) {
+            x = SequenceParallel.gather(tape, parallel().tensor(), "transformer.h.gather", x);    // [B, T/p, C] → [B, T, C]
         }
         Var hidden = lnF.forward(tape, "transformer.ln_f", x);
         Var logits = wte.parallelLogits(tape, "lm_head", hidden, null);                         // [B, T, V'/p]
