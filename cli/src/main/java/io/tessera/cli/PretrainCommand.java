@@ -10,6 +10,7 @@ import io.tessera.models.config.Presets;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.amp.Precision;
 import io.tessera.parallel.launch.JobEnvironment;
+import io.tessera.parallel.pipeline.ScheduleKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -81,6 +82,20 @@ class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--dp", description = "Data-parallel degree (default: world / tp).")
     Integer dp;
+
+    @Option(names = "--pp", description = "Pipeline-parallel degree: the layers split into this many contiguous stages"
+            + " (BERT and GPT-2; world = tp × pp × dp). Default: ${DEFAULT-VALUE}.")
+    int pp = 1;
+
+    @Option(names = "--schedule", description = "Pipeline schedule: gpipe, 1f1b or interleaved. Default: ${DEFAULT-VALUE}.")
+    String schedule = "1f1b";
+
+    @Option(names = "--virtual-stages", description = "Model chunks per pipeline rank (interleaved schedule). Default: ${DEFAULT-VALUE}.")
+    int virtualStages = 1;
+
+    @Option(names = "--sequence-parallel", description = "Split LayerNorm, dropout and residual regions along the sequence over"
+            + " the tensor-parallel group (needs --tp > 1; BERT and GPT-2).")
+    boolean sequenceParallel;
 
     @Option(names = "--zero", description = "ZeRO stage 0-3. Default: ${DEFAULT-VALUE}.")
     int zero;
@@ -163,7 +178,7 @@ class PretrainCommand implements Callable<Integer> {
         if (nproc != null) {
             cfg.device().resolve(nproc - 1, nproc); // every local rank's device exists, before spawning any
         }
-        return Ranks.run(spec, nproc, cfg.tensorParallel(), threads, Duration.ofSeconds(timeout), cfg.device(),
+        return Ranks.run(spec, nproc, cfg.tensorParallel(), cfg.pipelineParallel(), threads, Duration.ofSeconds(timeout), cfg.device(),
                 (ctx, here) -> trainer(cfg, ctx, here).run());
     }
 
@@ -192,14 +207,19 @@ class PretrainCommand implements Callable<Integer> {
 
     private TrainConfig config(int world, boolean speaks) throws java.io.IOException {
         TransformerConfig mc = modelConfig();
-        int tp = this.tp != null ? this.tp : defaultTensorParallel(world, dp, mc);
-        if (tp < 1 || world % tp != 0) {
-            throw new IllegalArgumentException("--tp " + tp + " does not divide the " + world + " ranks; choose --nproc a multiple of --tp");
+        if (pp < 1 || world % pp != 0) {
+            throw new IllegalArgumentException("--pp " + pp + " does not divide the " + world + " ranks; choose --nproc a multiple of --pp");
         }
-        int dataParallel = dp != null ? dp : world / tp;
-        if (dataParallel * tp != world) {
-            throw new IllegalArgumentException("--tp " + tp + " × --dp " + dataParallel + " = " + (tp * dataParallel) + " but the job has "
-                    + world + " ranks; omit --dp to derive it");
+        int perStage = world / pp;
+        int tp = this.tp != null ? this.tp : defaultTensorParallel(perStage, dp, mc);
+        if (tp < 1 || perStage % tp != 0) {
+            throw new IllegalArgumentException("--tp " + tp + (pp > 1 ? " × --pp " + pp : "") + " does not divide the " + world
+                    + " ranks; choose --nproc a multiple of --tp" + (pp > 1 ? " × --pp" : ""));
+        }
+        int dataParallel = dp != null ? dp : perStage / tp;
+        if (dataParallel * tp * pp != world) {
+            throw new IllegalArgumentException("--tp " + tp + (pp > 1 ? " × --pp " + pp : "") + " × --dp " + dataParallel + " = "
+                    + (tp * pp * dataParallel) + " but the job has " + world + " ranks; omit --dp to derive it");
         }
         int warmup = steps > 0 && this.warmup >= steps ? steps - 1 : this.warmup;
         if (speaks && warmup != this.warmup) {
@@ -215,11 +235,13 @@ class PretrainCommand implements Callable<Integer> {
                 .optVocabSize(vocabSize).optCased(cased).optLr(lr).optWarmupSteps(warmup).optWeightDecay(weightDecay).optMaxGradNorm(clip)
                 .optVocabFile(vocab).optEvalEvery(evalEvery).optEvalBatches(evalBatches).optCheckpointEvery(checkpointEvery)
                 .optPrecision(Precision.parse(precision)).optDevice(Devices.parse(device)).optInitialLossScale(initialLossScale)
-                .optLossScaleWindow(lossScaleWindow))
+                .optLossScaleWindow(lossScaleWindow).optPipelineParallel(pp).optVirtualStages(virtualStages)
+                .optSchedule(ScheduleKind.parse(schedule)).optSequenceParallel(sequenceParallel))
                 .build();
         if (speaks) {
-            System.out.printf("layout: %d rank%s = tp %d × dp %d, ZeRO stage %d, %d steps%n", world, world == 1 ? "" : "s", tp, dataParallel,
-                    zero, steps);
+            System.out.printf("layout: %d rank%s = tp %d × %sdp %d, ZeRO stage %d, %d steps%n", world, world == 1 ? "" : "s", tp,
+                    pp > 1 ? "pp " + pp + " (" + cfg.schedule().flag() + (virtualStages > 1 ? ", " + virtualStages + " chunks per stage" : "")
+                    + ") × " : "", dataParallel, zero, steps);
         }
         return cfg;
     }

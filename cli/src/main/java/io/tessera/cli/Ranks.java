@@ -89,6 +89,26 @@ final class Ranks {
      */
     static int run(CommandLine.Model.CommandSpec spec, Integer nproc, int tp, Integer threads, Duration timeout, Devices device,
             Body body) throws Exception {
+        return run(spec, nproc, tp, 1, threads, timeout, device, body);
+    }
+
+    /**
+     * As {@link #run(CommandLine.Model.CommandSpec, Integer, int, Integer, Duration, Devices, Body)} with
+     * {@code pp} pipeline stages: the job's ranks form a tp × pp × dp grid (TP innermost).
+     *
+     * @param spec the running command
+     * @param nproc local ranks to spawn, or null
+     * @param tp tensor-parallel degree
+     * @param pp pipeline-parallel degree
+     * @param threads libtorch threads per rank, or null for cores / local ranks
+     * @param timeout how long a collective waits for a peer
+     * @param device the {@code --device} request
+     * @param body the rank's work
+     * @return the exit code
+     * @throws Exception if the work fails
+     */
+    static int run(CommandLine.Model.CommandSpec spec, Integer nproc, int tp, int pp, Integer threads, Duration timeout, Devices device,
+            Body body) throws Exception {
         int world = world(nproc);
         if (nproc != null) {
             return spawn(spec, nproc, threads);
@@ -101,15 +121,15 @@ final class Ranks {
         int localRanks = env == null ? 1 : env.localWorldSize();
         Torch.setThreads(threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / localRanks));
         if (env == null) {
-            if (tp != 1) {
-                throw new IllegalArgumentException("--tp " + tp + " needs " + tp + " ranks; pass --nproc " + tp
-                        + " to spawn them locally, or launch with torchrun/srun");
+            if (tp != 1 || pp != 1) {
+                throw new IllegalArgumentException((pp != 1 ? "--pp " + pp : "--tp " + tp) + " needs " + (tp * pp) + " ranks; pass"
+                        + " --nproc " + (tp * pp) + " to spawn them locally, or launch with torchrun/srun");
             }
             body.run(ParallelContext.single(), device.resolve(0, 1));
             return 0;
         }
         Device here = device.resolve(env.localRank(), localRanks);
-        ParallelLayout layout = ParallelLayout.of(world, tp, 1);
+        ParallelLayout layout = ParallelLayout.of(world, tp, pp);
         CommOptions options = CommOptions.defaults().withTimeout(timeout);
         java.util.function.Consumer<ParallelContext> work = ctx -> {
             try {

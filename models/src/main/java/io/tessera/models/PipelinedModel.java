@@ -58,9 +58,10 @@ public interface PipelinedModel extends StageCopies {
      * @param tape the micro-batch's tape for the last chunk
      * @param hidden {@code [B, T, C]} hidden states leaving the last layer
      * @param batch the micro-batch (its labels)
-     * @return the terms, as the whole model's {@link TransformerModel#lossTerms} (without correct counts)
+     * @param countCorrect whether to count correct arg-max predictions per term (evaluation)
+     * @return the terms, as the whole model's {@link TransformerModel#lossTerms}
      */
-    LossTerms head(Tape tape, Var hidden, TokenBatch batch);
+    LossTerms head(Tape tape, Var hidden, TokenBatch batch, boolean countCorrect);
 
     /**
      * @param batch a micro-batch

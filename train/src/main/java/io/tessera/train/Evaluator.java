@@ -6,6 +6,8 @@ import io.tessera.core.tape.Tape;
 import io.tessera.train.data.Batch;
 import io.tessera.train.data.DistributedBatchSampler;
 import io.tessera.models.LossTerms;
+import io.tessera.models.PipelinedModel;
+import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerModel;
 import io.tessera.optim.zero.DataParallelOptimizer;
 import io.tessera.parallel.ParallelContext;
@@ -18,6 +20,8 @@ import java.util.Map;
  * Held-out evaluation: the first {@code batches} global batches of the held-out set, unshuffled (fixed
  * masks), forward only, at full parameters and in fp32; every term's loss sums and label counts (and
  * correct predictions) summed over the data-parallel group, so the figures are those of one process.
+ * A model in pipeline stages runs each micro-batch down its stages ({@link PipelineForward}); the
+ * last stage's figures are then shared over the pipeline group.
  *
  * <p>Thread safety: one call at a time per rank; collective over the data-parallel group.
  */
@@ -45,12 +49,25 @@ final class Evaluator {
 
     Evaluation evaluate(TransformerModel model, DataParallelOptimizer dpo, NDManager manager, int step) throws IOException {
         Map<String, double[]> sums = new LinkedHashMap<>(); // term → {loss sum, count, correct, has accuracy}
+        boolean pipelined = model.parallel().pipelineSize() > 1;
         dpo.withFullParameters(() -> {
             for (int s = 0; s < batches; s++) {
                 for (int m = 0; m < sampler.microBatchesPerStep(); m++) {
                     Batch b = sampler.microBatch(0, s, m);
                     try (NDManager scope = manager.newSubManager(); Tape tape = new Tape(scope, 0, false, false).gemm(compute.gemm())) {
-                        LossTerms terms = model.lossTerms(tape, BatchTensors.of(scope, b, task), true);
+                        TokenBatch batch = BatchTensors.of(scope, b, task);
+                        LossTerms terms;
+                        if (pipelined) {
+                            // Every stage names every term (zeros where it holds no head), so the vectors below line up.
+                            model.labelCounts(batch).keySet().forEach(k -> sums.computeIfAbsent(k, x -> new double[4]));
+                            terms = PipelineForward.terms((PipelinedModel) model, model.parallel(), model.config().hiddenSize(), tape,
+                                    batch, true);
+                            if (terms == null) {
+                                continue;
+                            }
+                        } else {
+                            terms = model.lossTerms(tape, batch, true);
+                        }
                         for (LossTerms.Term t : terms.terms()) {
                             double[] acc = sums.computeIfAbsent(t.name(), k -> new double[4]);
                             if (t.count() > 0) {
@@ -72,6 +89,9 @@ final class Evaluator {
             System.arraycopy(sums.get(names.get(i)), 0, flat, 4 * i, 4);
         }
         double[] global = BatchTensors.allReduceSum(ctx.data(), flat, manager);
+        if (pipelined) {
+            global = BatchTensors.allReduceSum(ctx.pipeline(), global, manager); // only the last stage's are not zero
+        }
         Map<String, Double> losses = new LinkedHashMap<>();
         Map<String, Double> accuracies = new LinkedHashMap<>();
         double loss = 0;

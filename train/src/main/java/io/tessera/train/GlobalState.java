@@ -35,6 +35,10 @@ import java.util.Set;
  *          ──▶ flat state ──▶ this rank's ZeRO pieces
  * </pre>
  *
+ * <p>Under pipeline parallelism each stage gathers its own tensors and sends them to stage 0
+ * ({@link StageTensors}); the last stage's copy of the tied word embedding is the same tensor as stage
+ * 0's and is written once; loading gives both copies the saved tensor.
+ *
  * <p>Moments are laid out exactly like their parameters, so the same conversion applies to all three.
  * Save holds the whole model and its two moments on world rank 0 (3 × 4 bytes per parameter);
  * load reads them on every rank.
@@ -81,14 +85,18 @@ final class GlobalState {
                         NDArray local = flats[k].get(new ai.djl.ndarray.index.NDIndex().addSliceDim(offset, offset + p.numel()))
                                 .reshape(p.shape());
                         NDArray whole = t.layout().toHf(PartitionedTensors.gather(pc.tensor(), owner, local, p.partition()));
-                        if (pc.rank() == 0) {
+                        if (pc.tensorRank() == 0) {
                             out.put(KINDS.get(k) + t.name(), whole);
                         }
                     }
                 }
             }
+            if (pc.tensorRank() == 0 && pc.pipelineSize() > 1) {
+                // The first rank of each stage (tensor rank 0, data rank 0) forms world rank 0's pipeline group.
+                out = StageTensors.gatherToFirst(pc.pipeline(), out, owner);
+            }
         }
-        return new Gathered(out, full.optimizerSteps(), full.lossScaler());
+        return new Gathered(pc.rank() == 0 ? out : Map.of(), full.optimizerSteps(), full.lossScaler());
     }
 
     /**
@@ -135,6 +143,10 @@ final class GlobalState {
                     used++;
                 }
             }
+        }
+        if (model.parallel().pipelineSize() > 1) {
+            // A stage reads only its own tensors; the whole model's names are those of the same model declared whole.
+            used = KINDS.size() * TransformerModel.of(model.config(), ParallelContext.single()).hfTensors().size();
         }
         if (used != tensors.size()) {
             throw new IllegalArgumentException(source + " holds " + tensors.size() + " tensors but this model reads " + used

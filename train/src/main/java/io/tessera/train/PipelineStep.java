@@ -154,7 +154,7 @@ public final class PipelineStep {
                     Var y = model.chunk(tape, c, x, batches.get(i));
                     Var out;
                     if (part.endsModel(c)) {
-                        LossTerms terms = model.head(tape, y, batches.get(i));
+                        LossTerms terms = model.head(tape, y, batches.get(i), false);
                         out = GlobalBatchStep.globallyNormalised(tape, terms, names, global, sums, weights, step);
                     } else {
                         messages.send(StageMessages.Kind.ACTIVATION, vs, y.value());

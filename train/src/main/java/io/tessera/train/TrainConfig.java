@@ -1,11 +1,14 @@
 package io.tessera.train;
 
 import io.tessera.core.Devices;
+import io.tessera.models.config.Architecture;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.OptimizerKind;
 import io.tessera.optim.zero.ZeroStage;
 import io.tessera.optim.amp.DynamicLossScaler;
 import io.tessera.optim.amp.Precision;
+import io.tessera.parallel.pipeline.PipelineSchedule;
+import io.tessera.parallel.pipeline.ScheduleKind;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,17 +57,23 @@ import java.util.Objects;
  *     the loaded libtorch can use a GPU, else the CPU); resolved per rank by {@link Devices#resolve(int, int)}
  * @param cased keep case and accents ({@code --cased}: the vocabulary is learnt and the text tokenised cased);
  *     false: lower-cased and accent-stripped, as BERT-uncased
+ * @param pipelineParallel pipeline-parallel degree ({@code --pp}; the world is tp × pp × dp)
+ * @param virtualStages model chunks per pipeline rank ({@code --virtual-stages}; interleaved schedule only)
+ * @param schedule the pipeline schedule ({@code --schedule}; used when {@code pipelineParallel > 1})
+ * @param sequenceParallel split the non-matmul regions along the sequence over the tensor-parallel group
+ *     ({@code --sequence-parallel})
  */
 public record TrainConfig(Task task, TransformerConfig model, String modelName, Path dataDir, int vocabSize, int seqLength,
                           long seed, int steps, int globalBatch, int microBatch, int tensorParallel, int dataParallel,
                           ZeroStage zero, OptimizerKind optimizer, double lr, int warmupSteps, double weightDecay, double maxGradNorm,
                           Double dropout, int evalEvery, int evalBatches, int checkpointEvery, Path out, boolean resume,
                           boolean overwrite, long bucketBytes, boolean progress, Path vocabFile, Precision precision,
-                          double initialLossScale, long lossScaleWindow, Devices device, boolean cased) {
+                          double initialLossScale, long lossScaleWindow, Devices device, boolean cased, int pipelineParallel,
+                          int virtualStages, ScheduleKind schedule, boolean sequenceParallel) {
 
-    /** @return world size */
+    /** @return world size, tp × pp × dp */
     public int world() {
-        return tensorParallel * dataParallel;
+        return tensorParallel * pipelineParallel * dataParallel;
     }
 
     /** @return micro-batches per step on each rank */
@@ -121,6 +130,10 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         b.lossScaleWindow = lossScaleWindow;
         b.device = device;
         b.cased = cased;
+        b.pipelineParallel = pipelineParallel;
+        b.virtualStages = virtualStages;
+        b.schedule = schedule;
+        b.sequenceParallel = sequenceParallel;
         return b;
     }
 
@@ -159,8 +172,21 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
         private Devices device = Devices.AUTO;
         private double initialLossScale = 65536;
         private long lossScaleWindow = 1000;
+        private int pipelineParallel = 1;
+        private int virtualStages = 1;
+        private ScheduleKind schedule = ScheduleKind.ONE_F_ONE_B;
+        private boolean sequenceParallel;
 
         private Builder() {}
+
+        /** @param v pipeline-parallel degree ({@code --pp}) @return this */
+        public Builder optPipelineParallel(int v) { pipelineParallel = v; return this; }
+        /** @param v model chunks per pipeline rank ({@code --virtual-stages}) @return this */
+        public Builder optVirtualStages(int v) { virtualStages = v; return this; }
+        /** @param v the pipeline schedule ({@code --schedule}) @return this */
+        public Builder optSchedule(ScheduleKind v) { schedule = Objects.requireNonNull(v, "schedule"); return this; }
+        /** @param v sequence parallelism ({@code --sequence-parallel}) @return this */
+        public Builder optSequenceParallel(boolean v) { sequenceParallel = v; return this; }
 
         public Builder optTask(Task v) { task = v; return this; }
         public Builder setModel(TransformerConfig v, String name) { model = v; modelName = name; return this; }
@@ -285,13 +311,66 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                     }
                 }
             }
+            checkPipeline(errors);
             if (!errors.isEmpty()) {
                 throw new IllegalArgumentException(String.join("\n", errors));
             }
             return new TrainConfig(task, model, modelName, dataDir, vocabSize, seqLength, seed, steps, globalBatch, microBatch,
                     tensorParallel, dataParallel, ZeroStage.of(zero), optimizerKind, lr, warmupSteps, weightDecay, maxGradNorm, dropout, evalEvery,
                     evalBatches, checkpointEvery, Objects.requireNonNull(out), resume, overwrite, bucketBytes, progress, vocabFile,
-                    precision, initialLossScale, lossScaleWindow, device, cased);
+                    precision, initialLossScale, lossScaleWindow, device, cased, pipelineParallel, virtualStages, schedule,
+                    sequenceParallel);
+        }
+
+        /** The pipeline and sequence-parallel rules: every one is checked before any rank allocates memory. */
+        private void checkPipeline(List<String> errors) {
+            positive(errors, "--pp", pipelineParallel);
+            positive(errors, "--virtual-stages", virtualStages);
+            boolean staged = pipelineParallel > 1 || sequenceParallel;
+            if (staged && model != null && model.architecture() != Architecture.BERT && model.architecture() != Architecture.GPT2) {
+                errors.add((pipelineParallel > 1 ? "--pp " + pipelineParallel : "--sequence-parallel") + ": " + model.architecture()
+                        + " models do not run in pipeline stages or with sequence parallelism yet (BERT and GPT-2 do); use --pp 1"
+                        + " without --sequence-parallel");
+            }
+            if (sequenceParallel && tensorParallel == 1) {
+                errors.add("--sequence-parallel splits the sequence over the tensor-parallel group, but --tp is 1; use --tp 2 or"
+                        + " more, or drop --sequence-parallel");
+            }
+            if (sequenceParallel && tensorParallel > 1 && seqLength % tensorParallel != 0) {
+                errors.add("--sequence-parallel: --seq-length " + seqLength + " is not divisible by --tp " + tensorParallel
+                        + "; choose a multiple of " + tensorParallel);
+            }
+            if (pipelineParallel <= 1) {
+                if (virtualStages > 1) {
+                    errors.add("--virtual-stages " + virtualStages + " needs pipeline parallelism; add --pp 2 or more");
+                }
+                return;
+            }
+            if (zero >= 2) {
+                errors.add("--zero " + zero + " with --pp " + pipelineParallel + ": " + (zero == 3
+                        ? "ZeRO-3 gathers every parameter in every micro-batch's passes, which the pipeline's many micro-batches"
+                        + " multiply (DeepSpeed refuses it too)" : "ZeRO-2 with pipeline stages is not supported yet")
+                        + "; use --zero 0 or 1 with --pp");
+            }
+            if (precision == Precision.FP16) {
+                errors.add("--precision fp16 with --pp " + pipelineParallel + " is not supported yet (the stages exchange fp32"
+                        + " hidden states); use fp32 with --pp, or --pp 1 with fp16");
+            }
+            if (model != null && virtualStages > 0 && model.numLayers() % (pipelineParallel * virtualStages) != 0) {
+                errors.add("--pp " + pipelineParallel + (virtualStages > 1 ? " × --virtual-stages " + virtualStages : "") + ": the model's "
+                        + model.numLayers() + " layers do not split into " + (pipelineParallel * virtualStages)
+                        + " equal stages; choose degrees whose product divides " + model.numLayers());
+            }
+            if (virtualStages > 1 && schedule != ScheduleKind.INTERLEAVED) {
+                errors.add("--virtual-stages " + virtualStages + " needs --schedule interleaved (got " + schedule.flag() + ")");
+            } else if (globalBatch > 0 && microBatch > 0 && dataParallel > 0 && virtualStages > 0
+                    && globalBatch % ((long) microBatch * dataParallel) == 0) {
+                try {
+                    PipelineSchedule.of(schedule, pipelineParallel, globalBatch / (microBatch * dataParallel), virtualStages);
+                } catch (IllegalArgumentException e) {
+                    errors.add(e.getMessage());
+                }
+            }
         }
 
         private static void positive(List<String> errors, String flag, long v) {

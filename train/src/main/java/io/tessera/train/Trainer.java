@@ -10,6 +10,7 @@ import io.tessera.train.data.HfTokenizerFiles;
 import io.tessera.train.data.ExampleDataset;
 import io.tessera.train.data.Vocabulary;
 import io.tessera.models.LossTerms;
+import io.tessera.models.PipelinedModel;
 import io.tessera.models.TokenBatch;
 import io.tessera.models.TransformerModel;
 import io.tessera.models.checkpoint.HfCheckpoint;
@@ -121,6 +122,10 @@ public final class Trainer {
         this.extraListeners = List.copyOf(listeners);
         this.recipe = TrainingRecipe.PRETRAINING;
         Preflight.checkLayout(ctx, cfg.tensorParallel(), cfg.dataParallel());
+        if (ctx.pipelineSize() != cfg.pipelineParallel()) {
+            throw new IllegalArgumentException("rank " + ctx.rank() + ": the job has " + ctx.pipelineSize() + " pipeline stages but the"
+                    + " configuration asks for --pp " + cfg.pipelineParallel() + "; launch tp × pp × dp ranks with that layout");
+        }
     }
 
     private Trainer(Trainer base, TrainingRecipe recipe) {
@@ -139,6 +144,10 @@ public final class Trainer {
      * @return a trainer of the same run with that recipe
      */
     public Trainer withRecipe(TrainingRecipe recipe) {
+        if (cfg.pipelineParallel() > 1 && recipe != TrainingRecipe.PRETRAINING) {
+            throw new IllegalArgumentException("--pp " + cfg.pipelineParallel() + ": only pre-training runs in pipeline stages yet;"
+                    + " use --pp 1 for this recipe");
+        }
         return new Trainer(this, recipe);
     }
 
@@ -163,7 +172,7 @@ public final class Trainer {
             RunRecord.write(cfg, modelConfig);
         }
         try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
-            TransformerModel model = TransformerModel.of(modelConfig, ctx);
+            TransformerModel model = TransformerModel.of(modelConfig, stageContext());
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 List<TrainingListener> listeners = lead ? listeners() : List.of();
                 try {
@@ -199,7 +208,10 @@ public final class Trainer {
                     + " (halved on overflow, doubled after %d clean steps)%n", dpo.lossScale(), cfg.lossScaleWindow());
         }
         DistributedBatchSampler sampler = sampler(data.train(), true);
-        GlobalBatchStep passes = new GlobalBatchStep(recipe.objective(model, manager), ctx, dpo, compute, cfg.seed());
+        boolean pipelined = cfg.pipelineParallel() > 1;
+        GlobalBatchStep passes = pipelined ? null : new GlobalBatchStep(recipe.objective(model, manager), ctx, dpo, compute, cfg.seed());
+        PipelineStep stages = pipelined ? new PipelineStep((PipelinedModel) model, model.config().hiddenSize(), dpo,
+                model.parallel(), cfg.schedule(), compute, cfg.seed()) : null;
         Evaluator evaluator = new Evaluator(ctx, sampler(data.heldOut(), false), cfg.evalBatches(), cfg.task(), compute);
         LearningRateSchedule schedule = LearningRateSchedule.builder().peak(cfg.lr()).warmupSteps(cfg.warmupSteps())
                 .linearDecay(cfg.steps()).build();
@@ -215,7 +227,8 @@ public final class Trainer {
             long t0 = System.nanoTime();
             GlobalBatchStep.Loss sl;
             try (NDManager stepScope = manager.newSubManager()) {
-                sl = passes.run(step, microBatches(sampler, step, stepScope), stepScope);
+                List<TokenBatch> micro = microBatches(sampler, step, stepScope);
+                sl = pipelined ? stages.run(step, micro, stepScope) : passes.run(step, micro, stepScope);
             }
             double lr = schedule.lr(step);
             StepResult r = dpo.step(lr, cfg.maxGradNorm());
@@ -247,7 +260,12 @@ public final class Trainer {
             listeners.forEach(l -> l.onEvaluation(done));
         }
         Path exported = cfg.out().resolve("model");
-        dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizerFiles(data.vocabulary(), model.config(), !cfg.cased())));
+        Map<String, byte[]> tokenizer = tokenizerFiles(data.vocabulary(), model.config(), !cfg.cased());
+        if (pipelined) {
+            exportStages(model, dpo, exported, tokenizer, manager);
+        } else {
+            dpo.withFullParameters(() -> HfCheckpoint.save(model, exported, tokenizer));
+        }
         if (!listeners.isEmpty()) {
             log.println("exported Hugging Face model to " + exported);
         }
@@ -266,7 +284,7 @@ public final class Trainer {
     public void export(Path checkpoint, Path target) throws IOException {
         TransformerConfig modelConfig = cfg.model();
         try (NDManager manager = NDManager.newBaseManager(device); Torch.GradMode off = Torch.gradMode(false)) {
-            TransformerModel model = TransformerModel.of(modelConfig, ctx);
+            TransformerModel model = TransformerModel.of(modelConfig, stageContext());
             try (DataParallelOptimizer dpo = newOptimizer(model, manager)) {
                 int step = new CheckpointStore(cfg.out(), compute.gemm()).load(checkpoint, cfg, model, dpo, manager);
                 Vocabulary vocabulary = Vocabulary.load(cfg.out().resolve("vocab.txt"));
@@ -336,8 +354,35 @@ public final class Trainer {
     }
 
     /** The model's parameters and optimizer state, laid out by the run's ZeRO stage (owns the parameter buffer). */
+    /** This rank's context with the run's virtual stages and sequence parallelism. */
+    private ParallelContext stageContext() {
+        return ctx.withVirtualStages(cfg.virtualStages()).withSequenceParallel(cfg.sequenceParallel());
+    }
+
+    /**
+     * Exports a model held in pipeline stages: the stages' tensors are gathered to world rank 0
+     * ({@link GlobalState#gather}), which builds the whole model in one process (tensor-parallel degree 1)
+     * from them and writes the Hugging Face directory.
+     */
+    private void exportStages(TransformerModel model, DataParallelOptimizer dpo, Path exported, Map<String, byte[]> tokenizer,
+                              NDManager manager) throws IOException {
+        try (NDManager scope = manager.newSubManager()) {
+            GlobalState.Gathered g = GlobalState.gather(model, dpo, scope);
+            if (ctx.rank() == 0) {
+                ParallelContext one = ParallelContext.single();
+                TransformerModel whole = TransformerModel.of(model.config(), one);
+                try (DataParallelOptimizer wholeState = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(whole, cfg.seed(),
+                        one, cfg.optimizer().factory(cfg.weightDecay()), cfg.bucketBytes(), scope))) {
+                    GlobalState.scatter(whole, wholeState, g.tensors(), g.optimizerSteps(), g.lossScaler(), "the pipeline stages");
+                    HfCheckpoint.save(whole, exported, tokenizer);
+                }
+            }
+        }
+        ctx.world().barrier();
+    }
+
     private DataParallelOptimizer newOptimizer(TransformerModel model, NDManager manager) {
-        return cfg.zero().create(new DataParallelOptimizer.Spec(model, cfg.seed(), ctx,
+        return cfg.zero().create(new DataParallelOptimizer.Spec(model, cfg.seed(), model.parallel(),
                 cfg.optimizer().factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
                 .withPrecision(cfg.precision(), cfg.lossScaling()));
     }

@@ -58,7 +58,7 @@ final class TrainerFixture {
 
     static List<Trainer.Result> run(TrainConfig cfg) {
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-        return LocalCluster.run(ParallelLayout.of(cfg.world(), cfg.tensorParallel(), 1), Duration.ofSeconds(300), ctx -> {
+        return LocalCluster.run(ParallelLayout.of(cfg.world(), cfg.tensorParallel(), cfg.pipelineParallel()), Duration.ofSeconds(300), ctx -> {
             try {
                 return new Trainer(cfg, ctx, ctx.rank() == 0 ? System.out : quiet).run();
             } catch (IOException e) {

@@ -163,13 +163,7 @@ public final class BertForPreTraining extends TransformerModel implements Masked
      */
     @Override
     public LossTerms lossTerms(Tape tape, TokenBatch batch, boolean countCorrect) {
-        Map<String, Long> counts = labelCounts(batch); // before the forward pass, which hands the batch to the tape
-        long mlm = counts.get("mlm");
-        long nsp = counts.get("nsp");
-        NDArray mlmLabels = countCorrect && mlm > 0 ? batch.labels().duplicate() : null;
-        BertOutput out = forward(tape, batch);
-        long mlmCorrect = mlmLabels != null ? correctTokens(tape, "cls.predictions.eval", out.mlmLogits(), mlmLabels) : -1;
-        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), mlm, mlmCorrect), term(tape, "nsp", out.nspLoss(), nsp, -1)));
+        return head(tape, chunk(tape, 0, embed(tape, batch), batch), batch, countCorrect);
     }
 
     @Override
@@ -217,11 +211,13 @@ public final class BertForPreTraining extends TransformerModel implements Masked
     }
 
     @Override
-    public LossTerms head(Tape tape, Var hidden, TokenBatch batch) {
+    public LossTerms head(Tape tape, Var hidden, TokenBatch batch, boolean countCorrect) {
         Map<String, Long> counts = labelCounts(batch);
+        long mlm = counts.get("mlm");
+        NDArray mlmLabels = countCorrect && mlm > 0 ? batch.labels().duplicate() : null;
         BertOutput out = output(tape, bert.finish(tape, hidden), batch);
-        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), counts.get("mlm"), -1),
-                term(tape, "nsp", out.nspLoss(), counts.get("nsp"), -1)));
+        long mlmCorrect = mlmLabels != null ? correctTokens(tape, "cls.predictions.eval", out.mlmLogits(), mlmLabels) : -1;
+        return new LossTerms(List.of(term(tape, "mlm", out.mlmLoss(), mlm, mlmCorrect), term(tape, "nsp", out.nspLoss(), counts.get("nsp"), -1)));
     }
 
     @Override

@@ -152,11 +152,8 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
     /** {@code lm}: next-token cross-entropy summed over the positions whose next token is labelled. */
     @Override
     public LossTerms lossTerms(Tape tape, TokenBatch batch, boolean countCorrect) {
-        long n = labelCounts(batch).get("lm"); // before the forward pass, which hands the batch to the tape
-        NDArray targets = countCorrect && n > 0 ? shiftedTargets(tape.manager(), batch.labels()) : null;
-        Gpt2Output out = forward(tape, batch);
-        long correct = targets != null ? correctTokens(tape, "lm_head.eval", out.logits(), targets) : -1;
-        return new LossTerms(List.of(term(tape, "lm", out.loss(), n, correct)));
+        requireWhole();
+        return head(tape, chunk(tape, 0, embed(tape, batch), batch), batch, countCorrect);
     }
 
     @Override
@@ -183,11 +180,15 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
      * @return hidden states, this rank's logits and the loss
      */
     public Gpt2Output forward(Tape tape, TokenBatch batch) {
+        requireWhole();
+        return output(tape, chunk(tape, 0, embed(tape, batch), batch), batch);
+    }
+
+    private void requireWhole() {
         if (!partition.isWhole()) {
             throw new IllegalStateException("this Gpt2LmHeadModel is pipeline stage " + partition.stage() + " of "
                     + partition.stages() + "; run it through a pipeline engine (embed, chunk, head), not forward");
         }
-        return output(tape, chunk(tape, 0, embed(tape, batch), batch), batch);
     }
 
     @Override
@@ -225,9 +226,12 @@ public final class Gpt2LmHeadModel extends TransformerModel implements Pipelined
     }
 
     @Override
-    public LossTerms head(Tape tape, Var hidden, TokenBatch batch) {
+    public LossTerms head(Tape tape, Var hidden, TokenBatch batch, boolean countCorrect) {
         long n = labelCounts(batch).get("lm");
-        return new LossTerms(List.of(term(tape, "lm", output(tape, hidden, batch).loss(), n, -1)));
+        NDArray targets = countCorrect && n > 0 ? shiftedTargets(tape.manager(), batch.labels()) : null;
+        Gpt2Output out = output(tape, hidden, batch);
+        long correct = targets != null ? correctTokens(tape, "lm_head.eval", out.logits(), targets) : -1;
+        return new LossTerms(List.of(term(tape, "lm", out.loss(), n, correct)));
     }
 
     @Override
