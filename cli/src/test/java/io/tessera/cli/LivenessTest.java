@@ -98,13 +98,35 @@ class LivenessTest {
         }
     }
 
+    /** A pipeline job (two stages): a stopped stage fails the job as a stopped tensor- or data-parallel rank does. */
+    @Test
+    @Timeout(300)
+    void aStoppedPipelineStageFailsTheJobNamingIt() throws Exception {
+        try {
+            start("--pp", "2");
+            ProcessHandle victim = ranks.stream().filter(p -> rankOf(p) == 1).findFirst()
+                    .orElseThrow(() -> new AssertionError("no rank 1 among " + ranks));
+            assertTrue(output().contains("pp 2 (1f1b)"), "the job runs in two pipeline stages:\n" + output());
+            signal("STOP", victim);
+            if (!launcher.waitFor(30, TimeUnit.SECONDS)) {
+                fail("launcher still running 30 s after SIGSTOP of stage 1:\n" + output() + threadDumps(victim));
+            }
+            assertNotEquals(0, launcher.exitValue(), output());
+            assertTrue(output().contains("rank 1 has sent no heartbeat for"), "expected the stopped stage named in:\n" + output());
+            awaitGone(5, System.nanoTime());
+        } finally {
+            cleanUp();
+        }
+    }
+
     /** Starts the launcher and waits until rank 0 has finished a training step, so both ranks have joined. */
-    private void start() throws IOException, InterruptedException {
+    private void start(String... layout) throws IOException, InterruptedException {
         Path out = dir.resolve("run");
         log = dir.resolve("launcher.log");
-        List<String> args = List.of("pretrain", "--nproc", "2", "--model", "bert-tiny", "--data", BadInputTest.data().toString(),
-                "--out", out.toString(), "--steps", "100000", "--warmup", "1", "--vocab-size", "600", "--seq-length", "16",
-                "--global-batch", "4", "--micro-batch", "2", "--eval-batches", "1", "--tp", "1", "--threads", "1");
+        List<String> args = new java.util.ArrayList<>(List.of("pretrain", "--nproc", "2", "--model", "bert-tiny", "--data",
+                BadInputTest.data().toString(), "--out", out.toString(), "--steps", "100000", "--warmup", "1", "--vocab-size", "600",
+                "--seq-length", "16", "--global-batch", "4", "--micro-batch", "2", "--eval-batches", "1", "--tp", "1", "--threads", "1"));
+        args.addAll(List.of(layout));
         ProcessBuilder pb = new ProcessBuilder(LocalLauncher.javaCommand(Tessera.class.getName(), List.of("-Xmx512m"), args));
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().remove("TESSERA_HEARTBEAT_TIMEOUT");

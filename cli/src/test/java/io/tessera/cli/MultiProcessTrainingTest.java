@@ -35,13 +35,26 @@ class MultiProcessTrainingTest {
     @Test
     @Timeout(300)
     void twoProcessesWithZero2EndWithTheSingleProcessModel() throws IOException {
+        twoProcessesEndWithTheSingleProcessModel("--zero", "2");
+    }
+
+    /** {@code --pp 2}: the two processes are the model's two pipeline stages (one bert-tiny layer each). */
+    @Test
+    @Timeout(300)
+    void twoPipelineStagesEndWithTheSingleProcessModel() throws IOException {
+        twoProcessesEndWithTheSingleProcessModel("--pp", "2");
+    }
+
+    private void twoProcessesEndWithTheSingleProcessModel(String... layout) throws IOException {
         Path single = dir.resolve("single");
         assertEquals(0, Tessera.commandLine().execute(args(single).toArray(String[]::new)));
         Path multi = dir.resolve("multi");
         List<String> a = args(multi);
-        a.addAll(List.of("--nproc", "2", "--zero", "2"));
+        a.add("--nproc");
+        a.add("2");
+        a.addAll(List.of(layout));
         assertEquals(0, Tessera.commandLine().execute(a.toArray(String[]::new)));
-        assertTrue(Files.isDirectory(multi.resolve("checkpoints/step-00000003")), "sharded checkpoint written");
+        assertTrue(Files.isDirectory(multi.resolve("checkpoints/step-00000003")), "checkpoint written");
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, NDArray> x = Safetensors.load(single.resolve("model/model.safetensors"), m);
             Map<String, NDArray> y = Safetensors.load(multi.resolve("model/model.safetensors"), m);

@@ -64,7 +64,7 @@ final class StageTensors {
             int bytes = (int) length.getLong(0);
             NDArray words = owner.zeros(new Shape((bytes + 3) / 4), DataType.INT32);
             pipeline.recv(words, stage);
-            ByteBuffer b = ByteBuffer.allocate(words.size() * 4 > 0 ? (int) words.size() * 4 : 0);
+            ByteBuffer b = ByteBuffer.allocate((int) words.size() * 4);
             for (int w : words.toIntArray()) {
                 b.putInt(w);
             }
@@ -81,7 +81,7 @@ final class StageTensors {
     private static int[] packed(byte[] bytes) {
         ByteBuffer b = ByteBuffer.allocate((bytes.length + 3) / 4 * 4);
         b.put(bytes);
-        b.flip();
+        b.position(0); // the padding bytes stay 0
         int[] out = new int[b.capacity() / 4];
         for (int i = 0; i < out.length; i++) {
             out[i] = b.getInt();
