@@ -36,8 +36,7 @@ import org.junit.jupiter.api.Test;
  * Pipeline-parallel training ({@link PipelineStep}) against one process ({@link GlobalBatchStep}) on the
  * same global batches: after a few AdamW steps (clipping on, dropout off) every parameter of every stage
  * equals the one-process model's within 1e-5 relative, for GPipe and 1F1B at PP = 2 and 4, interleaved
- * 1F1B at PP = 2 with V = 2; TP = 2 × PP = 2 and TP = 2 × PP = 2 × DP = 2 with ZeRO-1 equal the TP = 2 run
- * within 1e-5 and the one-process run within 3e-4 (see the test). The tied word
+ * 1F1B at PP = 2 with V = 2, TP = 2 × PP = 2, and TP = 2 × PP = 2 × DP = 2 with ZeRO-1 (see {@link #adamw}). The tied word
  * embedding's copy on the last stage equals the reference after every run. Activations held at once
  * are measured per stage: at most p micro-batches for 1F1B, m for GPipe.
  */
@@ -69,8 +68,14 @@ class PipelineStepTest {
         bertReferenceLosses = bertLosses;
     }
 
+    /**
+     * AdamW with ε = 1e-3 instead of 1e-8: with ε far below the gradients' summation noise, Adam turns the
+     * noise of near-zero gradients into full-size steps, so tensor- and data-parallel layouts (which sum in
+     * another order) drift apart by 2–4e-5 relative in three steps at lr 1e-2 even without pipeline;
+     * with ε = 1e-3 the update stays proportional to such gradients and every layout agrees within 1e-5.
+     */
     static OptimizerFactory adamw() {
-        return (range, norms, m) -> new AdamW(AdamW.Config.builder().weightDecay(0.1).build(), range, m);
+        return (range, norms, m) -> new AdamW(AdamW.Config.builder().weightDecay(0.1).eps(1e-3).build(), range, m);
     }
 
     /**
@@ -245,11 +250,8 @@ class PipelineStepTest {
     }
 
     /**
-     * With TP = 2 the reference is the same layout without pipeline (TP = 2, and TP = 2 × DP = 2 with ZeRO-1),
-     * within 1e-5: what the pipeline adds (measured ≤ 2.3e-6); and the one-process run within 3e-4: tensor
-     * and data parallelism alone already move a few weights by 2–4e-5 relative after three AdamW steps at
-     * lr 1e-2 (their all-reduces sum in another order, and Adam magnifies the noise of near-zero gradients),
-     * and TP × PP by up to 1.4e-4.
+     * TP = 2 × PP = 2 and TP = 2 × PP = 2 × DP = 2 with ZeRO-1 against the same layout without pipeline and
+     * against the one-process run, both within 1e-5.
      */
     @Test
     void tensorTimesPipelineEqualsTensorParallelAndOneProcess() {
@@ -258,7 +260,7 @@ class PipelineStepTest {
             List<Run> flat = pipelined(2, 1, dp, zero, ScheduleKind.ONE_F_ONE_B, 1, 8);
             List<Run> runs = pipelined(2, 2, dp, zero, ScheduleKind.ONE_F_ONE_B, 1, 8);
             assertMatches(runs, flat.get(0).parameters(), flat.get(0).losses(), 1e-5);
-            assertMatches(runs, reference, referenceLosses, 3e-4);
+            assertMatches(runs, reference, referenceLosses, 1e-5);
         }
     }
 
