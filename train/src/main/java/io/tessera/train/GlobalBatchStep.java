@@ -97,12 +97,9 @@ public final class GlobalBatchStep {
         if (batches.isEmpty()) {
             throw new IllegalArgumentException("step " + (step + 1) + ": no micro-batch; a step needs at least one");
         }
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (TokenBatch tb : batches) {
-            objective.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
-        }
-        List<String> names = List.copyOf(counts.keySet());
-        double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
+        GlobalCounts counts = GlobalCounts.of(objective::labelCounts, batches, ctx, manager);
+        List<String> names = counts.names();
+        double[] global = counts.global();
         double[] sums = new double[names.size()];
         double[] weights = new double[names.size()];
         int micro = batches.size();
@@ -122,6 +119,25 @@ public final class GlobalBatchStep {
             loss += weights[i] * total[i];
         }
         return new Loss(loss, perTerm);
+    }
+
+    /**
+     * Each term's label count summed over this rank's micro-batches and the data-parallel group.
+     *
+     * @param names the terms, in the objective's order
+     * @param global their counts over the global batch
+     */
+    record GlobalCounts(List<String> names, double[] global) {
+        static GlobalCounts of(java.util.function.Function<TokenBatch, Map<String, Long>> labelCounts, List<TokenBatch> batches,
+                               ParallelContext ctx, NDManager manager) {
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (TokenBatch tb : batches) {
+                labelCounts.apply(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
+            }
+            List<String> names = List.copyOf(counts.keySet());
+            return new GlobalCounts(names, BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(),
+                    manager));
+        }
     }
 
     /**

@@ -125,12 +125,9 @@ public final class PipelineStep {
         LayerPartition part = model.partition();
         int p = part.stages();
         PipelineSchedule schedule = PipelineSchedule.of(kind, p, m, part.chunks());
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (TokenBatch tb : batches) {
-            model.labelCounts(tb).forEach((term, n) -> counts.merge(term, n, Long::sum));
-        }
-        List<String> names = List.copyOf(counts.keySet());
-        double[] global = BatchTensors.allReduceSum(ctx.data(), names.stream().mapToDouble(counts::get).toArray(), manager);
+        GlobalBatchStep.GlobalCounts counts = GlobalBatchStep.GlobalCounts.of(model::labelCounts, batches, ctx, manager);
+        List<String> names = counts.names();
+        double[] global = counts.global();
         double[] sums = new double[names.size()];
         double[] weights = new double[names.size()];
         StageMessages messages = new StageMessages(schedule, ctx.pipeline(),
