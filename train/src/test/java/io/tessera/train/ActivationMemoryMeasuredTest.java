@@ -48,8 +48,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and a later forward reuses them without any change in resident memory. The test therefore fixes the
  * threshold at 64 KiB ({@code mallopt(M_MMAP_THRESHOLD)}), so that every tensor of 64 KiB or more is its
  * own mapping, resident while it lives and gone when freed, and restores a 32 MiB threshold afterwards.
- * Sizes s 256, b 4, h 256, a 4 make one [s, b, h] fp32 tensor 1 MiB and one layer's activations 8 to
- * 80 MiB; the test takes the median of three forwards after one warm-up. Memory the JVM's heap could
+ * Sizes s 256, b 2, h 256, a 4 make one [s, b, h] fp32 tensor 0.5 MiB and one layer's activations 4 to
+ * 40 MiB; the test takes the median of three forwards after one warm-up. Memory the JVM's heap could
  * add is pre-touched ({@code -XX:+AlwaysPreTouch}); tensors under 64 KiB (LayerNorm statistics, masks of
  * [s, s]) are left out, a few hundred KiB at most.
  *
@@ -72,7 +72,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ActivationMemoryMeasuredTest {
 
     static final int S = 256;
-    static final int B = 4;
+    static final int B = 2;
     static final int H = 256;
     static final int A = 4;
     static final int LAYERS = 2;
