@@ -48,10 +48,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and a later forward reuses them without any change in resident memory. The test therefore fixes the
  * threshold at 64 KiB ({@code mallopt(M_MMAP_THRESHOLD)}), so that every tensor of 64 KiB or more is its
  * own mapping, resident while it lives and gone when freed, and restores a 32 MiB threshold afterwards.
+ * Chunks freed into the heap before the threshold was fixed (by earlier tests in the same JVM, or in the
+ * arena a rank thread inherits) would still be reused without counting: before each forward
+ * {@code malloc_trim(0)} hands their pages back, so that reusing them faults them in again (checked:
+ * after three larger steps in the same process, the tensor-parallel case read half its figure without
+ * the trim and within 2% with it).
  * Sizes s 256, b 2, h 256, a 4 make one [s, b, h] fp32 tensor 0.5 MiB and one layer's activations 4 to
  * 40 MiB; the test takes the median of three forwards after one warm-up. Memory the JVM's heap could
- * add is pre-touched ({@code -XX:+AlwaysPreTouch}); tensors under 64 KiB (LayerNorm statistics, masks of
- * [s, s]) are left out, a few hundred KiB at most.
+ * add is pre-touched ({@code -XX:+AlwaysPreTouch}). Not in the accounting but measured: GPT-2's causal
+ * mask, built per layer from [s, s] tensors (about 0.6 MiB), and the LayerNorm statistics.
  *
  * <p>The paper's count, adjusted to fp32: Korthikanti et al. (2022, Section 4.1) count per layer, in
  * 16-bit units of s·b·h, the attention's input (2), Q and K (4), softmax output (2·a·s/h), its dropout
@@ -65,7 +70,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *   dropout off   4·s·b·h·(4 + 12/t + a·s/(h·t))      (no masks; the dropout output is the softmax output)
  *   full recomputation   4·s·b·h, the layer's input
  * </pre>
- * Measured, Tessera holds about twice that (for BERT at t 1, dropout 0.1: 55 against 30 MiB per layer)
+ * Measured, Tessera holds about twice that (for BERT at t 1, dropout 0.1: 27.6 against 15.0 MiB per layer)
  * because a tape node keeps every tensor its ops create, not only what autograd saves; the test prints
  * both. {@link TesseraCpuActivations} gives the terms of what is held.
  */
@@ -140,6 +145,15 @@ class ActivationMemoryMeasuredTest {
         }
     }
 
+    /**
+     * {@code malloc_trim(0)}: hands the free pages of every arena back to the kernel, so that a chunk freed
+     * before this test (or by an earlier rank thread of the same arena) becomes resident again only when a
+     * tensor reuses it, and counts then.
+     */
+    private static void releaseFreePages() {
+        NativeLibrary.getInstance("c").getFunction("malloc_trim").invokeInt(new Object[] {0});
+    }
+
     /** Layers {@code 0 … LAYERS-1}, as a root for a parameter buffer. */
     static final class Stack extends Module {
         final List<TransformerLayer> layers = new ArrayList<>();
@@ -181,6 +195,10 @@ class ActivationMemoryMeasuredTest {
             for (int rep = -1; rep < growth.length; rep++) {
                 try (Tape tape = new Tape(m, rep + 10, true).gemm(gemm)) {
                     Var h = tape.variable(x);
+                    pc.tensor().barrier();
+                    if (pc.tensorRank() == 0) {
+                        releaseFreePages();
+                    }
                     pc.tensor().barrier();
                     double before = Devices.residentMegabytes();
                     pc.tensor().barrier();
