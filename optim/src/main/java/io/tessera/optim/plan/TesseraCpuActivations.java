@@ -9,8 +9,8 @@ import java.util.Objects;
 
 /**
  * Activation memory that Tessera's own layers hold for backward with fp32 activations on the CPU, per
- * rank: the tensors its tape really keeps, as resident memory measured it (see
- * {@code ActivationMemoryMeasuredTest} in {@code train}), not the 16-bit GPU kernels that
+ * rank: the tensors its tape really keeps, term by term, checked against resident memory within 2%
+ * ({@code ActivationMemoryMeasuredTest} in {@code train}), instead of the 16-bit GPU kernels that
  * {@link ActivationMemory} (Korthikanti et al. 2022) assumes. The pipeline part, how many
  * layer-micro-batches a stage holds, is {@link ActivationMemory#layersHeld()}.
  *
@@ -37,7 +37,8 @@ import java.util.Objects;
  *
  *   Tessera's activation checkpointing (recompute full): the attention and MLP nodes keep their inputs
  *     U · (8 + 2·[t&gt;1]) + U · 4/t · [separate products] + U · 4 · [hidden dropout]
- *     (the separate Q, K, V and context product nodes stay outside the recomputed attention node)
+ *     (with separate products, the Q, K, V products and the context [s, b, h/t] that enters the output
+ *     product are outputs of nodes outside the recomputed attention node, so they are kept)
  * </pre>
  * Not covered: selective recomputation (Tessera has none), sequence parallelism and fp16 activations
  * (not measured); the constructor refuses them.
