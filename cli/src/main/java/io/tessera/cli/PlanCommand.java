@@ -1,11 +1,13 @@
 package io.tessera.cli;
 
+import io.tessera.models.TransformerLayer;
 import io.tessera.models.config.ModelVariant;
 import io.tessera.models.config.ParameterCount;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.plan.ActivationMemory;
 import io.tessera.optim.plan.MemoryPlan;
 import io.tessera.optim.plan.ModelStateBytes;
+import io.tessera.optim.plan.TesseraCpuActivations;
 import io.tessera.optim.plan.TrainingPrecision;
 import io.tessera.parallel.pipeline.PipelineSchedule;
 import io.tessera.parallel.pipeline.ScheduleKind;
@@ -116,6 +118,13 @@ final class PlanCommand implements Callable<Integer> {
         out.printf("model states     %8.2f GB per GPU (%.2f GiB) of %s: %s%n", m.total() / 1e9, m.total() / (double) (1L << 30),
                 gib(gpuMemory), m.fits(memory) ? "fits" : "does NOT fit");
         out.printf("activations      %s%n", a.describe());
+        if (precision == TrainingPrecision.FP32 && !sequenceParallel && a.recompute() != ActivationMemory.Recompute.SELECTIVE) {
+            // What Tessera's own layers hold on the CPU, measured (ActivationMemoryMeasuredTest); the default GEMM
+            // strategy (planned) records separate product nodes, and BERT's batches carry an attention mask.
+            TesseraCpuActivations cpu = new TesseraCpuActivations(a, TransformerLayer.gelu(config.hiddenAct()), true,
+                    config.hiddenDropout() > 0, config.attentionDropout() > 0, TesseraCpuActivations.Products.SEPARATE_NODES);
+            out.printf("on CPU, fp32     %s%n", cpu.describe());
+        }
         if (pp > 1) {
             out.printf("bubble           %.4f of the ideal step (%s, %d micro-batches)%n",
                     PipelineSchedule.of(schedule, pp, mb, virtualStages).bubbleFraction(), schedule.flag(), mb);

@@ -29,6 +29,17 @@ class PlanActivationsTest {
     }
 
     @Test
+    void printsTheTesseraCpuAccountingForFp32() {
+        FinetuneCommandTest.Outcome o = plan("plan", "--model", "bert-base", "--gpus", "1", "--seq", "512", "--precision", "FP32");
+        assertEquals(0, o.code(), o.out() + o.err());
+        // U = 4·512·768 B, r = 12·512/768 = 8: 8 + (12 + 4) + 4 (hidden dropout) + 8·(3 + 1 + 2) = 76 U = 119.5 MB, × 12 layers
+        assertTrue(o.out().contains("on CPU, fp32         1.43 GB per rank (Tessera CPU fp32, measured accounting; 119.5 MB per"
+                + " layer and micro-batch × 12.0 held, no recomputation, exact GELU, separate product nodes)"), o.out());
+        o = plan("plan", "--model", "bert-base", "--gpus", "1", "--seq", "512");
+        assertTrue(o.code() == 0 && !o.out().contains("on CPU"), o.out());
+    }
+
+    @Test
     void refusesBeforePrintingAnything() {
         FinetuneCommandTest.Outcome o = plan("plan", "--model", "bert-large", "--gpus", "8", "--tp", "2", "--pp", "5");
         assertEquals(1, o.code());

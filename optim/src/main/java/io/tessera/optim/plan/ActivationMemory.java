@@ -24,6 +24,10 @@ import java.util.Locale;
  * Not counted: the embedding's and the output layer's activations (Korthikanti et al.'s small extra terms),
  * temporary buffers and fragmentation.
  *
+ * <p>This is the estimate for 16-bit GPU kernels. What Tessera's own layers hold with fp32 activations
+ * on the CPU is about twice its fp32 equivalent, because a tape node keeps every tensor its ops create;
+ * {@link TesseraCpuActivations} accounts for that and is checked against measured resident memory.
+ *
  * <p>Thread safety: immutable.
  *
  * @param seq s
