@@ -37,8 +37,11 @@ import java.util.Objects;
  *              y = chunk(c, x); last virtual stage: loss_i = Σ_terms w · sum / counts, else send y to vs + 1
  *     B(i, c): last virtual stage: backward(loss_i), seeded with the loss scale; else backward(y, recv from vs + 1)
  *              send ∂/∂x to vs − 1 (not on virtual stage 0); close tape_{i,c} (its activations are freed)
- *   then:  gradient buckets all-reduced over the data-parallel group (ZeRO 0/1, once per step)
- *          tied word embedding: stage 0's and stage p−1's gradients summed (both then equal), as Megatron does
+ *   then:  ZeRO 0/1: gradient buckets all-reduced over the data-parallel group (once per step), then the tied
+ *          word embedding's gradients of stage 0 and stage p−1 summed (both then equal), as Megatron does
+ *          ZeRO-2: every backward already reduce-scattered its buckets; the tied embedding's gradient was held
+ *          back whole ({@link DataParallelOptimizer#holdBackGradients}), is summed over the two stages, then
+ *          reduce-scattered into each stage's shard
  *   reported loss: the last stage's sums, all-reduced over the data-parallel group, shared over the pipeline group
  * </pre>
  *
@@ -87,6 +90,13 @@ public final class PipelineStep {
         if (part.stages() != ctx.pipelineSize() || part.stage() != ctx.pipelineRank()) {
             throw new IllegalArgumentException("pipeline step: the model is stage " + part.stage() + " of " + part.stages()
                     + " but this rank is stage " + ctx.pipelineRank() + " of " + ctx.pipelineSize());
+        }
+        if (optimizer.stage() == 3) {
+            throw new IllegalArgumentException("pipeline step: ZeRO-3 is refused with pipeline stages; use ZeRO 0, 1 or 2");
+        }
+        if (optimizer.stage() == 2 && !model.tiedParameters().isEmpty()) {
+            // Summed over the two stages before they enter the shard, whose layouts differ between stages.
+            optimizer.holdBackGradients(java.util.Set.copyOf(model.tiedParameters()));
         }
         if ((kind == ScheduleKind.INTERLEAVED) != (part.chunks() > 1)) {
             throw new IllegalArgumentException("--schedule " + kind.flag() + " with a model of " + part.chunks() + " chunk(s) per"
@@ -181,8 +191,13 @@ public final class PipelineStep {
         }
         scheduleSeconds = (System.nanoTime() - scheduleStart) / 1e9;
         waitSeconds = messages.waitNanos() / 1e9;
-        optimizer.reduceGradientsNow();
-        syncTied(manager);
+        if (optimizer.stage() == 2) {
+            syncTied(manager);             // ZeRO-2 reduced every micro-batch; the tied gradients were held back
+            optimizer.reduceHeldBack();
+        } else {
+            optimizer.reduceGradientsNow();
+            syncTied(manager);
+        }
         double[] shared = new double[2 * names.size()];
         double[] total = BatchTensors.allReduceSum(ctx.data(), sums, manager);
         for (int k = 0; k < names.size(); k++) {
@@ -215,7 +230,7 @@ public final class PipelineStep {
         try (NDManager scratch = manager.newSubManager()) {
             List<NDArray> theirs = new ArrayList<>();
             for (Parameter t : tied) {
-                NDArray mine = t.grad();
+                NDArray mine = optimizer.stage() == 2 ? optimizer.heldBackGradient(t) : t.grad();
                 NDArray received = scratch.zeros(mine.getShape(), mine.getDataType());
                 if (part.holdsEmbedding()) {
                     ctx.pipeline().send(mine, other);
@@ -227,7 +242,8 @@ public final class PipelineStep {
                 theirs.add(received);
             }
             for (int k = 0; k < tied.size(); k++) {
-                tied.get(k).grad().addi(theirs.get(k)); // a + b = b + a: both copies get the same bits
+                Parameter t = tied.get(k);
+                (optimizer.stage() == 2 ? optimizer.heldBackGradient(t) : t.grad()).addi(theirs.get(k)); // a + b = b + a
             }
         }
     }

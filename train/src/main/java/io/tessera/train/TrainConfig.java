@@ -346,11 +346,10 @@ public record TrainConfig(Task task, TransformerConfig model, String modelName, 
                 }
                 return;
             }
-            if (zero >= 2) {
-                errors.add("--zero " + zero + " with --pp " + pipelineParallel + ": " + (zero == 3
-                        ? "ZeRO-3 gathers every parameter in every micro-batch's passes, which the pipeline's many micro-batches"
-                        + " multiply (DeepSpeed refuses it too)" : "ZeRO-2 with pipeline stages is not supported yet")
-                        + "; use --zero 0 or 1 with --pp");
+            if (zero == 3) {
+                errors.add("--zero 3 with --pp " + pipelineParallel + ": ZeRO-3 gathers every parameter in every micro-batch's"
+                        + " passes, which the pipeline's many micro-batches multiply (DeepSpeed refuses it too); use --zero 0, 1"
+                        + " or 2 with --pp");
             }
             if (precision == Precision.FP16) {
                 errors.add("--precision fp16 with --pp " + pipelineParallel + " is not supported yet (the stages exchange fp32"

@@ -264,6 +264,23 @@ class PipelineStepTest {
         }
     }
 
+    /**
+     * ZeRO-2 with pipeline stages: every backward reduce-scatters its buckets (GPipe holds every micro-batch
+     * open first, so the bucket counters must restart with each backward), and the tied word embedding's
+     * gradient is held back whole and summed over the two stages before it enters their differently laid
+     * out shards. PP 2 × DP 2, GPT-2 (GPipe, 1F1B) and BERT (1F1B), against one process.
+     */
+    @Test
+    void zeroTwoWithPipelineStagesEqualsOneProcess() {
+        for (ScheduleKind kind : List.of(ScheduleKind.GPIPE, ScheduleKind.ONE_F_ONE_B)) {
+            List<Run> runs = pipelined(1, 2, 2, 2, kind, 1, 8);
+            assertMatchesSingleProcess(runs);
+            assertTrue(java.util.Arrays.equals(runs.get(0).parameters().get("transformer.wte.weight"),
+                    runs.get(2).parameters().get("transformer.wte.weight#copy")), kind + ": tied copy equal under ZeRO-2");
+        }
+        assertMatches(pipelined(bertConfig, 1, 2, 2, 2, ScheduleKind.ONE_F_ONE_B, 1, 8), bertReference, bertReferenceLosses, 1e-5);
+    }
+
     /** BERT (post-LN, padding, two segments, masked-LM and next-sentence losses), word embedding tied to the decoder. */
     @Test
     void bertStagesEqualOneProcess() {

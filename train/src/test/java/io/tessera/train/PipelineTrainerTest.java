@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The trainer with pipeline stages ({@code --pp}): with dropout off, a BERT run at PP = 2 (alone, with TP = 2,
- * with DP = 2 and ZeRO-1, interleaved with V = 2) has the losses, held-out figures and exported weights of
+ * with DP = 2 and ZeRO-1 or ZeRO-2, interleaved with V = 2) has the losses, held-out figures and exported weights of
  * the one-process run; its checkpoint resumes bit-exactly at PP = 2 and loads at PP = 1 (layout-independent);
  * the pipeline rules are refused when the configuration is built, before any rank allocates.
  */
@@ -40,6 +40,7 @@ class PipelineTrainerTest {
         for (Layout l : List.of(new Layout("pp2", 1, 2, 1, 0, ScheduleKind.ONE_F_ONE_B, 1),
                 new Layout("pp2-gpipe-tp2", 2, 2, 1, 0, ScheduleKind.GPIPE, 1),
                 new Layout("pp2-dp2-zero1", 1, 2, 2, 1, ScheduleKind.ONE_F_ONE_B, 1),
+                new Layout("pp2-dp2-zero2-gpipe", 1, 2, 2, 2, ScheduleKind.GPIPE, 1),
                 new Layout("pp2-v2", 1, 2, 1, 0, ScheduleKind.INTERLEAVED, 2))) {
             Path out = dir.resolve(l.name());
             List<Trainer.Result> r = TrainerFixture.run(fourLayers(out).optTensorParallel(l.tp()).optPipelineParallel(l.pp())

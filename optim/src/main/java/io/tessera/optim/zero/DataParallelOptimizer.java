@@ -163,12 +163,10 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
      */
     public static DataParallelOptimizer create(int stage, Spec spec) {
         int pp = spec.context().pipelineSize();
-        if (pp > 1 && stage >= 2) {
-            throw new IllegalArgumentException("--zero " + stage + " with pipeline parallelism (--pp " + pp + "): "
-                    + (stage == 3 ? "ZeRO-3 gathers every parameter in every micro-batch's forward and backward, which the"
-                    + " pipeline's many micro-batches multiply (DeepSpeed refuses it too)"
-                    : "ZeRO-2 reduce-scatters every micro-batch's gradients, while a pipeline step interleaves the"
-                    + " micro-batches' backward passes (not supported yet)") + "; use --zero 0 or --zero 1 with --pp");
+        if (pp > 1 && stage == 3) {
+            throw new IllegalArgumentException("--zero 3 with pipeline parallelism (--pp " + pp + "): ZeRO-3 gathers every"
+                    + " parameter in every micro-batch's forward and backward, which the pipeline's many micro-batches multiply"
+                    + " (DeepSpeed refuses it too); use --zero 0, 1 or 2 with --pp");
         }
         return ZeroStage.of(stage).create(spec);
     }
@@ -242,13 +240,6 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
      */
     public final MicroBatch microBatch(Tape tape, boolean lastMicroBatch) {
         Objects.requireNonNull(tape, "tape");
-        communicate = lastMicroBatch || reducesEveryMicroBatch();
-        for (Bucket b : buckets) {
-            pending[b.index()] = b.parameters().size();
-            launched[b.index()] = false;
-        }
-        trace.clear();
-        backwardStart = System.nanoTime();
         tape.parameterAccess(precision == Precision.FP16 ? new HalfPrecisionAccess(access()) : access());
         tape.checkpointAll(gathersParameters());
         tape.addListener((name, index, params) -> {
@@ -262,7 +253,48 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
                 }
             }
         });
-        return new MicroBatch(this, tape);
+        return new MicroBatch(this, tape, lastMicroBatch);
+    }
+
+    /**
+     * Called by {@link MicroBatch#backward} as its backward starts: the bucket counters are reset here,
+     * not when the micro-batch opens, so that a pipeline schedule may hold several micro-batches open
+     * (forward done) and run their backward passes one after the other.
+     */
+    final void beginBackward(boolean lastMicroBatch) {
+        communicate = lastMicroBatch || reducesEveryMicroBatch();
+        for (Bucket b : buckets) {
+            pending[b.index()] = b.parameters().size();
+            launched[b.index()] = false;
+        }
+        trace.clear();
+        backwardStart = System.nanoTime();
+    }
+
+    /**
+     * ZeRO-2 under pipeline parallelism: the gradients of these parameters (the tied word embedding's
+     * copies on the first and the last stage) are summed into a whole local array of their own instead
+     * of the bucket reduce-scatters, so that the two stages can add their arrays together before they
+     * enter the shard ({@link #heldBackGradient}, {@link #reduceHeldBack}). Stage 2 only.
+     *
+     * @param parameters the parameters to hold back
+     * @throws UnsupportedOperationException for the other stages (their full gradients already allow it)
+     */
+    public void holdBackGradients(Set<Parameter> parameters) {
+        throw new UnsupportedOperationException("ZeRO-" + stage + " keeps full gradients; hold-back is for ZeRO-2");
+    }
+
+    /**
+     * @param p a held-back parameter
+     * @return its gradient summed over this step's micro-batches so far, to be added to in place
+     */
+    public NDArray heldBackGradient(Parameter p) {
+        throw new UnsupportedOperationException("ZeRO-" + stage + " holds no gradient back");
+    }
+
+    /** Reduce-scatters the held-back gradients into the shard (after the stages summed them) and clears them. */
+    public void reduceHeldBack() {
+        throw new UnsupportedOperationException("ZeRO-" + stage + " holds no gradient back");
     }
 
     /** Starts the buckets that backward never completed (unused parameters) and finishes this micro-batch's communication. */

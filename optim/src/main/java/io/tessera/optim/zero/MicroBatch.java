@@ -32,12 +32,14 @@ public final class MicroBatch implements AutoCloseable {
 
     private final DataParallelOptimizer optimizer;
     private final Tape tape;
+    private final boolean lastMicroBatch;
     private boolean backwardDone;
     private boolean closed;
 
-    MicroBatch(DataParallelOptimizer optimizer, Tape tape) {
+    MicroBatch(DataParallelOptimizer optimizer, Tape tape, boolean lastMicroBatch) {
         this.optimizer = optimizer;
         this.tape = tape;
+        this.lastMicroBatch = lastMicroBatch;
     }
 
     /**
@@ -54,6 +56,7 @@ public final class MicroBatch implements AutoCloseable {
                     + " sum the loss terms into one scalar first");
         }
         backwardDone = true;
+        optimizer.beginBackward(lastMicroBatch);
         // fp16: the cotangent is the loss scale S (fp32, like the loss), so the gradients are those of S·loss.
         tape.backward(loss, tape.manager().full(loss.value().getShape(), (float) optimizer.lossScale(), loss.value().getDataType()));
     }
@@ -73,6 +76,7 @@ public final class MicroBatch implements AutoCloseable {
             throw new IllegalStateException("MicroBatch.backward called twice (or after close); one backward per micro-batch");
         }
         backwardDone = true;
+        optimizer.beginBackward(lastMicroBatch);
         tape.backward(out, cotangent);
     }
 

@@ -2,13 +2,19 @@ package io.tessera.optim.zero;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.tessera.core.Tensors;
 import io.tessera.core.Torch;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.ParameterAccess;
 import io.tessera.optim.Optimizer;
 import io.tessera.optim.Sharding;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * What ZeRO stages 2 and 3 share: a gradient shard fed by per-bucket reduce-scatters after every
@@ -21,6 +27,7 @@ abstract class ShardedGradientStage extends DataParallelOptimizer {
 
     protected final Pieces pieces;
     protected final ShardedGradients grads;
+    private final Map<Parameter, NDArray> heldBack = new IdentityHashMap<>();
 
     ShardedGradientStage(int stage, Spec spec, long bucketElements) {
         super(stage, spec, false, bucketElements);
@@ -62,7 +69,14 @@ abstract class ShardedGradientStage extends DataParallelOptimizer {
 
             @Override
             public void accumulateGradient(Parameter p, NDArray grad) {
-                grads.accumulate(p, grad);
+                NDArray held = heldBack.get(p);
+                if (held != null) {
+                    try (Torch.GradMode g = Torch.gradMode(false)) {
+                        held.addi(grad.reshape(held.getShape()));
+                    }
+                } else {
+                    grads.accumulate(p, grad);
+                }
             }
 
             @Override
@@ -70,6 +84,47 @@ abstract class ShardedGradientStage extends DataParallelOptimizer {
                 ShardedGradientStage.this.release(p);
             }
         };
+    }
+
+    @Override
+    public void holdBackGradients(Set<Parameter> parameters) {
+        if (stage() != 2) {
+            super.holdBackGradients(parameters);
+        }
+        for (Parameter p : parameters) {
+            heldBack.computeIfAbsent(p, k -> manager.zeros(k.shape(), DataType.FLOAT32));
+        }
+    }
+
+    @Override
+    public NDArray heldBackGradient(Parameter p) {
+        NDArray held = heldBack.get(p);
+        if (held == null) {
+            throw new IllegalArgumentException(p.name() + " is not held back; call holdBackGradients first");
+        }
+        return held;
+    }
+
+    @Override
+    public void reduceHeldBack() {
+        if (heldBack.isEmpty()) {
+            return;
+        }
+        Set<Bucket> touched = new LinkedHashSet<>();
+        try (Torch.GradMode g = Torch.gradMode(false)) {
+            for (Bucket b : buckets) {
+                for (Parameter p : b.parameters()) {
+                    NDArray held = heldBack.get(p);
+                    if (held != null) {
+                        grads.accumulate(p, held);
+                        touched.add(b);
+                    }
+                }
+            }
+            touched.forEach(grads::launch);
+            grads.finish();
+            heldBack.values().forEach(a -> Tensors.fill(a, 0f));
+        }
     }
 
     @Override
