@@ -13,6 +13,7 @@ import io.tessera.parallel.pipeline.PipelineSchedule;
 import io.tessera.parallel.pipeline.ScheduleKind;
 import io.tessera.parallel.pipeline.ScheduleSimulation;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -80,6 +81,10 @@ final class PlanCommand implements Callable<Integer> {
             + " simulated, and the activations each stage holds; then stop.")
     boolean print;
 
+    @Option(names = "--best", description = "List the K fastest layouts (tp, pp, virtual stages, dp, ZeRO) of --model on --gpus"
+            + " that fit --gpu-memory, by the step-time model, at a fixed global batch (default micro-batch × gpus).")
+    Integer best;
+
     @CommandLine.Mixin
     EstimateOptions estimate = new EstimateOptions();
 
@@ -93,6 +98,10 @@ final class PlanCommand implements Callable<Integer> {
                     + " pipeline schedule)");
         }
         TransformerConfig config = PretrainCommand.loadModel(model);
+        if (best != null) {
+            return printBest(spec.commandLine().getOut(), estimate.layers == null ? config
+                    : config.toBuilder().setNumLayers(estimate.layers).build());
+        }
         if (estimate.estimate) {
             return estimate.print(spec.commandLine().getOut(), config, gpus, tp, pp, virtualStages, zero, microBatches,
                     precision);
@@ -134,6 +143,35 @@ final class PlanCommand implements Callable<Integer> {
         out.println("(buffers and fragmentation come on top)");
         out.flush();
         return m.fits(memory) ? 0 : 3;
+    }
+
+    private int printBest(PrintWriter out, TransformerConfig config) {
+        if (best < 1) {
+            throw new IllegalArgumentException("--best " + best + ": must be at least 1");
+        }
+        int seq = estimate.seq != null ? estimate.seq : config.maxPositions();
+        int batch = estimate.globalBatch != null ? estimate.globalBatch : estimate.microBatch * gpus;
+        io.tessera.optim.plan.estimate.Cluster cluster = estimate.cluster(gpus);
+        List<BestLayouts.Candidate> all = BestLayouts.search(config, gpus, gpuMemory.bytes(), cluster, estimate.microBatch, batch,
+                seq, estimate.recompute, precision, estimate.dpOverlap);
+        out.printf("best layouts     %s on %d × %s (%s each), micro-batch %d, global batch %d, seq %d%s, %s: %d of the layouts"
+                + " searched fit%n", model, gpus, cluster.name(), gib(gpuMemory), estimate.microBatch, batch, seq,
+                estimate.recompute ? ", recompute" : "", precision, all.size());
+        if (all.isEmpty()) {
+            out.println("none fits: more GPUs, more memory per GPU, --recompute, or a smaller --micro-batch");
+            out.flush();
+            return 3;
+        }
+        out.printf("%4s %4s %3s %6s %5s %6s %12s %10s %14s %7s%n", "tp", "pp", "v", "dp", "zero", "m", "GB per GPU", "step s",
+                "tokens/s", "MFU");
+        for (BestLayouts.Candidate c : all.subList(0, Math.min(best, all.size()))) {
+            out.printf("%4d %4d %3d %6d %5d %6d %12.2f %10.3f %,14.0f %6.1f%%%n", c.tp(), c.pp(), c.v(), c.dp(), c.zero(),
+                    c.microBatches(), c.memoryBytes() / 1e9, c.estimate().stepSeconds(), c.estimate().tokensPerSecond(),
+                    100 * c.estimate().mfu());
+        }
+        out.println("(memory: model states + the first stage's activations; buffers and fragmentation come on top)");
+        out.flush();
+        return 0;
     }
 
     private int printSchedule(PrintWriter out) {
