@@ -32,6 +32,7 @@ import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -163,9 +164,9 @@ class ActivationMemoryMeasuredTest {
     static final class Stack extends Module {
         final List<TransformerLayer> layers = new ArrayList<>();
 
-        Stack(TransformerConfig config, ParallelContext pc, boolean checkpoint) {
+        Stack(TransformerConfig config, ParallelContext pc, boolean checkpoint, boolean sequenceParallel) {
             for (int i = 0; i < LAYERS; i++) {
-                layers.add(register(Integer.toString(i), TransformerLayer.of(config, pc, checkpoint)));
+                layers.add(register(Integer.toString(i), TransformerLayer.of(config, pc, checkpoint, sequenceParallel)));
             }
         }
     }
@@ -191,10 +192,31 @@ class ActivationMemoryMeasuredTest {
      * stack, read on rank 0 between barriers so that every rank's forward lies inside the window.
      */
     private static double heldBytes(Case c, ParallelContext pc) {
-        Stack stack = new Stack(c.config(), pc, c.checkpoint());
+        return heldBytes(c, pc, false);
+    }
+
+    /**
+     * Sequence parallelism holds less than tensor parallelism alone at TP = 2 (Korthikanti et al.: the
+     * LayerNorm, dropout and residual regions keep only the rank's positions), measured the same way.
+     */
+    @Test
+    void sequenceParallelismHoldsLessThanTensorParallelismAlone() {
+        for (Case c : List.of(new Case(Architecture.BERT, 0.1, false, Products.SEPARATE_NODES, 2),
+                new Case(Architecture.GPT2, 0.1, false, Products.SEPARATE_NODES, 2))) {
+            double without = TpTesting.run(2, pc -> heldBytes(c, pc, false)).get(0) / LAYERS;
+            double with = TpTesting.run(2, pc -> heldBytes(c, pc, true)).get(0) / LAYERS;
+            System.out.printf(Locale.ROOT, "%-62s per layer, both ranks: %6.1f MiB with sequence parallelism, %6.1f MiB without%n",
+                    c, with / (1 << 20), without / (1 << 20));
+            assertTrue(with < without, c + ": sequence parallelism holds " + with / (1 << 20) + " MiB, tensor parallelism alone "
+                    + without / (1 << 20) + " MiB");
+        }
+    }
+
+    private static double heldBytes(Case c, ParallelContext pc, boolean sequenceParallel) {
+        Stack stack = new Stack(c.config(), pc, c.checkpoint(), sequenceParallel);
         double[] growth = new double[3];
         try (NDManager m = NDManager.newBaseManager(); ParameterBuffer buf = ParameterBuffer.allocate(stack, 3, m)) {
-            NDArray x = Rng.normal(m, new Shape(B, S, H), 0f, 1f, 5);
+            NDArray x = Rng.normal(m, new Shape(B, sequenceParallel ? S / pc.tensorSize() : S, H), 0f, 1f, 5);
             GemmBackend backend = c.products() == Products.LIBTORCH_NODES ? GemmBackend.LIBTORCH : GemmBackend.OPENBLAS;
             var gemm = backend.create();
             for (int rep = -1; rep < growth.length; rep++) {

@@ -56,21 +56,27 @@ final class SequenceTensors {
         Shape shape = local.getShape();
         sequenceLength(shape, what);
         int p = group.size();
-        NDArray send = RegionTensors.contiguousCopy(manager, local.swapAxes(0, 1)).reshape(shape.size());   // [n, B, ...]
-        NDArray recv = manager.zeros(new Shape(shape.size() * p), local.getDataType());
-        group.allGather(send, recv);
-        long[] seqMajor = seqMajor(shape, shape.get(1) * p);
-        return RegionTensors.contiguousCopy(manager, recv.reshape(new Shape(seqMajor)).swapAxes(0, 1));   // [B, p·n, ...]
+        // The transposed send and receive buffers live only for the call: a node keeps what its scratch manager
+        // holds until its backward, so only the result goes there.
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray send = RegionTensors.contiguousCopy(scratch, local.swapAxes(0, 1)).reshape(shape.size());   // [n, B, ...]
+            NDArray recv = scratch.zeros(new Shape(shape.size() * p), local.getDataType());
+            group.allGather(send, recv);
+            long[] seqMajor = seqMajor(shape, shape.get(1) * p);
+            return RegionTensors.contiguousCopy(manager, recv.reshape(new Shape(seqMajor)).swapAxes(0, 1));   // [B, p·n, ...]
+        }
     }
 
     /** Sums {@code full [B, T, ...]} over the group and keeps positions {@code [r·T/p, (r+1)·T/p)}: {@code [B, T/p, ...]}. */
     static NDArray reduceScatter(Communicator group, NDManager manager, NDArray full, String what) {
         Shape shape = full.getShape();
         long n = localLength(group, sequenceLength(shape, what), what + " of " + shape);
-        NDArray send = RegionTensors.contiguousCopy(manager, full.swapAxes(0, 1)).reshape(shape.size());    // [T, B, ...]
-        NDArray recv = manager.zeros(new Shape(shape.size() / group.size()), full.getDataType());
-        group.reduceScatter(send, recv, ReduceOp.SUM);
-        return RegionTensors.contiguousCopy(manager, recv.reshape(new Shape(seqMajor(shape, n))).swapAxes(0, 1));
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray send = RegionTensors.contiguousCopy(scratch, full.swapAxes(0, 1)).reshape(shape.size());    // [T, B, ...]
+            NDArray recv = scratch.zeros(new Shape(shape.size() / group.size()), full.getDataType());
+            group.reduceScatter(send, recv, ReduceOp.SUM);
+            return RegionTensors.contiguousCopy(manager, recv.reshape(new Shape(seqMajor(shape, n))).swapAxes(0, 1));
+        }
     }
 
     /** The dimensions {@code [t, B, ...]} of {@code shape [B, ·, ...]} with its sequence length replaced by {@code t}. */
