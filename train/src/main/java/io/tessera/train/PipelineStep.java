@@ -37,7 +37,8 @@ import java.util.Objects;
  *              y = chunk(c, x); last virtual stage: loss_i = Σ_terms w · sum / counts, else send y to vs + 1
  *     B(i, c): last virtual stage: backward(loss_i), seeded with the loss scale; else backward(y, recv from vs + 1)
  *              send ∂/∂x to vs − 1 (not on virtual stage 0); close tape_{i,c} (its activations are freed)
- *   then:  ZeRO 0/1: gradient buckets all-reduced over the data-parallel group (once per step), then the tied
+ *   then:  ZeRO 0/1: gradient buckets all-reduced over the data-parallel group (once per step: during the last
+ *          micro-batch's backward with one chunk per rank, after the schedule when interleaved), then the tied
  *          word embedding's gradients of stage 0 and stage p−1 summed (both then equal), as Megatron does
  *          ZeRO-2: every backward already reduce-scattered its buckets; the tied embedding's gradient was held
  *          back whole ({@link DataParallelOptimizer#holdBackGradients}), is summed over the two stages, then
@@ -154,7 +155,9 @@ public final class PipelineStep {
                 if (a.pass() == PipelineAction.Pass.FORWARD) {
                     NDManager scope = manager.newSubManager();
                     Tape tape = new Tape(scope, Rng.mix(seed, step, ctx.dataRank(), i, c), true).gemm(compute.gemm());
-                    MicroBatch mb = optimizer.microBatch(tape, false);
+                    // One chunk per rank: micro-batch m − 1's backward is the stage's last, so its buckets reduce as it
+                    // finishes them (overlapped, as without pipeline). Interleaved: all reduce after the schedule.
+                    MicroBatch mb = optimizer.microBatch(tape, part.chunks() == 1 && i == m - 1);
                     open.put(key, new Open(scope, tape, mb, null, null));
                     Var x = part.startsModel(c) ? model.embed(tape, batches.get(i))
                             : tape.variable(messages.receive(StageMessages.Kind.ACTIVATION, i, vs, scope));
@@ -195,7 +198,11 @@ public final class PipelineStep {
             syncTied(manager);             // ZeRO-2 reduced every micro-batch; the tied gradients were held back
             optimizer.reduceHeldBack();
         } else {
-            optimizer.reduceGradientsNow();
+            if (part.chunks() == 1) {
+                optimizer.awaitGradientReductions();
+            } else {
+                optimizer.reduceGradientsNow();
+            }
             syncTied(manager);
         }
         double[] shared = new double[2 * names.size()];

@@ -191,6 +191,19 @@ public abstract class DataParallelOptimizer implements AutoCloseable {
         communicate = false;
     }
 
+    /**
+     * Waits for the gradient reductions the last micro-batch started (stages 0 and 1), so that the caller
+     * may work on the reduced gradients before {@link #step} (a pipeline sums the tied embedding's copies).
+     *
+     * @throws IllegalStateException for ZeRO-2 and ZeRO-3, whose reductions end with each micro-batch
+     */
+    public final void awaitGradientReductions() {
+        if (reducesEveryMicroBatch()) {
+            throw new IllegalStateException("awaitGradientReductions: ZeRO-" + stage + " reduces every micro-batch; use stage 0 or 1");
+        }
+        awaitReductions();
+    }
+
     /** Waits for every bucket reduction started so far (stages 0 and 1). */
     protected void awaitReductions() {
         throw new UnsupportedOperationException("ZeRO-" + stage + " has no separate reduction wait");
