@@ -61,7 +61,7 @@ final class EstimateOptions {
     @Option(names = "--global-batch", description = "Sequences per step. Default: micro-batch × dp × micro-batches.")
     Integer globalBatch;
 
-    @Option(names = "--seq", description = "Sequence length. Default: the model's positions.")
+    @Option(names = {"--seq", "--seq-length"}, description = "Sequence length. Default: the model's positions.")
     Integer seq;
 
     @Option(names = "--layers", description = "Layer count in place of the model's (as bench step --layers).")

@@ -112,15 +112,19 @@ final class PlanCommand implements Callable<Integer> {
                 config.hiddenSize(), config.numHeads(), config.numLayers(), tp, pp, virtualStages, mb,
                 pp > 1 ? schedule : ScheduleKind.ONE_F_ONE_B, sequenceParallel, ActivationMemory.Recompute.parse(recomputeActivations));
         ParameterCount count = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp);
-        MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(count.perTensorParallelRank()).setNumHeads(config.numHeads())
-                .setGpus(gpus).optTensorParallel(tp).setZeroStage(zero).optPrecision(precision).build();
+        // A pipeline stage holds about 1/pp of a tensor-parallel shard (embeddings and heads make the first and last more).
+        long perStage = (count.perTensorParallelRank() + pp - 1) / pp;
+        MemoryPlan plan = MemoryPlan.builder().setParametersPerRank(perStage).setNumHeads(config.numHeads())
+                .setGpus(gpus).optTensorParallel(tp).optPipelineParallel(pp).setZeroStage(zero).optPrecision(precision).build();
         ModelStateBytes m = plan.perGpu();
         long memory = gpuMemory.bytes();
         PrintWriter out = spec.commandLine().getOut();
         out.printf("model            %s: %,d parameters (%s, vocabulary padded to %d for tp %d)%n", model, count.total(),
                 ModelVariant.PRETRAINING_MODEL.hfClassName(config), count.vocabSize(), tp);
-        out.printf("layout           %d GPUs = tp %d × dp %d, ZeRO stage %d, %s%n", gpus, tp, plan.dataParallel(), zero, precision);
-        out.printf("Ψ per tp rank    %,d parameters%n", count.perTensorParallelRank());
+        out.printf("layout           %d GPUs = tp %d × %sdp %d, ZeRO stage %d, %s%n", gpus, tp, pp > 1 ? "pp " + pp + " × " : "",
+                plan.dataParallel(), zero, precision);
+        out.printf("Ψ per tp rank    %,d parameters%s%n", count.perTensorParallelRank(),
+                pp > 1 ? String.format(", about %,d per pipeline stage", perStage) : "");
         out.printf("parameters       %8.2f GB%n", m.parameters() / 1e9);
         out.printf("gradients        %8.2f GB%n", m.gradients() / 1e9);
         out.printf("optimizer        %8.2f GB%n", m.optimizerStates() / 1e9);
@@ -138,8 +142,8 @@ final class PlanCommand implements Callable<Integer> {
             out.printf("bubble           %.4f of the ideal step (%s, %d micro-batches)%n",
                     PipelineSchedule.of(schedule, pp, mb, virtualStages).bubbleFraction(), schedule.flag(), mb);
         }
-        out.printf("with activations %8.2f GB per GPU: %s (model states are for tp × dp; pipeline stages would divide them by about"
-                + " --pp)%n", (m.total() + a.bytes()) / 1e9, m.total() + a.bytes() <= memory ? "fits" : "does NOT fit");
+        out.printf("with activations %8.2f GB per GPU: %s%n", (m.total() + a.bytes()) / 1e9,
+                m.total() + a.bytes() <= memory ? "fits" : "does NOT fit");
         out.println("(buffers and fragmentation come on top)");
         out.flush();
         return m.fits(memory) ? 0 : 3;
