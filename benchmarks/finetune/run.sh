@@ -23,6 +23,9 @@ WORK="${WORK:-runs/bench-finetune}"
 PRETRAIN_STEPS="${PRETRAIN_STEPS:-2500}"
 SST2_STEPS="${SST2_STEPS:-2500}"
 CONLL_STEPS="${CONLL_STEPS:-3500}"
+CONLL_EPOCHS="${CONLL_EPOCHS:-8}"
+CONLL_LR="${CONLL_LR:-1e-3}"
+CONLL_MAX_LENGTH="${CONLL_MAX_LENGTH:-128}"  # 64 cut ~200 of 3,250 dev sentences (their tail words read back as O)
 VOCAB_SIZE="${VOCAB_SIZE:-4096}"
 CONLL_REPEAT="${CONLL_REPEAT:-1}"
 TASKS="${TASKS:-sst-2 conll2003}"
@@ -62,7 +65,8 @@ fi
 
 conll=(bin/tessera finetune --model-dir "$WORK/pretrain/model" --task token-classification
        --train "$DATA/conll2003/train.txt" --dev "$DATA/conll2003/dev.txt" --out "$WORK/conll" --overwrite
-       --max-steps "$CONLL_STEPS" --epochs 8 --eval-every 500 --lr 1e-3 --global-batch 32 --max-length 64 --dropout 0.1)
+       --max-steps "$CONLL_STEPS" --epochs "$CONLL_EPOCHS" --eval-every 500 --lr "$CONLL_LR" --global-batch 32
+       --max-length "$CONLL_MAX_LENGTH" --dropout 0.1)
 if [[ " $TASKS " == *" conll2003 "* ]]; then
   echo "+ ${conll[*]}"
   start=$(date +%s); "${conll[@]}"; conll_s=$(( $(date +%s) - start ))
