@@ -44,7 +44,7 @@ final class PipelineForward {
     static LossTerms terms(PipelinedModel model, ParallelContext ctx, int hidden, Tape tape, TokenBatch batch, boolean countCorrect) {
         LayerPartition part = model.partition();
         int p = part.stages();
-        int local = ctx.sequenceParallel() ? batch.seqLength() / ctx.tensorSize() : batch.seqLength();
+        int local = PipelineStep.localLength(ctx, batch);
         LossTerms terms = null;
         for (int c = 0; c < part.chunks(); c++) {
             int vs = part.virtualStage(c);

@@ -18,6 +18,7 @@ import io.tessera.parallel.pipeline.LayerPartition;
 import io.tessera.parallel.pipeline.PipelineAction;
 import io.tessera.parallel.pipeline.PipelineSchedule;
 import io.tessera.parallel.pipeline.ScheduleKind;
+import io.tessera.parallel.tensor.SequenceParallel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -92,9 +93,6 @@ public final class PipelineStep {
             throw new IllegalArgumentException("pipeline step: the model is stage " + part.stage() + " of " + part.stages()
                     + " but this rank is stage " + ctx.pipelineRank() + " of " + ctx.pipelineSize());
         }
-        if (optimizer.stage() == 3) {
-            throw new IllegalArgumentException("pipeline step: ZeRO-3 is refused with pipeline stages; use ZeRO 0, 1 or 2");
-        }
         if (optimizer.stage() == 2 && !model.tiedParameters().isEmpty()) {
             // Summed over the two stages before they enter the shard, whose layouts differ between stages.
             optimizer.holdBackGradients(java.util.Set.copyOf(model.tiedParameters()));
@@ -142,7 +140,7 @@ public final class PipelineStep {
         double[] sums = new double[names.size()];
         double[] weights = new double[names.size()];
         StageMessages messages = new StageMessages(schedule, ctx.pipeline(),
-                i -> new Shape(batches.get(i).batchSize(), localLength(batches.get(i)), hidden), manager);
+                i -> new Shape(batches.get(i).batchSize(), localLength(ctx, batches.get(i)), hidden), manager);
         Map<Long, Open> open = new HashMap<>();
         peakInFlight = 0;
         long scheduleStart = System.nanoTime();
@@ -222,8 +220,8 @@ public final class PipelineStep {
     }
 
     /** The sequence positions a stage's hidden states hold: T, or T / tp under sequence parallelism. */
-    private int localLength(TokenBatch b) {
-        return ctx.sequenceParallel() ? b.seqLength() / ctx.tensorSize() : b.seqLength();
+    static int localLength(ParallelContext ctx, TokenBatch b) {
+        return ctx.sequenceParallel() ? SequenceParallel.localLength(ctx.tensor(), b.seqLength()) : b.seqLength();
     }
 
     /** Sums the tied parameters' gradients of stage 0 and stage p − 1 (after the data-parallel reduction). */
