@@ -208,6 +208,18 @@ public abstract class TransformerModel extends Module {
     }
 
     /**
+     * Positions per sequence that {@link #lossTerms} sends through the vocabulary projection, for FLOP
+     * counts: every position here; a head that projects only labelled positions says so.
+     *
+     * @param seq positions per sequence
+     * @param labelled expected labelled positions per sequence
+     * @return positions projected, in [0, seq]
+     */
+    public int projectedPositions(int seq, double labelled) {
+        return seq;
+    }
+
+    /**
      * Arg-max predictions of vocabulary-parallel logits that match their labels (collective over the
      * tensor-parallel group).
      *

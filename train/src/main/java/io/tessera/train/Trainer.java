@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.tessera.core.Compute;
 import io.tessera.core.Devices;
 import io.tessera.core.Torch;
+import io.tessera.train.data.BertDataConfig;
 import io.tessera.train.data.DistributedBatchSampler;
 import io.tessera.train.data.HfTokenizerFiles;
 import io.tessera.train.data.ExampleDataset;
@@ -218,7 +219,8 @@ public final class Trainer {
         Evaluation before = evaluator.evaluate(model, dpo, manager, start);
         listeners.forEach(l -> l.onEvaluation(before));
         listeners.forEach(l -> l.onStart(start, cfg.steps()));
-        double flopsPerStep = TransformerFlops.trainingStep(ModelShape.of(model.config(), cfg.globalBatch(), cfg.seqLength()));
+        double flopsPerStep = TransformerFlops.trainingStep(ModelShape.of(model.config(), cfg.globalBatch(), cfg.seqLength())
+                .withPredictedPerSequence(model.projectedPositions(cfg.seqLength(), labelledPerSequence(cfg))));
         long tokensPerStep = (long) cfg.globalBatch() * cfg.seqLength();
         List<Double> losses = new ArrayList<>();
         List<StepResult> stepResults = new ArrayList<>();
@@ -385,5 +387,10 @@ public final class Trainer {
         return cfg.zero().create(new DataParallelOptimizer.Spec(model, cfg.seed(), model.parallel(),
                 cfg.optimizer().factory(cfg.weightDecay()), cfg.bucketBytes(), manager)
                 .withPrecision(cfg.precision(), cfg.lossScaling()));
+    }
+
+    /** Expected labelled positions per sequence: the masking share of BERT's data (0.15), every position for GPT-2. */
+    private static double labelledPerSequence(TrainConfig cfg) {
+        return cfg.task() == Task.GPT2 ? cfg.seqLength() : BertDataConfig.builder().build().maskProbability() * cfg.seqLength();
     }
 }

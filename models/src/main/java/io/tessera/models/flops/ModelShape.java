@@ -82,6 +82,14 @@ public record ModelShape(Architecture family, int hidden, int layers, int heads,
         return new ModelShape(family, hidden, layers, heads, ffn, seq, vocab, newBatch, predictedPerSequence);
     }
 
+    /**
+     * @param predicted positions per sequence that go through the vocabulary projection, in [0, seq]
+     * @return a copy with {@code predictedPerSequence = predicted}
+     */
+    public ModelShape withPredictedPerSequence(int predicted) {
+        return new ModelShape(family, hidden, layers, heads, ffn, seq, vocab, batch, predicted);
+    }
+
     /** @return tokens per step, B·s */
     public long tokensPerStep() {
         return (long) batch * seq;
