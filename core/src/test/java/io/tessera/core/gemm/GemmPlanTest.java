@@ -26,6 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GemmPlanTest {
 
+    /** The slow candidate's pause: far above a tiny product's time even on a loaded 2-core machine (20 ms was not). */
+    private static final int SLOW_MS = 200;
+
     static NDManager manager;
 
     @BeforeAll
@@ -72,27 +75,27 @@ class GemmPlanTest {
     @Test
     void machineCacheKeepsTheFirstProcesssChoice(@TempDir Path dir) throws IOException {
         GemmPlanCache cache = new GemmPlanCache(dir.resolve("plan.json"));
-        MeasuredGemm first = new MeasuredGemm(List.of(new Timed("a", 20), new Timed("b", 0)), 1, cache);
+        MeasuredGemm first = new MeasuredGemm(List.of(new Timed("a", SLOW_MS), new Timed("b", 0)), 1, cache);
         assertEquals("b", chosen(first));
         assertEquals("planned", first.name());
         assertEquals(Map.of("t" + Torch.threads() + " 6x5x4 NT", "b"), cache.read());
 
         // The next process finds the speeds reversed: measuring would pick "a", the cache keeps "b".
-        List<Gemm> reversed = List.of(new Timed("a", 0), new Timed("b", 20));
+        List<Gemm> reversed = List.of(new Timed("a", 0), new Timed("b", SLOW_MS));
         assertEquals("a", chosen(new MeasuredGemm(reversed, 1)));
         assertEquals("b", chosen(new MeasuredGemm(reversed, 1, new GemmPlanCache(dir.resolve("plan.json")))));
     }
 
     @Test
     void adoptedPlanOverridesMeasurement(@TempDir Path dir) throws IOException {
-        MeasuredGemm original = new MeasuredGemm(List.of(new Timed("a", 20), new Timed("b", 0)), 1);
+        MeasuredGemm original = new MeasuredGemm(List.of(new Timed("a", SLOW_MS), new Timed("b", 0)), 1);
         assertEquals("b", chosen(original));
         Path file = dir.resolve(GemmPlan.RUN_FILE);
         original.plan().write(file);
         GemmPlan plan = GemmPlan.read(file);
         assertEquals(new GemmPlan("measured", Map.of("6x5x4 NT", "b")), plan);
 
-        MeasuredGemm resumed = new MeasuredGemm(List.of(new Timed("a", 0), new Timed("b", 20)), 1);
+        MeasuredGemm resumed = new MeasuredGemm(List.of(new Timed("a", 0), new Timed("b", SLOW_MS)), 1);
         assertEquals("a", chosen(resumed)); // decided before the plan was adopted
         resumed.adopt(plan);
         assertEquals("b", chosen(resumed));
