@@ -74,6 +74,8 @@ if [[ " $TASKS " == *" conll2003 "* ]]; then
 fi
 
 echo
-echo "== fine-tuning benchmark ($(nproc) cores; pretrained $PRETRAIN_STEPS steps) =="
+# the pretrained model's own record, not this run's variables (pretraining is skipped when the model exists)
+pretrained=$(sed -n 's/^  "\(steps\|vocab_size\)": \([0-9]*\),$/\1 \2/p' "$WORK/pretrain/run.json" | tr '\n' ' ')
+echo "== fine-tuning benchmark ($(nproc) cores; pretrained model: ${pretrained% }) =="
 [ -z "${sst2_s:-}" ] || report sst-2 "$(best "$WORK/sst2/metrics.jsonl" accuracy)" 0.80 "$sst2_s" "${sst2[*]}"
 [ -z "${conll_s:-}" ] || report conll2003 "$(best "$WORK/conll/metrics.jsonl" f1)" 0.70 "$conll_s" "${conll[*]}"
