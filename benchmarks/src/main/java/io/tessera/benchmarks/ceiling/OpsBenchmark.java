@@ -47,7 +47,8 @@ import java.util.SplittableRandom;
  *   per OpClass   a tape node with the layer's own libtorch call (JniUtils.gelu, layerNorm, dropout,
  *                 softmax, VocabParallelCrossEntropy, ...) on a tensor of the model's shape, forward then
  *                 backward with a random cotangent; median over reps of forward + backward ÷ elements
- *                 (add and bias: the bare NDArray calls, as LinearFunction and BiasDropoutAdd make them;
+ *                 (add, bias, accumulate: the bare NDArray calls, as Var, LinearFunction and the parameter
+ *                 access make them;
  *                 adamw: DataParallelOptimizer.step over the given parameters, ZeRO 0, one rank)
  *   gemm          each distinct linear layer (tokens b·s × in × out) through Gemms.current(): forward,
  *                 input gradient, weight gradient added in place, as LinearFunction runs them; the rate is
@@ -128,9 +129,10 @@ public final class OpsBenchmark {
             Dropout dropout = new Dropout(DROPOUT, Dropout.Region.REPLICATED, new TensorParallelRng(0));
             double sqrtD = Math.sqrt((double) h / a);
 
-            ops.add(t.bare(OpClass.ADD, th, () -> th.add(th2), null));
+            ops.add(t.bare(OpClass.ADD, th, false, () -> th.add(th2), null));
             NDArray bias = m.randomNormal(new Shape(f));
-            ops.add(t.bare(OpClass.BIAS, tf, () -> tf.add(bias), () -> tf.sum(new int[] {0})));
+            NDArray tf2 = tf.duplicate();
+            ops.add(t.bare(OpClass.BIAS, tf, true, () -> tf2.addi(bias), () -> tf.sum(new int[] {0})));
             ops.add(t.node(OpClass.SCALE, scores, List.of(scores), List.of(),
                     (ctx, in) -> in.get(0).div(Scalars.of(in.get(0), sqrtD))));
             ops.add(t.node(OpClass.MASK, scores, List.of(scores), List.of(maskBias), (ctx, in) -> in.get(0).add(in.get(1))));
@@ -149,6 +151,8 @@ public final class OpsBenchmark {
             NDArray table = m.randomNormal(new Shape(v, h));
             ops.add(t.node(OpClass.EMBEDDING, table, List.of(table), List.of(ids),
                     (ctx, in) -> JniUtils.embedding((PtNDArray) in.get(1), (PtNDArray) in.get(0), false)));
+            NDArray tableGrad = m.zeros(new Shape(v, h));
+            ops.add(t.bare(OpClass.ACCUMULATE, table, true, () -> tableGrad.addi(table), null));
             NDArray logits = m.randomNormal(new Shape(b, s, v));
             NDArray labels = m.create(randomInts(rnd, (int) tokens, c.vocabSize(), 0.15), new Shape(b, s));
             ParallelContext single = ParallelContext.single();
@@ -242,8 +246,11 @@ public final class OpsBenchmark {
     /** Times ops with warm-up and repetitions, forward and backward apart. */
     private record Timer(NDManager manager, int warmup, int reps, PrintStream out) {
 
-        /** A bare forward call (and an optional bare backward one) on the NDArray API. */
-        OpsReport.Op bare(OpClass c, NDArray like, java.util.function.Supplier<NDArray> forward,
+        /**
+         * A bare forward call (and an optional bare backward one) on the NDArray API; the forward's result
+         * is closed unless it works in place ({@code addi} returns its receiver).
+         */
+        OpsReport.Op bare(OpClass c, NDArray like, boolean inPlace, java.util.function.Supplier<NDArray> forward,
                 java.util.function.Supplier<NDArray> backward) {
             List<double[]> runs = new ArrayList<>();
             for (int i = 0; i < warmup + reps; i++) {
@@ -252,7 +259,9 @@ public final class OpsBenchmark {
                 long t1 = System.nanoTime();
                 NDArray g = backward == null ? null : backward.get();
                 long t2 = backward == null ? t1 : System.nanoTime();
-                y.close();
+                if (!inPlace) {
+                    y.close();
+                }
                 if (g != null) {
                     g.close();
                 }

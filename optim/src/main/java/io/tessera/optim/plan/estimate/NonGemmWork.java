@@ -20,17 +20,18 @@ import java.util.Map;
  *     softmax     n
  *     dropout     n · [attention dropout] + 2·T·h · [hidden dropout]     probabilities; both residual branches
  *     heads       4·T·h/t                             q, k, v split into heads, the context merged back
- *     bias        (3h + f)·T/t + 2·T·h                q, k, v, fc (split); attention output, proj (replicated)
+ *     bias        (3h + f)·T/t + 2·T·h                q, k, v, fc (split); attention output, proj (replicated,
+ *                                                     in BiasDropoutAdd: also counted under add, a new tensor)
  *     gelu        T·f/t
  *     layer_norm  2·T·h
- *     add         6·T·h                               2 residual adds forward; backward accumulates the
- *                                                     layer input's cotangent over q, k, v and the residual
- *                                                     (3 adds) and the first LayerNorm's over fc and the
- *                                                     residual (1)
+ *     add         8·T·h                               2 residual adds and 2 bias adds forward; backward
+ *                                                     accumulates the layer input's cotangent over q, k, v and
+ *                                                     the residual (3 adds) and the first LayerNorm's over fc
+ *                                                     and the residual (1)
  *   per micro-batch, embeddings (the first stage)
- *     add         2·T·h + V'·h/t                      word + position + type; the table gradient added
- *                                                     into the flat gradient buffer
+ *     add         2·T·h                               word + position + type
  *     embedding   V'·h/t                              the dense table gradient of the lookup
+ *     accumulate  V'·h/t                              that gradient added into the flat buffer
  *     layer_norm  T·h
  *     dropout     T·h · [hidden dropout]
  *   per micro-batch, head (the last stage)
@@ -79,10 +80,11 @@ public final class NonGemmWork {
         add(e, OpClass.BIAS, layers * ((3.0 * l.hidden() + shape.ffn()) * tokens / t + 2 * th));
         add(e, OpClass.GELU, layers * tokens * shape.ffn() / t);
         add(e, OpClass.LAYER_NORM, layers * 2 * th);
-        add(e, OpClass.ADD, layers * 6 * th);
+        add(e, OpClass.ADD, layers * 8 * th);
         // embeddings
-        add(e, OpClass.ADD, 2 * th + table);
+        add(e, OpClass.ADD, 2 * th);
         add(e, OpClass.EMBEDDING, table);
+        add(e, OpClass.ACCUMULATE, table);
         add(e, OpClass.LAYER_NORM, th);
         add(e, OpClass.DROPOUT, shape.hiddenDropout() ? th : 0);
         // head

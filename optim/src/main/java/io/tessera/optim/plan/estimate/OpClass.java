@@ -9,11 +9,13 @@ import java.util.Locale;
  *
  * <pre>
  *   class          Tessera's operation (where)                                        one element
- *   add            a.add(b): residual adds, embedding sums (BiasDropoutAdd,            one output element
- *                  BertEncoder) and the tape's cotangent accumulation of an
- *                  input read by several nodes; no backward
- *   bias           y + b forward, Σ_rows dy backward (LinearFunction,                  one output element
- *                  BiasDropoutAdd)
+ *   add            a.add(b), a new tensor: residual adds, embedding sums,              one output element
+ *                  BiasDropoutAdd's y + b, and the tape's cotangent accumulation
+ *                  of an input read by several nodes (Var); no backward
+ *   bias           y.addi(b) forward, Σ_rows dy backward (LinearFunction)              one output element
+ *   accumulate     p.grad().addi(g): a parameter's gradient added into the flat        one element
+ *                  buffer (ParameterAccess.DIRECT), timed on the word embedding's
+ *                  [V', h]
  *   scale          scores / √D, autograd (ParallelSelfAttention.attend)               one attention score
  *   mask           scores + M, M [B,1,1,T], autograd (attend)                         one attention score
  *   softmax        softmax over the last axis, autograd (attend)                      one attention score
@@ -32,7 +34,7 @@ import java.util.Locale;
  * <p>Thread safety: immutable enum.
  */
 public enum OpClass {
-    ADD, BIAS, SCALE, MASK, SOFTMAX, DROPOUT, GELU, LAYER_NORM, HEADS, CROSS_ENTROPY, EMBEDDING, ADAMW;
+    ADD, BIAS, ACCUMULATE, SCALE, MASK, SOFTMAX, DROPOUT, GELU, LAYER_NORM, HEADS, CROSS_ENTROPY, EMBEDDING, ADAMW;
 
     /** @return the name in JSON and tables: lower case, e.g. {@code layer_norm} */
     public String key() {
