@@ -14,11 +14,11 @@ import io.tessera.core.Torch;
 import io.tessera.core.gemm.Gemm;
 import io.tessera.core.gemm.Gemms;
 import io.tessera.core.gemm.OpenBlas;
-import io.tessera.core.nn.Initializer;
-import io.tessera.core.nn.Module;
 import io.tessera.core.nn.Parameter;
 import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
+import io.tessera.core.tape.NodeContext;
+import io.tessera.models.TransformerModel;
 import io.tessera.models.config.TransformerConfig;
 import io.tessera.optim.OptimizerKind;
 import io.tessera.optim.plan.estimate.OpClass;
@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
  * {@code tessera bench ops}: what the non-GEMM work of a Tessera step costs per element on this machine,
@@ -48,11 +49,14 @@ import java.util.SplittableRandom;
  *                 softmax, VocabParallelCrossEntropy, ...) on a tensor of the model's shape, forward then
  *                 backward with a random cotangent; median over reps of forward + backward ÷ elements
  *                 (add, bias, accumulate: the bare NDArray calls, as Var, LinearFunction and the parameter
- *                 access make them;
- *                 adamw: DataParallelOptimizer.step over the given parameters, ZeRO 0, one rank)
+ *                 access make them; adamw: DataParallelOptimizer.step over the model's own parameters,
+ *                 ZeRO 0, one rank)
  *   gemm          each distinct linear layer (tokens b·s × in × out) through Gemms.current(): forward,
  *                 input gradient, weight gradient added in place, as LinearFunction runs them; the rate is
  *                 Σ count·FLOPs / Σ count·seconds over one step's layers and head
+ *   rounds        after the warm-up, every case once per round (round-robin), so that each sees the same
+ *                 spread of other processes' load; each case cycles through enough input copies (64 MiB)
+ *                 that it reads memory, not cache, as a step does
  * </pre>
  *
  * <p>Thread safety: a process entry point; sets process-wide thread counts.
@@ -60,6 +64,9 @@ import java.util.SplittableRandom;
 public final class OpsBenchmark {
 
     private static final double DROPOUT = 0.1;
+
+    /** Bytes of inputs a case cycles through: beyond the last-level cache. */
+    private static final long ROTATE_BYTES = 64L << 20;
 
     private OpsBenchmark() {}
 
@@ -115,105 +122,194 @@ public final class OpsBenchmark {
         long tokens = (long) b * s;
         Map<String, String> env = Environment.describe();
         OpsReport.Shape shape = new OpsReport.Shape(o.model(), c.numLayers(), b, s, h, a, f, v);
-        out.printf(Locale.ROOT, "bench ops: %s (h %d, A %d, f %d, V' %d), %d threads, %d warm-up + %d timed runs, load %s%n",
+        out.printf(Locale.ROOT, "bench ops: %s (h %d, A %d, f %d, V' %d), %d threads, %d warm-up + %d timed rounds, load %s%n",
                 shape.label(), h, a, f, v, o.threads(), o.warmup(), o.reps(), env.get("loadavg"));
-        List<OpsReport.Op> ops = new ArrayList<>();
+        ParallelContext single = ParallelContext.single();
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
-            Timer t = new Timer(m, o.warmup(), o.reps(), out);
             SplittableRandom rnd = new SplittableRandom(1234);
-            NDArray th = m.randomNormal(new Shape(tokens, h));
-            NDArray th2 = m.randomNormal(new Shape(tokens, h));
-            NDArray tf = m.randomNormal(new Shape(tokens, f));
-            NDArray scores = m.randomNormal(new Shape(b, a, s, s));
             NDArray maskBias = ParallelSelfAttention.maskBias(m, m.ones(new Shape(b, s), DataType.INT64), false, b, s);
             Dropout dropout = new Dropout(DROPOUT, Dropout.Region.REPLICATED, new TensorParallelRng(0));
             double sqrtD = Math.sqrt((double) h / a);
-
-            ops.add(t.bare(OpClass.ADD, th, false, () -> th.add(th2), null));
-            NDArray bias = m.randomNormal(new Shape(f));
-            NDArray tf2 = tf.duplicate();
-            ops.add(t.bare(OpClass.BIAS, tf, true, () -> tf2.addi(bias), () -> tf.sum(new int[] {0})));
-            ops.add(t.node(OpClass.SCALE, scores, List.of(scores), List.of(),
-                    (ctx, in) -> in.get(0).div(Scalars.of(in.get(0), sqrtD))));
-            ops.add(t.node(OpClass.MASK, scores, List.of(scores), List.of(maskBias), (ctx, in) -> in.get(0).add(in.get(1))));
-            ops.add(t.node(OpClass.SOFTMAX, scores, List.of(scores), List.of(), (ctx, in) -> in.get(0).softmax(-1)));
-            ops.add(t.node(OpClass.DROPOUT, scores, List.of(scores), List.of(), (ctx, in) -> dropout.apply(ctx, in.get(0), 0)));
-            ops.add(t.node(OpClass.GELU, tf, List.of(tf), List.of(), (ctx, in) -> Gelu.EXACT.apply(in.get(0))));
+            Shape th = new Shape(tokens, h);
+            Shape tf = new Shape(tokens, f);
+            Shape scores = new Shape(b, a, s, s);
+            Shape table = new Shape(v, h);
             NDArray gain = m.ones(new Shape(h));
             NDArray shift = m.zeros(new Shape(h));
-            ops.add(t.node(OpClass.LAYER_NORM, th, List.of(th, gain, shift), List.of(),
-                    (ctx, in) -> JniUtils.layerNorm((PtNDArray) in.get(0), new Shape(h), (PtNDArray) in.get(1),
-                            (PtNDArray) in.get(2), c.layerNormEps())));
-            NDArray bsh = th.reshape(b, s, h);
-            ops.add(t.node(OpClass.HEADS, bsh, List.of(bsh), List.of(),
-                    (ctx, in) -> in.get(0).reshape(b, s, a, h / a).transpose(0, 2, 1, 3).reshape((long) b * a, s, h / a)));
+            NDArray bias = m.randomNormal(new Shape(f));
             NDArray ids = m.create(randomInts(rnd, (int) tokens, c.vocabSize(), 1.0), new Shape(b, s));
-            NDArray table = m.randomNormal(new Shape(v, h));
-            ops.add(t.node(OpClass.EMBEDDING, table, List.of(table), List.of(ids),
-                    (ctx, in) -> JniUtils.embedding((PtNDArray) in.get(1), (PtNDArray) in.get(0), false)));
-            NDArray tableGrad = m.zeros(new Shape(v, h));
-            ops.add(t.bare(OpClass.ACCUMULATE, table, true, () -> tableGrad.addi(table), null));
-            NDArray logits = m.randomNormal(new Shape(b, s, v));
             NDArray labels = m.create(randomInts(rnd, (int) tokens, c.vocabSize(), 0.15), new Shape(b, s));
-            ParallelContext single = ParallelContext.single();
-            ops.add(t.recorded(OpClass.CROSS_ENTROPY, logits, (tape, x) -> VocabParallelCrossEntropy.apply(tape,
+            NDArray tableGrad = m.zeros(table);
+
+            List<Case> cases = new ArrayList<>();
+            cases.add(bare(m, OpClass.ADD, th, 2, false, x -> x[0].add(x[1]), null));
+            cases.add(bare(m, OpClass.BIAS, tf, 1, true, x -> x[0].addi(bias), x -> x[0].sum(new int[] {0})));
+            cases.add(bare(m, OpClass.ACCUMULATE, table, 1, true, x -> tableGrad.addi(x[0]), null));
+            cases.add(node(m, OpClass.SCALE, scores, List.of(), (ctx, in) -> in.get(0).div(Scalars.of(in.get(0), sqrtD))));
+            cases.add(node(m, OpClass.MASK, scores, List.of(maskBias), (ctx, in) -> in.get(0).add(in.get(1))));
+            cases.add(node(m, OpClass.SOFTMAX, scores, List.of(), (ctx, in) -> in.get(0).softmax(-1)));
+            cases.add(node(m, OpClass.DROPOUT, scores, List.of(), (ctx, in) -> dropout.apply(ctx, in.get(0), 0)));
+            cases.add(node(m, OpClass.GELU, tf, List.of(), (ctx, in) -> Gelu.EXACT.apply(in.get(0))));
+            cases.add(node(m, OpClass.LAYER_NORM, th, List.of(gain, shift), (ctx, in) -> JniUtils.layerNorm(
+                    (PtNDArray) in.get(0), new Shape(h), (PtNDArray) in.get(1), (PtNDArray) in.get(2), c.layerNormEps())));
+            cases.add(node(m, OpClass.HEADS, new Shape(b, s, h), List.of(),
+                    (ctx, in) -> in.get(0).reshape(b, s, a, h / a).transpose(0, 2, 1, 3).reshape((long) b * a, s, h / a)));
+            cases.add(node(m, OpClass.EMBEDDING, table, List.of(ids),
+                    (ctx, in) -> JniUtils.embedding((PtNDArray) in.get(1), (PtNDArray) in.get(0), false)));
+            cases.add(taped(m, OpClass.CROSS_ENTROPY, new Shape(b, s, v), (tape, x) -> VocabParallelCrossEntropy.apply(tape,
                     single.tensor(), "loss", x, tape.constant(labels), c.vocabSize())));
-            ops.add(adamW(m, o, single, out));
-
-            OpsReport.Gemm gemm = o.gemm() ? gemmRate(m, o, tokens, h, f, v, c.numLayers(), out) : null;
-            env.put("loadavg_end", Environment.loadAverage());
-            return new OpsReport(shape, o.threads(), o.warmup(), o.reps(), ops, gemm, env);
-        }
-    }
-
-    /** The optimizer step of {@code o.parameters()} parameters in 40 tensors, AdamW, clipping at 1. */
-    private static OpsReport.Op adamW(NDManager m, OpsOptions o, ParallelContext single, PrintStream out) {
-        int pieces = 40;
-        long each = Math.max(1, o.parameters() / pieces);
-        Module flat = new Flat(pieces, each);
-        try (DataParallelOptimizer opt = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(flat, 1, single,
-                OptimizerKind.parse("adamw").factory(0.01), 25L * 1024 * 1024, m))) {
-            Samples sm = Samples.time(o.warmup(), o.reps(), () -> opt.step(1e-4, 1.0));
-            OpsReport.Op op = new OpsReport.Op(OpClass.ADAMW, "[" + pieces + " × " + each + "]", pieces * each, sm.median(), 0,
-                    sm.median());
-            out.printf(Locale.ROOT, "  %-14s %8.3f ms  %.4f ns/element%n", op.opClass().key(), 1e3 * op.seconds(),
-                    1e9 * op.secondsPerElement());
-            return op;
-        }
-    }
-
-    /** The step's linear layers on Tessera's strategy: per shape, forward + input gradient + weight gradient. */
-    private static OpsReport.Gemm gemmRate(NDManager m, OpsOptions o, long tokens, int h, int f, int v, int layers,
-            PrintStream out) {
-        Gemm gemm = Gemms.current();
-        int[][] shapes = {{h, h, 4 * layers + 1}, {h, f, layers}, {f, h, layers}, {h, v, 1}}; // in, out, count
-        List<OpsReport.Product> products = new ArrayList<>();
-        double flops = 0;
-        double seconds = 0;
-        for (int[] sh : shapes) {
-            int in = sh[0];
-            int outF = sh[1];
-            try (NDManager scope = m.newSubManager()) {
-                NDArray x = scope.randomNormal(new Shape(tokens, in));
-                NDArray w = scope.randomNormal(0, 0.02f, new Shape(outF, in), DataType.FLOAT32);
-                NDArray dy = scope.randomNormal(0, 0.02f, new Shape(tokens, outF), DataType.FLOAT32);
-                NDArray target = scope.zeros(new Shape(outF, in));
-                Samples sm = Samples.time(Math.max(1, o.warmup()), o.reps(), () -> {
-                    try (NDManager rep = scope.newSubManager()) {
-                        gemm.linearForward(x, w, true, rep);
-                        gemm.linearInputGradient(dy, w, true, rep);
-                        gemm.linearWeightGradientAdd(dy, x, true, target);
+            TransformerModel model = TransformerModel.of(c, single);
+            try (DataParallelOptimizer optimizer = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(model, 1,
+                    single, OptimizerKind.parse("adamw").factory(0.01), 25L * 1024 * 1024, m))) {
+                long parameters = 0;
+                for (Parameter p : model.namedParameters().values()) {
+                    parameters += p.shape().size();
+                }
+                cases.add(new Case(OpClass.ADAMW, "the model's " + model.namedParameters().size() + " tensors", parameters, 0,
+                        () -> {
+                            long t0 = System.nanoTime();
+                            optimizer.step(1e-4, 1.0);
+                            return new double[] {(System.nanoTime() - t0) / 1e9, 0};
+                        }));
+                Gemm gemm = Gemms.current();
+                if (o.gemm()) {
+                    int l = c.numLayers();
+                    int[][] products = {{h, h, 4 * l + 1}, {h, f, l}, {f, h, l}, {h, v, 1}};   // in, out, layers per step
+                    for (int[] p : products) {
+                        cases.add(product(m, gemm, tokens, p[0], p[1], p[2]));
                     }
-                });
-                double productFlops = 3 * 2.0 * tokens * in * outF;
-                String label = tokens + "x" + in + "x" + outF;
-                products.add(new OpsReport.Product(label, sh[2], productFlops / sm.median() / 1e9));
-                out.printf(Locale.ROOT, "  gemm %-16s %8.1f GFLOP/s (%s)%n", label, productFlops / sm.median() / 1e9, gemm.name());
-                flops += sh[2] * productFlops;
-                seconds += sh[2] * sm.median();
+                }
+                for (Case k : cases) {
+                    for (int i = 0; i < o.warmup(); i++) {
+                        k.run.once();
+                    }
+                }
+                // Round-robin: every case once per round, so that each class sees the same spread of load from
+                // other processes as the others (and as a training step measured around the same time).
+                for (int r = 0; r < o.reps(); r++) {
+                    for (Case k : cases) {
+                        k.samples.add(k.run.once());
+                    }
+                }
+                env.put("loadavg_end", Environment.loadAverage());
+                return report(o, shape, env, cases, gemm.name(), out);
             }
         }
-        return new OpsReport.Gemm(gemm.name(), flops / seconds / 1e9, products);
+    }
+
+    private static OpsReport report(OpsOptions o, OpsReport.Shape shape, Map<String, String> env, List<Case> cases,
+            String strategy, PrintStream out) {
+        List<OpsReport.Op> ops = new ArrayList<>();
+        List<OpsReport.Product> rates = new ArrayList<>();
+        double flops = 0;
+        double seconds = 0;
+        for (Case k : cases) {
+            OpsReport.Op op = k.op();
+            if (k.opClass != null) {
+                ops.add(op);
+                out.printf(Locale.ROOT, "  %-14s %-24s %9.3f ms  %.4f ns/element%n", op.opClass().key(), op.tensor(),
+                        1e3 * op.seconds(), 1e9 * op.secondsPerElement());
+            } else {
+                rates.add(new OpsReport.Product(k.tensor, k.count, k.elements / op.seconds() / 1e9));
+                out.printf(Locale.ROOT, "  gemm %-19s %9.3f ms  %.1f GFLOP/s (%s)%n", k.tensor, 1e3 * op.seconds(),
+                        k.elements / op.seconds() / 1e9, strategy);
+                flops += k.count * (double) k.elements;
+                seconds += k.count * op.seconds();
+            }
+        }
+        OpsReport.Gemm g = o.gemm() ? new OpsReport.Gemm(strategy, flops / seconds / 1e9, rates) : null;
+        return new OpsReport(shape, o.threads(), o.warmup(), o.reps(), ops, g, env);
+    }
+
+    /**
+     * Inputs of one case, enough copies that cycling through them reads memory rather than cache, as a step
+     * does (its activations are far larger than the cache): at least {@link #ROTATE_BYTES}, 2 to 32 sets.
+     */
+    private static NDArray[][] inputs(NDManager m, Shape shape, int perSet) {
+        long bytes = 4 * shape.size() * perSet;
+        int sets = (int) Math.max(2, Math.min(32, (ROTATE_BYTES + bytes - 1) / bytes));
+        NDArray[][] x = new NDArray[sets][perSet];
+        for (int i = 0; i < sets; i++) {
+            for (int j = 0; j < perSet; j++) {
+                x[i][j] = m.randomNormal(shape);
+            }
+        }
+        return x;
+    }
+
+    /** A bare NDArray call (and an optional backward one); the forward's result is closed unless it works in place. */
+    private static Case bare(NDManager m, OpClass c, Shape shape, int perSet, boolean inPlace,
+            Function<NDArray[], NDArray> forward, Function<NDArray[], NDArray> backward) {
+        NDArray[][] x = inputs(m, shape, perSet);
+        int[] next = {0};
+        return new Case(c, shape.toString(), shape.size(), 0, () -> {
+            NDArray[] in = x[next[0]++ % x.length];
+            long t0 = System.nanoTime();
+            NDArray y = forward.apply(in);
+            long t1 = System.nanoTime();
+            NDArray g = backward == null ? null : backward.apply(in);
+            long t2 = backward == null ? t1 : System.nanoTime();
+            if (!inPlace) {
+                y.close();
+            }
+            if (g != null) {
+                g.close();
+            }
+            return new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9};
+        });
+    }
+
+    /** A tape node over one variable of {@code shape} and {@code extra} inputs (1-d floating ones take gradients, as parameters do). */
+    private static Case node(NDManager m, OpClass c, Shape shape, List<NDArray> extra, Body body) {
+        return taped(m, c, shape, (tape, x) -> {
+            List<Var> in = new ArrayList<>();
+            in.add(x);
+            for (NDArray k : extra) {
+                in.add(k.getDataType().isFloating() && k.getShape().dimension() == 1 ? tape.variable(k) : tape.constant(k));
+            }
+            return tape.apply1(c.key(), false, (ctx, l) -> new NDList(body.apply(ctx, l)), in.toArray(new Var[0]));
+        });
+    }
+
+    /** An op recorded on a fresh tape from one variable of {@code shape}: forward, then backward with a random cotangent. */
+    private static Case taped(NDManager m, OpClass c, Shape shape, Recorder recorder) {
+        NDArray[][] x = inputs(m, shape, 1);
+        int[] next = {0};
+        return new Case(c, shape.toString(), shape.size(), 0, () -> {
+            NDArray in = x[next[0]++ % x.length][0];
+            try (Tape tape = new Tape(m, next[0], true)) {
+                Var v = tape.variable(in);
+                long t0 = System.nanoTime();
+                Var y = recorder.record(tape, v);
+                long t1 = System.nanoTime();
+                NDArray cot = tape.manager().randomNormal(y.value().getShape());
+                long t2 = System.nanoTime();
+                tape.backward(y, cot);
+                long t3 = System.nanoTime();
+                return new double[] {(t1 - t0) / 1e9, (t3 - t2) / 1e9};
+            }
+        });
+    }
+
+    /** A linear layer on Tessera's strategy: forward, input gradient, weight gradient added in place (elements = FLOPs). */
+    private static Case product(NDManager m, Gemm gemm, long tokens, int in, int out, int count) {
+        NDArray[][] xs = inputs(m, new Shape(tokens, in), 1);
+        NDArray[][] dys = inputs(m, new Shape(tokens, out), 1);
+        NDArray w = m.randomNormal(0, 0.02f, new Shape(out, in), DataType.FLOAT32);
+        NDArray target = m.zeros(new Shape(out, in));
+        int[] next = {0};
+        return new Case(null, tokens + "x" + in + "x" + out, (long) (3 * 2.0 * tokens * in * out), count, () -> {
+            int i = next[0]++;
+            NDArray x = xs[i % xs.length][0];
+            NDArray dy = dys[i % dys.length][0];
+            long t0 = System.nanoTime();
+            try (NDManager rep = m.newSubManager()) {
+                gemm.linearForward(x, w, true, rep);
+                gemm.linearInputGradient(dy, w, true, rep);
+                gemm.linearWeightGradientAdd(dy, x, true, target);
+            }
+            return new double[] {(System.nanoTime() - t0) / 1e9, 0};
+        });
     }
 
     private static long[] randomInts(SplittableRandom rnd, int n, int bound, double labelled) {
@@ -224,18 +320,9 @@ public final class OpsBenchmark {
         return x;
     }
 
-    /** A module of {@code pieces} flat parameters, the optimizer benchmark's model. */
-    private static final class Flat extends Module {
-        Flat(int pieces, long each) {
-            for (int i = 0; i < pieces; i++) {
-                register("p" + i, Parameter.of(new Shape(each), Initializer.normal(0.02f)));
-            }
-        }
-    }
-
-    /** One op's body inside a tape node: inputs are the variables, then the constants. */
+    /** One op's body inside a tape node: its inputs are the variable, then the extra inputs. */
     private interface Body {
-        NDArray apply(io.tessera.core.tape.NodeContext ctx, NDList inputs);
+        NDArray apply(NodeContext ctx, NDList inputs);
     }
 
     /** Records an op on a tape from one variable and returns its output. */
@@ -243,85 +330,41 @@ public final class OpsBenchmark {
         Var record(Tape tape, Var x);
     }
 
-    /** Times ops with warm-up and repetitions, forward and backward apart. */
-    private record Timer(NDManager manager, int warmup, int reps, PrintStream out) {
+    /** One timed run: forward and backward seconds. */
+    private interface Run {
+        double[] once();
+    }
 
-        /**
-         * A bare forward call (and an optional bare backward one) on the NDArray API; the forward's result
-         * is closed unless it works in place ({@code addi} returns its receiver).
-         */
-        OpsReport.Op bare(OpClass c, NDArray like, boolean inPlace, java.util.function.Supplier<NDArray> forward,
-                java.util.function.Supplier<NDArray> backward) {
-            List<double[]> runs = new ArrayList<>();
-            for (int i = 0; i < warmup + reps; i++) {
-                long t0 = System.nanoTime();
-                NDArray y = forward.get();
-                long t1 = System.nanoTime();
-                NDArray g = backward == null ? null : backward.get();
-                long t2 = backward == null ? t1 : System.nanoTime();
-                if (!inPlace) {
-                    y.close();
-                }
-                if (g != null) {
-                    g.close();
-                }
-                if (i >= warmup) {
-                    runs.add(new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9});
-                }
-            }
-            return row(c, like, runs);
+    /** One thing timed: an op class (cost per element) or, with a null class, a product (elements = its FLOPs). */
+    private static final class Case {
+        final OpClass opClass;
+        final String tensor;
+        final long elements;
+        final int count;
+        final Run run;
+        final List<double[]> samples = new ArrayList<>();
+
+        Case(OpClass opClass, String tensor, long elements, int count, Run run) {
+            this.opClass = opClass;
+            this.tensor = tensor;
+            this.elements = elements;
+            this.count = count;
+            this.run = run;
         }
 
-        /** A tape node over {@code variables} (gradients wanted) and {@code constants}. */
-        OpsReport.Op node(OpClass c, NDArray like, List<NDArray> variables, List<NDArray> constants, Body body) {
-            return timed(c, like, variables, constants, body, null);
-        }
-
-        /** An op that records itself on the tape (a TapeFunction), from one variable. */
-        OpsReport.Op recorded(OpClass c, NDArray x, Recorder recorder) {
-            return timed(c, x, List.of(x), List.of(), null, recorder);
-        }
-
-        private OpsReport.Op timed(OpClass c, NDArray like, List<NDArray> variables, List<NDArray> constants, Body body,
-                Recorder recorder) {
-            List<double[]> runs = new ArrayList<>();
-            for (int i = 0; i < warmup + reps; i++) {
-                try (Tape tape = new Tape(manager, 1000L + i, true)) {
-                    List<Var> in = new ArrayList<>();
-                    variables.forEach(x -> in.add(tape.variable(x)));
-                    constants.forEach(x -> in.add(tape.constant(x)));
-                    long t0 = System.nanoTime();
-                    Var y = recorder != null ? recorder.record(tape, in.get(0))
-                            : tape.apply1(c.key(), false, (ctx, l) -> new NDList(body.apply(ctx, l)), in.toArray(new Var[0]));
-                    long t1 = System.nanoTime();
-                    NDArray cot = tape.manager().randomNormal(y.value().getShape());
-                    long t2 = System.nanoTime();
-                    tape.backward(y, cot);
-                    long t3 = System.nanoTime();
-                    if (i >= warmup) {
-                        runs.add(new double[] {(t1 - t0) / 1e9, (t3 - t2) / 1e9});
-                    }
-                }
-            }
-            return row(c, like, runs);
-        }
-
-        private OpsReport.Op row(OpClass c, NDArray like, List<double[]> runs) {
+        /** @return the medians; a product is reported under a placeholder class and read for its seconds only */
+        OpsReport.Op op() {
             List<Double> fw = new ArrayList<>();
             List<Double> bw = new ArrayList<>();
             List<Double> total = new ArrayList<>();
-            for (double[] r : runs) {
+            for (double[] r : samples) {
                 fw.add(Math.max(r[0], 1e-9));
                 bw.add(Math.max(r[1], 1e-9));
-                total.add(r[0] + r[1]);
+                total.add(Math.max(r[0] + r[1], 1e-9));
             }
-            long elements = like.getShape().size();
-            boolean noBackward = runs.stream().allMatch(r -> r[1] == 0);
-            OpsReport.Op op = new OpsReport.Op(c, like.getShape().toString(), elements, new Samples(fw).median(),
+            boolean noBackward = samples.stream().allMatch(r -> r[1] == 0);
+            return new OpsReport.Op(opClass == null ? OpClass.ADD : opClass, tensor, elements, new Samples(fw).median(),
                     noBackward ? 0 : new Samples(bw).median(), new Samples(total).median());
-            out.printf(Locale.ROOT, "  %-14s %-22s %8.3f ms  %.4f ns/element%n", c.key(), op.tensor(), 1e3 * op.seconds(),
-                    1e9 * op.secondsPerElement());
-            return op;
         }
     }
 }

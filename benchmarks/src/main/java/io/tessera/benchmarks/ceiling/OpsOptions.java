@@ -21,16 +21,14 @@ import java.util.Set;
  * @param seq s ({@code --seq 128})
  * @param threads intra-op threads of libtorch and OpenBLAS ({@code --threads}, default: all cores)
  * @param warmup untimed runs per op ({@code --warmup 2})
- * @param reps timed runs per op, the median reported ({@code --reps 7})
- * @param parameters parameters the optimizer step updates ({@code --parameters 20000000})
+ * @param reps timed rounds (every op once per round), the median reported ({@code --reps 7})
  * @param gemm whether to time the layers' products ({@code --no-gemm} to skip)
  * @param json report file ({@code --json}), or null
  */
-public record OpsOptions(String model, int layers, int batch, int seq, int threads, int warmup, int reps, long parameters,
-                         boolean gemm, Path json) {
+public record OpsOptions(String model, int layers, int batch, int seq, int threads, int warmup, int reps, boolean gemm,
+                         Path json) {
 
-    private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "threads", "warmup", "reps",
-            "parameters", "json");
+    private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "threads", "warmup", "reps", "json");
     private static final Set<String> BOOLEANS = Set.of("gemm", "help");
 
     /** @throws IllegalArgumentException naming every option that breaks its rule */
@@ -50,9 +48,6 @@ public record OpsOptions(String model, int layers, int batch, int seq, int threa
         if (warmup < 0) {
             p.add("--warmup " + warmup + " must be >= 0");
         }
-        if (parameters < 1) {
-            p.add("--parameters " + parameters + " must be >= 1");
-        }
         if (!p.isEmpty()) {
             throw new IllegalArgumentException("invalid ops options:\n  - " + String.join("\n  - ", p));
         }
@@ -66,7 +61,7 @@ public record OpsOptions(String model, int layers, int batch, int seq, int threa
         Flags f = Flags.parse(args, VALUED, BOOLEANS);
         return new OpsOptions(f.string("model", "bert-base"), f.integer("layers", 2), f.integer("batch", 8),
                 f.integer("seq", 128), f.integer("threads", Runtime.getRuntime().availableProcessors()),
-                f.integer("warmup", 2), f.integer("reps", 7), f.longValue("parameters", 20_000_000L), f.flag("gemm", true),
+                f.integer("warmup", 2), f.integer("reps", 7), f.flag("gemm", true),
                 f.path("json", null));
     }
 
@@ -91,14 +86,14 @@ public record OpsOptions(String model, int layers, int batch, int seq, int threa
                   Seconds per element of the non-GEMM op classes a Tessera step runs (forward and backward, the
                   layers' own libtorch calls, on tensors of the model's shape), and the FLOP-weighted rate of the
                   layers' products on Tessera's GEMM strategy: the figures of plan --estimate --gpu cpu --ops-json.
+                  AdamW is timed on the model's own parameters (DataParallelOptimizer.step, ZeRO 0).
                   --model NAME        preset                                   (bert-base)
                   --layers N          layer override, 0 = preset's             (2)
                   --batch N           sequences per micro-batch                (8)
                   --seq N             sequence length                          (128)
                   --threads N         libtorch and OpenBLAS threads            (all cores)
                   --warmup N          untimed runs per op                      (2)
-                  --reps N            timed runs per op, median reported       (7)
-                  --parameters N      parameters of the timed optimizer step   (20000000)
+                  --reps N            timed rounds, every op once per round    (7; median reported)
                   --no-gemm           skip the products (no GEMM rate in the report)
                   --json FILE         write the report as JSON
                 """;
