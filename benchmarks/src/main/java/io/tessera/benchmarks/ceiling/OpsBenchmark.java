@@ -145,18 +145,23 @@ public final class OpsBenchmark {
             cases.add(bare(m, OpClass.ADD, th, 2, false, x -> x[0].add(x[1]), null));
             cases.add(bare(m, OpClass.BIAS, tf, 1, true, x -> x[0].addi(bias), x -> x[0].sum(new int[] {0})));
             cases.add(bare(m, OpClass.ACCUMULATE, table, 1, true, x -> tableGrad.addi(x[0]), null));
+            int d = h / a;
+            Shape heads3 = new Shape((long) b * a, s, d);
+            cases.add(node(m, OpClass.SCORE_PRODUCTS, heads3, List.of(m.randomNormal(heads3), m.randomNormal(heads3)), List.of(),
+                    (ctx, in) -> in.get(0).matMul(in.get(1).transpose(0, 2, 1)).matMul(in.get(2)), scores.size()));
             cases.add(node(m, OpClass.SCALE, scores, List.of(), (ctx, in) -> in.get(0).div(Scalars.of(in.get(0), sqrtD))));
             cases.add(node(m, OpClass.MASK, scores, List.of(maskBias), (ctx, in) -> in.get(0).add(in.get(1))));
             cases.add(node(m, OpClass.SOFTMAX, scores, List.of(), (ctx, in) -> in.get(0).softmax(-1)));
             cases.add(node(m, OpClass.DROPOUT, scores, List.of(), (ctx, in) -> dropout.apply(ctx, in.get(0), 0)));
             cases.add(node(m, OpClass.GELU, tf, List.of(), (ctx, in) -> Gelu.EXACT.apply(in.get(0))));
-            cases.add(node(m, OpClass.LAYER_NORM, th, List.of(gain, shift), (ctx, in) -> JniUtils.layerNorm(
-                    (PtNDArray) in.get(0), new Shape(h), (PtNDArray) in.get(1), (PtNDArray) in.get(2), c.layerNormEps())));
+            cases.add(node(m, OpClass.LAYER_NORM, th, List.of(gain, shift), List.of(), (ctx, in) -> JniUtils.layerNorm(
+                    (PtNDArray) in.get(0), new Shape(h), (PtNDArray) in.get(1), (PtNDArray) in.get(2), c.layerNormEps()),
+                    th.size()));
             cases.add(node(m, OpClass.HEADS, new Shape(b, s, h), List.of(),
                     (ctx, in) -> in.get(0).reshape(b, s, a, h / a).transpose(0, 2, 1, 3).reshape((long) b * a, s, h / a)));
             cases.add(node(m, OpClass.EMBEDDING, table, List.of(ids),
                     (ctx, in) -> JniUtils.embedding((PtNDArray) in.get(1), (PtNDArray) in.get(0), false)));
-            cases.add(taped(m, OpClass.CROSS_ENTROPY, new Shape(b, s, v), (tape, x) -> VocabParallelCrossEntropy.apply(tape,
+            cases.add(taped(m, OpClass.CROSS_ENTROPY, new Shape(b, s, v), tokens * v, (tape, x) -> VocabParallelCrossEntropy.apply(tape,
                     single.tensor(), "loss", x, tape.constant(labels), c.vocabSize())));
             TransformerModel model = TransformerModel.of(c, single);
             try (DataParallelOptimizer optimizer = DataParallelOptimizer.create(0, new DataParallelOptimizer.Spec(model, 1,
@@ -259,23 +264,31 @@ public final class OpsBenchmark {
         });
     }
 
-    /** A tape node over one variable of {@code shape} and {@code extra} inputs (1-d floating ones take gradients, as parameters do). */
+    /** A tape node over one variable of {@code shape} and {@code extra} constants; its cost per element of {@code shape}. */
     private static Case node(NDManager m, OpClass c, Shape shape, List<NDArray> extra, Body body) {
-        return taped(m, c, shape, (tape, x) -> {
+        return node(m, c, shape, List.of(), extra, body, shape.size());
+    }
+
+    /**
+     * A tape node over one variable of {@code shape}, more {@code variables} (gradients wanted, as a
+     * layer's parameters or other activations) and {@code constants}; its cost per one of {@code elements}.
+     */
+    private static Case node(NDManager m, OpClass c, Shape shape, List<NDArray> variables, List<NDArray> constants, Body body,
+            long elements) {
+        return taped(m, c, shape, elements, (tape, x) -> {
             List<Var> in = new ArrayList<>();
             in.add(x);
-            for (NDArray k : extra) {
-                in.add(k.getDataType().isFloating() && k.getShape().dimension() == 1 ? tape.variable(k) : tape.constant(k));
-            }
+            variables.forEach(k -> in.add(tape.variable(k)));
+            constants.forEach(k -> in.add(tape.constant(k)));
             return tape.apply1(c.key(), false, (ctx, l) -> new NDList(body.apply(ctx, l)), in.toArray(new Var[0]));
         });
     }
 
     /** An op recorded on a fresh tape from one variable of {@code shape}: forward, then backward with a random cotangent. */
-    private static Case taped(NDManager m, OpClass c, Shape shape, Recorder recorder) {
+    private static Case taped(NDManager m, OpClass c, Shape shape, long elements, Recorder recorder) {
         NDArray[][] x = inputs(m, shape, 1);
         int[] next = {0};
-        return new Case(c, shape.toString(), shape.size(), 0, () -> {
+        return new Case(c, shape.toString(), elements, 0, () -> {
             NDArray in = x[next[0]++ % x.length][0];
             try (Tape tape = new Tape(m, next[0], true)) {
                 Var v = tape.variable(in);
@@ -320,7 +333,7 @@ public final class OpsBenchmark {
         return x;
     }
 
-    /** One op's body inside a tape node: its inputs are the variable, then the extra inputs. */
+    /** One op's body inside a tape node: its inputs are the variable, the other variables, then the constants. */
     private interface Body {
         NDArray apply(NodeContext ctx, NDList inputs);
     }

@@ -15,6 +15,7 @@ import java.util.Map;
  *
  * <pre>
  *   per layer and micro-batch (× L/p)
+ *     score_products n                                Q·Kᵀ and P·V (their FLOPs then leave compute)
  *     scale       n                                   scores / √D
  *     mask        n · [mask]                          scores + M
  *     softmax     n
@@ -56,6 +57,20 @@ import java.util.Map;
  */
 public final class NonGemmWork {
 
+    /**
+     * FLOPs of the attention's two batched products in a step, all devices: {@code 12·s·h} per token and
+     * layer (forward {@code 2·s·h} each for Q·Kᵀ and P·V, backward twice that), as {@code TransformerFlops}
+     * counts them; × 4/3 with recomputation. {@link StepTimeModel} takes them out of the compute term when
+     * the cluster prices {@link OpClass#SCORE_PRODUCTS}.
+     *
+     * @param l the layout
+     * @return {@code 12·s·h·L·B·s}, × 4/3 with recomputation
+     */
+    public static double scoreProductFlops(Layout l) {
+        double f = 12.0 * l.seq() * l.hidden() * l.layers() * (double) l.globalBatch() * l.seq();
+        return l.recompute() ? f * 4 / 3 : f;
+    }
+
     private NonGemmWork() {}
 
     /**
@@ -72,6 +87,7 @@ public final class NonGemmWork {
         double table = (double) shape.paddedVocab() * l.hidden() / t;
         double logits = tokens * shape.paddedVocab() / t;
         EnumMap<OpClass, Double> e = new EnumMap<>(OpClass.class);
+        add(e, OpClass.SCORE_PRODUCTS, layers * scores);
         add(e, OpClass.SCALE, layers * scores);
         add(e, OpClass.MASK, shape.attentionMask() ? layers * scores : 0);
         add(e, OpClass.SOFTMAX, layers * scores);

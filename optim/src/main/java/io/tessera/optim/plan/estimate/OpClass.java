@@ -16,6 +16,9 @@ import java.util.Locale;
  *   accumulate     p.grad().addi(g): a parameter's gradient added into the flat        one element
  *                  buffer (ParameterAccess.DIRECT), timed on the word embedding's
  *                  [V', h]
+ *   score_products the attention's batched products Q·Kᵀ and P·V (matMul on           one attention score
+ *                  contiguous [B·A, s, D], libtorch's bmm), autograd (attend); when
+ *                  priced, their FLOPs leave the compute term
  *   scale          scores / √D, autograd (ParallelSelfAttention.attend)               one attention score
  *   mask           scores + M, M [B,1,1,T], autograd (attend)                         one attention score
  *   softmax        softmax over the last axis, autograd (attend)                      one attention score
@@ -34,7 +37,7 @@ import java.util.Locale;
  * <p>Thread safety: immutable enum.
  */
 public enum OpClass {
-    ADD, BIAS, ACCUMULATE, SCALE, MASK, SOFTMAX, DROPOUT, GELU, LAYER_NORM, HEADS, CROSS_ENTROPY, EMBEDDING, ADAMW;
+    ADD, BIAS, ACCUMULATE, SCORE_PRODUCTS, SCALE, MASK, SOFTMAX, DROPOUT, GELU, LAYER_NORM, HEADS, CROSS_ENTROPY, EMBEDDING, ADAMW;
 
     /** @return the name in JSON and tables: lower case, e.g. {@code layer_norm} */
     public String key() {

@@ -10,7 +10,8 @@ package io.tessera.optim.plan.estimate;
  * <pre>
  *   F        = flopsPerToken · B·s                          model FLOPs
  *   F_hw     = F · (4/3 with recomputation, else 1)         one more forward in backward
- *   compute  = F_hw / (N · R)
+ *   F_qk     = 12·s·h·L·B·s · (4/3 with recomputation)     the attention's Q·Kᵀ and P·V (NonGemmWork.scoreProductFlops)
+ *   compute  = (F_hw − F_qk · [κ_score_products > 0]) / (N · R)   those products move to nonGemm when priced
  *   nonGemm  = m · Σ_c W_c · κ_c                              W_c elements of class c in one micro-batch on one
  *                                                            device (NonGemmWork.perMicroBatch), κ_c seconds per
  *                                                            element (Cluster.opCosts, from bench ops); 0 when
@@ -31,7 +32,9 @@ package io.tessera.optim.plan.estimate;
  *
  * <p>Assumptions: the tp all-reduces and pipeline sends are not overlapped with compute; φ of the
  * backward pass hides data-parallel traffic (0 = the gradients go after backward, as Megatron-LM 2021
- * did); every GEMM runs at the same fraction of the peak; data loading costs nothing. The non-GEMM work
+ * did); every GEMM runs at the same fraction of the peak (on a CPU with op costs: every linear layer at the
+ * rate bench ops measured, the attention's small batched products priced per score instead); data loading
+ * costs nothing. The non-GEMM work
  * is serial with the products (a CPU rank runs one op at a time on all its threads) and shares the
  * backward's window for hiding gradients in the same 2/3 proportion as the products (its backward kernels
  * read the same activations as the forward ones, about twice the work); the optimizer runs after the
@@ -71,7 +74,8 @@ public final class StepTimeModel {
         long tokens = (long) l.globalBatch() * l.seq();
         double modelFlops = l.flopsPerToken() * tokens;
         double hardwareFlops = l.recompute() ? modelFlops * 4 / 3 : modelFlops;
-        double compute = hardwareFlops / (n * c.sustainedFlops());
+        double priced = costs.seconds(OpClass.SCORE_PRODUCTS) > 0 ? NonGemmWork.scoreProductFlops(l) : 0;
+        double compute = (hardwareFlops - priced) / (n * c.sustainedFlops());
 
         double activationBytes = (double) l.elementBytes() * l.microBatch() * l.seq() * (double) l.hidden();
         int allReducesPerLayer = l.recompute() ? 6 : 4;

@@ -22,6 +22,7 @@ class NonGemmWorkTest {
     void oneRankCountsEveryClassOfALayerItsEmbeddingsAndHead() {
         Map<OpClass, Double> e = NonGemmWork.perMicroBatch(layout(1, 0, BERT), BERT);
         // T = 2, T·h = 8, scores n = 1·2·2² = 8, table V'·h = 40, logits T·V' = 20
+        assertEquals(8, e.get(OpClass.SCORE_PRODUCTS));
         assertEquals(8, e.get(OpClass.SCALE));
         assertEquals(8, e.get(OpClass.MASK));
         assertEquals(8, e.get(OpClass.SOFTMAX));
@@ -38,7 +39,7 @@ class NonGemmWorkTest {
         for (OpClass c : OpClass.values()) {
             ones.put(c, 1.0);
         }
-        assertEquals(392 - 40 + 16 + 40, NonGemmWork.seconds(e, new OpCosts(ones, "ones")), 1e-12);
+        assertEquals(392 - 40 + 16 + 40 + 8, NonGemmWork.seconds(e, new OpCosts(ones, "ones")), 1e-12);
     }
 
     @Test
@@ -61,6 +62,12 @@ class NonGemmWorkTest {
         assertEquals((3 * 4 + 8) * 2 + 2 * 8, e.get(OpClass.BIAS));    // no transform, no decoder bias
         assertEquals(2 * 8, e.get(OpClass.GELU));
         assertEquals(2 * 8 + 8 + 8, e.get(OpClass.LAYER_NORM));         // final LayerNorm in place of the transform's
+    }
+
+    @Test
+    void scoreProductFlopsAreTwelveSHPerTokenAndLayer() {
+        // s 2, h 4, L 1, B 2: 12·2·4·1·2·2
+        assertEquals(384, NonGemmWork.scoreProductFlops(layout(1, 0, BERT)));
     }
 
     @Test

@@ -184,4 +184,15 @@ class StepTimeModelTest {
                 () -> StepTimeModel.estimate(layout(1, 1, 1, 1, 1, 1_000_000, false, 0, 0), costed())).getMessage();
         assertTrue(m.contains("no LayerShape") && m.contains("test"), m);
     }
+
+    @Test
+    void pricedScoreProductsLeaveTheComputeTerm() {
+        // L 4, s 100, h 1000, B 2: F_qk = 12·100·1000·4·200 = 9.6e8 of F = 2e11; m 2: 2·4·1e5 scores at 1e-9 s
+        OpCosts withProducts = new OpCosts(java.util.Map.of(OpClass.SCORE_PRODUCTS, 1e-9), "test");
+        Cluster c = new Cluster("test", 1e12, 0.5, 8, new Link(1e-5, 1e9), new Link(1e-5, 1e9), withProducts);
+        Estimate e = StepTimeModel.estimate(shaped(1, 1, 2, 1_000_000, 0, 0), c);
+        assertEquals((2e11 - 9.6e8) / 5e11, e.computeSeconds(), 1e-12);
+        assertEquals(8e-4, e.nonGemmSeconds(), 1e-15);
+        assertEquals(e.modelFlops(), 2e11, 1e-3);                          // MFU still counts every FLOP
+    }
 }
