@@ -304,22 +304,28 @@ public final class OpsBenchmark {
         });
     }
 
-    /** A linear layer on Tessera's strategy: forward, input gradient, weight gradient added in place (elements = FLOPs). */
+    /**
+     * A linear layer on Tessera's strategy: forward, input gradient, weight gradient added in place
+     * (elements = FLOPs). Every operand (input, weight, output gradient, weight gradient) rotates, so that
+     * none stays in cache between runs, as in a step, where other layers run between two uses of a weight.
+     */
     private static Case product(NDManager m, Gemm gemm, long tokens, int in, int out, int count) {
-        NDArray[][] xs = inputs(m, new Shape(tokens, in), 1);
-        NDArray[][] dys = inputs(m, new Shape(tokens, out), 1);
-        NDArray w = m.randomNormal(0, 0.02f, new Shape(out, in), DataType.FLOAT32);
-        NDArray target = m.zeros(new Shape(out, in));
+        long setBytes = 4L * (tokens * in + tokens * out + 2L * in * out);
+        int sets = (int) Math.max(2, Math.min(32, (ROTATE_BYTES + setBytes - 1) / setBytes));
+        NDArray[][] ops = new NDArray[sets][];
+        for (int i = 0; i < sets; i++) {
+            ops[i] = new NDArray[] {m.randomNormal(new Shape(tokens, in)),
+                m.randomNormal(0, 0.02f, new Shape(out, in), DataType.FLOAT32),
+                m.randomNormal(0, 0.02f, new Shape(tokens, out), DataType.FLOAT32), m.zeros(new Shape(out, in))};
+        }
         int[] next = {0};
         return new Case(null, tokens + "x" + in + "x" + out, (long) (3 * 2.0 * tokens * in * out), count, () -> {
-            int i = next[0]++;
-            NDArray x = xs[i % xs.length][0];
-            NDArray dy = dys[i % dys.length][0];
+            NDArray[] o = ops[next[0]++ % sets];
             long t0 = System.nanoTime();
             try (NDManager rep = m.newSubManager()) {
-                gemm.linearForward(x, w, true, rep);
-                gemm.linearInputGradient(dy, w, true, rep);
-                gemm.linearWeightGradientAdd(dy, x, true, target);
+                gemm.linearForward(o[0], o[1], true, rep);
+                gemm.linearInputGradient(o[2], o[1], true, rep);
+                gemm.linearWeightGradientAdd(o[2], o[0], true, o[3]);
             }
             return new double[] {(System.nanoTime() - t0) / 1e9, 0};
         });
