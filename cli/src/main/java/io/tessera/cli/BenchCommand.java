@@ -1,6 +1,7 @@
 package io.tessera.cli;
 
 import io.tessera.benchmarks.ceiling.CeilingBenchmark;
+import io.tessera.benchmarks.ceiling.OpsBenchmark;
 import io.tessera.benchmarks.collectives.CollectivesBenchmark;
 import io.tessera.benchmarks.scaling.ScalingBenchmark;
 import io.tessera.benchmarks.step.StepBenchmark;
@@ -10,15 +11,15 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code tessera bench ceiling|step|scaling|collectives}: the benchmark harness. Each subcommand
+ * {@code tessera bench ceiling|ops|step|scaling|collectives|bubble}: the benchmark harness. Each subcommand
  * passes its flags to the benchmark's own parser ({@code --help} lists them) and prints ratios measured
  * in the same run.
  *
  * <p>Thread safety: a command; runs once.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print measured ratios.",
-        subcommands = {BenchCommand.Ceiling.class, BenchCommand.Step.class, BenchCommand.Scaling.class, BenchCommand.Collectives.class,
-            BenchCommand.Bubble.class})
+        subcommands = {BenchCommand.Ceiling.class, BenchCommand.Ops.class, BenchCommand.Step.class, BenchCommand.Scaling.class,
+            BenchCommand.Collectives.class, BenchCommand.Bubble.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -45,6 +46,15 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() {
             return CeilingBenchmark.run(argv(), System.out);
+        }
+    }
+
+    /** Seconds per element of the non-GEMM op classes and the layers' GEMM rate: plan --estimate's CPU figures. */
+    @Command(name = "ops", description = "Non-GEMM op costs per element and the layers' GEMM rate (plan --estimate --ops-json).")
+    static final class Ops extends PassThrough {
+        @Override
+        public Integer call() {
+            return OpsBenchmark.run(argv(), System.out);
         }
     }
 

@@ -101,7 +101,8 @@ final class BestLayouts {
                             continue;
                         }
                         Layout layout = new Layout(perToken, count.total(), layers, config.hiddenSize(), seq, tp, pp, dp, v, zero,
-                                microBatch, globalBatch, recompute, dpOverlap, precision.gradientBytes());
+                                microBatch, globalBatch, recompute, dpOverlap, precision.gradientBytes(),
+                                EstimateOptions.layerShape(config, tp));
                         fits.add(new Candidate(tp, pp, v, dp, zero, m, states + activations, StepTimeModel.estimate(layout, cluster)));
                     }
                 }

@@ -1,5 +1,7 @@
 package io.tessera.cli;
 
+import io.tessera.benchmarks.ceiling.OpsReport;
+import io.tessera.models.config.Architecture;
 import io.tessera.models.config.ModelVariant;
 import io.tessera.models.config.ParameterCount;
 import io.tessera.models.config.TransformerConfig;
@@ -8,10 +10,19 @@ import io.tessera.models.flops.TransformerFlops;
 import io.tessera.optim.plan.TrainingPrecision;
 import io.tessera.optim.plan.estimate.Cluster;
 import io.tessera.optim.plan.estimate.Estimate;
+import io.tessera.optim.plan.estimate.LayerShape;
 import io.tessera.optim.plan.estimate.Layout;
 import io.tessera.optim.plan.estimate.Link;
+import io.tessera.optim.plan.estimate.NonGemmWork;
+import io.tessera.optim.plan.estimate.OpClass;
+import io.tessera.optim.plan.estimate.OpCosts;
 import io.tessera.optim.plan.estimate.StepTimeModel;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
@@ -20,10 +31,14 @@ import picocli.CommandLine.Option;
  * prediction.
  *
  * <p>{@code --gpu cpu} predicts a run of this host's local processes ({@link Cluster#cpu}): it has no
- * published figures, so it needs {@code --peak-tflops} (the fp32 ceiling measured with one rank's
- * threads) and {@code --intra-node-gbps} (the measured all-reduce bus bandwidth);
- * {@code benchmarks/estimate/run.sh} measures both and compares the prediction with {@code bench step}
- * and {@code bench scaling}.
+ * published figures, so it needs {@code --intra-node-gbps} (the measured all-reduce bus bandwidth) and
+ * the non-GEMM costs per element, from {@code --ops-json FILE} ({@code bin/tessera bench ops --threads T
+ * --json FILE}, T one rank's threads) or {@code --op-cost CLASS=NS}. Its GEMM rate is {@code --peak-tflops}
+ * when given, else the rate {@code bench ops} measured for the layers' products on Tessera's GEMM strategy
+ * (the file must then be for the same model, layers, micro-batch and sequence).
+ * {@code benchmarks/estimate/run.sh} measures all of them and compares the prediction with
+ * {@code bench step} and {@code bench scaling}. The named GPUs carry no op costs (the non-GEMM term is 0)
+ * unless {@code --ops-json} or {@code --op-cost} give them.
  *
  * <p>Thread safety: picocli fills it once; not shared.
  */
@@ -70,23 +85,38 @@ final class EstimateOptions {
     @Option(names = "--recompute", description = "Activation recomputation (one more forward in backward).")
     boolean recompute;
 
+    @Option(names = "--ops-json", description = "Non-GEMM costs per element and the layers' GEMM rate, written by"
+            + " bin/tessera bench ops --threads T --json FILE (required for --gpu cpu unless --op-cost gives the costs).")
+    Path opsJson;
+
+    @Option(names = "--op-cost", description = "CLASS=NS: nanoseconds per element of a non-GEMM op class (repeatable;"
+            + " replaces the --ops-json figure). Classes: add, bias, scale, mask, softmax, dropout, gelu, layer_norm, heads,"
+            + " cross_entropy, embedding, adamw.")
+    Map<String, Double> opCost;
+
+    private OpsReport opsReport;
+
     @Option(names = "--dp-overlap", description = "Fraction of backward that hides the data-parallel traffic, 0-1."
             + " Default: ${DEFAULT-VALUE}.")
     double dpOverlap;
 
     /** @return the cluster: the {@code --gpu} figures with each explicit flag replacing its own */
     Cluster cluster(int gpus) {
+        OpCosts costs = opCosts();
         if (gpu != null && gpu.trim().equalsIgnoreCase("cpu")) {
-            if (peakTflops == null || intraNodeGBps == null) {
-                throw new IllegalArgumentException("--gpu cpu has no published figures: give --peak-tflops (the fp32"
-                        + " ceiling of one rank's threads, from bin/tessera bench ceiling --threads T) and --intra-node-gbps"
-                        + " (the all-reduce bus bandwidth, from bin/tessera bench collectives); benchmarks/estimate/run.sh"
-                        + " measures both");
+            OpsReport.Gemm measured = ops() == null ? null : ops().gemm();
+            if (intraNodeGBps == null || costs.isNone() || (peakTflops == null && measured == null)) {
+                throw new IllegalArgumentException("--gpu cpu has no published figures: give --intra-node-gbps (the all-reduce"
+                        + " bus bandwidth, from bin/tessera bench collectives), --ops-json FILE (the non-GEMM costs per element"
+                        + " and the layers' GEMM rate, from bin/tessera bench ops --threads T --json FILE, T one rank's threads)"
+                        + " or --op-cost CLASS=NS with --peak-tflops (the fp32 GEMM rate of one rank's threads);"
+                        + " benchmarks/estimate/run.sh measures them all" + missing(costs, measured));
             }
             double alpha = latencyUs != null ? latencyUs * 1e-6 : Cluster.DEFAULT_LATENCY;
-            Cluster c = Cluster.cpu(peakTflops * 1e12, gpus, new Link(alpha, intraNodeGBps * 1e9));
+            double peak = peakTflops != null ? peakTflops * 1e12 : measured.gflops() * 1e9;
+            Cluster c = Cluster.cpu(peak, gpus, new Link(alpha, intraNodeGBps * 1e9), costs);
             return achievable == null ? c
-                    : new Cluster(c.name(), c.peakFlops(), achievable, c.gpusPerNode(), c.intraNode(), c.interNode());
+                    : new Cluster(c.name(), c.peakFlops(), achievable, c.gpusPerNode(), c.intraNode(), c.interNode(), costs);
         }
         double a = achievable != null ? achievable : 0.6;
         Cluster base = Cluster.of(gpu, a);
@@ -95,7 +125,83 @@ final class EstimateOptions {
                 peakTflops != null ? peakTflops * 1e12 : base.peakFlops(), a,
                 gpusPerNode != null ? gpusPerNode : base.gpusPerNode(),
                 new Link(alpha, intraNodeGBps != null ? intraNodeGBps * 1e9 : base.intraNode().bytesPerSecond()),
-                new Link(alpha, interNodeGBps != null ? interNodeGBps * 1e9 : base.interNode().bytesPerSecond()));
+                new Link(alpha, interNodeGBps != null ? interNodeGBps * 1e9 : base.interNode().bytesPerSecond()), costs);
+    }
+
+    private String missing(OpCosts costs, OpsReport.Gemm measured) {
+        java.util.List<String> m = new java.util.ArrayList<>();
+        if (intraNodeGBps == null) {
+            m.add("--intra-node-gbps");
+        }
+        if (costs.isNone()) {
+            m.add("--ops-json or --op-cost");
+        }
+        if (peakTflops == null && measured == null) {
+            m.add(opsJson == null ? "--peak-tflops (or --ops-json)" : "--peak-tflops (" + opsJson + " has no GEMM rate: it was"
+                    + " written with --no-gemm)");
+        }
+        return " (missing: " + String.join("; ", m) + ")";
+    }
+
+    /** @return the report of {@code --ops-json}, read once, or null */
+    private OpsReport ops() {
+        if (opsJson != null && opsReport == null) {
+            try {
+                opsReport = OpsReport.read(opsJson);
+            } catch (IOException e) {
+                throw new UncheckedIOException("--ops-json " + opsJson + " cannot be read: " + e.getMessage()
+                        + "; write it with bin/tessera bench ops --json FILE", e);
+            }
+        }
+        return opsReport;
+    }
+
+    /** @return the costs of {@code --ops-json} with each {@code --op-cost} replacing its class; NONE without both */
+    OpCosts opCosts() {
+        OpsReport r = ops();
+        EnumMap<OpClass, Double> m = new EnumMap<>(OpClass.class);
+        if (r != null) {
+            m.putAll(r.costs(opsJson.toString()).secondsPerElement());
+        }
+        if (opCost != null) {
+            opCost.forEach((k, ns) -> m.put(OpClass.ofKey(k), ns * 1e-9));
+        }
+        if (m.isEmpty()) {
+            return OpCosts.NONE;
+        }
+        String source = r == null ? "--op-cost" : opCost == null ? opsJson.toString() : opsJson + " and --op-cost";
+        return new OpCosts(m, source);
+    }
+
+    /**
+     * The GEMM rate of {@code --ops-json} was measured on one model shape; it is refused for another.
+     *
+     * @throws IllegalArgumentException naming both shapes and the fix
+     */
+    void checkGemmShape(TransformerConfig config, int s) {
+        OpsReport r = ops();
+        if (r == null || r.gemm() == null || peakTflops != null || gpu == null || !gpu.trim().equalsIgnoreCase("cpu")) {
+            return;
+        }
+        OpsReport.Shape m = r.shape();
+        if (m.layers() != config.numLayers() || m.batch() != microBatch || m.seq() != s || m.hidden() != config.hiddenSize()
+                || m.ffn() != config.intermediateSize()) {
+            throw new IllegalArgumentException("--ops-json " + opsJson + " measured the GEMM rate for " + m.label() + " (h "
+                    + m.hidden() + ", f " + m.ffn() + "); this estimate is for L" + config.numLayers() + " b" + microBatch + " s" + s
+                    + " (h " + config.hiddenSize() + ", f " + config.intermediateSize() + "): rerun bin/tessera bench ops with the"
+                    + " same --model, --layers, --batch (= --micro-batch) and --seq, or give --peak-tflops");
+        }
+    }
+
+    /**
+     * @param config the model
+     * @param tp the tensor-parallel degree (pads the vocabulary)
+     * @return what the non-GEMM count needs of the architecture; every batch carries an attention mask
+     *     (BERT's padding mask, GPT-2's causal one)
+     */
+    static LayerShape layerShape(TransformerConfig config, int tp) {
+        return new LayerShape(config.numHeads(), config.intermediateSize(), config.paddedVocabSize(tp),
+                config.attentionDropout() > 0, config.hiddenDropout() > 0, true, config.architecture() != Architecture.GPT2);
     }
 
     /**
@@ -118,8 +224,9 @@ final class EstimateOptions {
         long params = ParameterCount.ofPaddedVocab(config, ModelVariant.PRETRAINING_MODEL, tp).total();
         double perToken = TransformerFlops.trainingPerToken(ModelShape.of(config, 1, s));
         Layout layout = new Layout(perToken, params, config.numLayers(), config.hiddenSize(), s, tp, pp, dp, virtualStages,
-                zero, microBatch, batch, recompute, dpOverlap, precision.gradientBytes());
+                zero, microBatch, batch, recompute, dpOverlap, precision.gradientBytes(), layerShape(config, tp));
         Cluster c = cluster(gpus);
+        checkGemmShape(config, s);
         Estimate e = StepTimeModel.estimate(layout, c);
         out.printf("cluster          %s: %.3g TFLOP/s peak × %.2f achievable, %d per node, intra %.1f GB/s, inter %.1f GB/s,"
                 + " α %.1f µs%n", c.name(), c.peakFlops() / 1e12, c.achievable(), c.gpusPerNode(),
@@ -130,7 +237,27 @@ final class EstimateOptions {
                 precision, precision.gradientBytes());
         out.printf("FLOPs per token  %.4g (model, no recomputation); %,d parameters, %d layers%n", perToken, params,
                 config.numLayers());
+        if (!c.opCosts().isNone()) {
+            out.printf("op costs         %s%s%n", c.opCosts().source(), peakTflops == null && c.name().equals("cpu")
+                    ? String.format(" (GEMM rate %.1f GFLOP/s: the layers' products on Tessera's %s strategy)",
+                    c.peakFlops() / 1e9, ops().gemm().strategy()) : "");
+        }
         out.printf("compute          %10.4f s%n", e.computeSeconds());
+        out.printf("non-GEMM         %10.4f s (softmax, LayerNorm, GELU, dropout, biases, adds, cross-entropy, embedding"
+                + " gradient%s)%n", e.nonGemmSeconds(), c.opCosts().isNone() ? "; no op costs: 0" : "");
+        if (!c.opCosts().isNone()) {
+            StringBuilder by = new StringBuilder();
+            Map<OpClass, Double> perMicroBatch = NonGemmWork.perMicroBatch(layout, layout.shape());
+            for (OpClass k : OpClass.values()) {
+                double sec = k == OpClass.ADAMW ? e.optimizerSeconds()
+                        : layout.microBatches() * perMicroBatch.getOrDefault(k, 0.0) * c.opCosts().seconds(k);
+                if (sec > 0) {
+                    by.append(by.length() == 0 ? "" : ", ").append(String.format("%s %.3f", k.key(), sec));
+                }
+            }
+            out.printf("  by class       %s s%n", by);
+        }
+        out.printf("optimizer        %10.4f s (AdamW over the rank's parameters)%n", e.optimizerSeconds());
         out.printf("tp all-reduce    %10.4f s%n", e.tensorParallelSeconds());
         out.printf("pp send/recv     %10.4f s%n", e.pipelineSendSeconds());
         out.printf("pp bubble        %10.4f s%n", e.bubbleSeconds());

@@ -156,6 +156,7 @@ final class PlanCommand implements Callable<Integer> {
         int seq = estimate.seq != null ? estimate.seq : config.maxPositions();
         int batch = estimate.globalBatch != null ? estimate.globalBatch : estimate.microBatch * gpus;
         io.tessera.optim.plan.estimate.Cluster cluster = estimate.cluster(gpus);
+        estimate.checkGemmShape(config, seq);
         List<BestLayouts.Candidate> all = BestLayouts.search(config, gpus, gpuMemory.bytes(), cluster, estimate.microBatch, batch,
                 seq, estimate.recompute, precision, estimate.dpOverlap);
         out.printf("best layouts     %s on %d × %s (%s each), micro-batch %d, global batch %d, seq %d%s, %s: %d of the layouts"

@@ -29,7 +29,8 @@ class PlanEstimateTest {
                 "--gpu", "v100", "--achievable", "0.5", "--micro-batch", "4", "--global-batch", "512");
         assertEquals(0, o.code(), o.err());
         for (String f : new String[] {"v100: 125 TFLOP/s peak × 0.50", "tp 4 × pp 1 × dp 64, ZeRO 1", "global batch 512",
-                "step time", "tokens/s", "TFLOP/s per GPU", "MFU", "weak scaling", "tp all-reduce", "dp gradients"}) {
+                "step time", "tokens/s", "TFLOP/s per GPU", "MFU", "weak scaling", "tp all-reduce", "dp gradients",
+                "non-GEMM             0.0000 s", "no op costs: 0"}) {
             assertTrue(o.out().contains(f), "expected '" + f + "' in:\n" + o.out());
         }
     }
@@ -60,17 +61,47 @@ class PlanEstimateTest {
 
     @Test
     void aCpuHostTakesItsMeasuredFigures() {
+        // softmax at 1 ns per score: 2 layers × 8·12·128² scores = 3,145,728 → 0.0031 s per micro-batch; dp 2
         Outcome o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--layers", "2", "--gpus", "2",
-                "--seq", "128", "--micro-batch", "8", "--precision", "FP32", "--peak-tflops", "0.1", "--intra-node-gbps", "1.5");
+                "--seq", "128", "--micro-batch", "8", "--precision", "FP32", "--peak-tflops", "0.1", "--intra-node-gbps", "1.5",
+                "--op-cost", "softmax=1");
         assertEquals(0, o.code(), o.err());
         for (String f : new String[] {"cpu: 0.100 TFLOP/s peak × 1.00", "2 per node, intra 1.5 GB/s", "global batch 16, seq 128",
-                "FP32 (4 bytes per element)", "2 layers"}) {
+                "FP32 (4 bytes per element)", "2 layers", "op costs         --op-cost", "non-GEMM             0.0031 s",
+                "by class       softmax 0.003 s", "optimizer            0.0000 s"}) {
             assertTrue(o.out().contains(f), "expected '" + f + "' in:\n" + o.out());
         }
         o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--gpus", "2");
         assertEquals(1, o.code(), o.out());
-        assertTrue(o.err().contains("--gpu cpu has no published figures") && o.err().contains("--peak-tflops")
-                && o.err().contains("benchmarks/estimate/run.sh"), o.err());
+        assertTrue(o.err().contains("--gpu cpu has no published figures") && o.err().contains("--ops-json FILE")
+                && o.err().contains("bin/tessera bench ops --threads T --json FILE") && o.err().contains("benchmarks/estimate/run.sh")
+                && o.err().contains("missing: --intra-node-gbps; --ops-json or --op-cost; --peak-tflops"), o.err());
+        o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--gpus", "2", "--intra-node-gbps", "1.5",
+                "--peak-tflops", "0.1");
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.err().contains("(missing: --ops-json or --op-cost)"), o.err());
+    }
+
+    @Test
+    void theOpsJsonGivesTheCostsAndTheGemmRateOfItsShape(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path file = dir.resolve("ops.json");
+        new io.tessera.benchmarks.ceiling.OpsReport(new io.tessera.benchmarks.ceiling.OpsReport.Shape("bert-base", 2, 8, 128,
+                768, 12, 3072, 30592), 2, 1, 3, java.util.List.of(new io.tessera.benchmarks.ceiling.OpsReport.Op(
+                io.tessera.optim.plan.estimate.OpClass.SOFTMAX, "[8, 12, 128, 128]", 1_572_864, 0, 0, 1.572_864e-3)),
+                new io.tessera.benchmarks.ceiling.OpsReport.Gemm("planned", 50, java.util.List.of()), java.util.Map.of()).write(file);
+        Outcome o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--layers", "2", "--gpus", "1",
+                "--seq", "128", "--micro-batch", "8", "--precision", "FP32", "--intra-node-gbps", "1.5", "--ops-json", file.toString());
+        assertEquals(0, o.code(), o.err());
+        for (String f : new String[] {"cpu: 0.0500 TFLOP/s peak", "GEMM rate 50.0 GFLOP/s: the layers' products on Tessera's"
+                + " planned strategy", "non-GEMM             0.0031 s"}) {
+            assertTrue(o.out().contains(f), "expected '" + f + "' in:\n" + o.out());
+        }
+        o = tessera("plan", "--estimate", "--gpu", "cpu", "--model", "bert-base", "--layers", "4", "--gpus", "1",
+                "--seq", "128", "--micro-batch", "8", "--precision", "FP32", "--intra-node-gbps", "1.5", "--ops-json", file.toString());
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.err().contains("measured the GEMM rate for bert-base L2 b8 s128") && o.err().contains("L4 b8 s128")
+                && o.err().contains("--peak-tflops"), o.err());
     }
 
     @Test

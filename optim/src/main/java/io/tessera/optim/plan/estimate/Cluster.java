@@ -20,8 +20,16 @@ import java.util.Locale;
  * @param gpusPerNode devices sharing the intra-node link
  * @param intraNode the link inside a node
  * @param interNode the link between nodes, per device
+ * @param opCosts seconds per element of the non-GEMM work ({@link NonGemmWork}); {@link OpCosts#NONE} for
+ *     the named GPUs (no figures: the term is 0 there), measured by {@code bin/tessera bench ops} for a CPU
  */
-public record Cluster(String name, double peakFlops, double achievable, int gpusPerNode, Link intraNode, Link interNode) {
+public record Cluster(String name, double peakFlops, double achievable, int gpusPerNode, Link intraNode, Link interNode,
+                      OpCosts opCosts) {
+
+    /** A cluster without non-GEMM figures ({@link OpCosts#NONE}). */
+    public Cluster(String name, double peakFlops, double achievable, int gpusPerNode, Link intraNode, Link interNode) {
+        this(name, peakFlops, achievable, gpusPerNode, intraNode, interNode, OpCosts.NONE);
+    }
 
     /** Default latency per message, seconds. */
     public static final double DEFAULT_LATENCY = 5e-6;
@@ -42,6 +50,9 @@ public record Cluster(String name, double peakFlops, double achievable, int gpus
         }
         if (intraNode == null || interNode == null) {
             throw new IllegalArgumentException("links are null: give the intra-node and inter-node Link");
+        }
+        if (opCosts == null) {
+            throw new IllegalArgumentException("op costs are null: give OpCosts.NONE for no non-GEMM figures");
         }
     }
 
@@ -83,16 +94,31 @@ public record Cluster(String name, double peakFlops, double achievable, int gpus
      *   peak        = measured ceiling per rank (achievable 1: the ceiling already is what a product reaches)
      *   gpusPerNode = ranks (all on one host, one link)
      *   link        = (α, measured busbw) inside and "between" nodes alike
+     *   opCosts     = seconds per element of each non-GEMM class, measured with one rank's threads
+     *                 ({@code bin/tessera bench ops --threads T --json FILE})
      * </pre>
      *
      * @param ceilingFlops measured fp32 GEMM FLOP/s of one rank's threads
      * @param ranks processes sharing the host
      * @param link α and the measured bus bandwidth
+     * @param opCosts the measured non-GEMM costs
      * @return the cluster
      * @throws IllegalArgumentException naming a bad figure
      */
+    public static Cluster cpu(double ceilingFlops, int ranks, Link link, OpCosts opCosts) {
+        return new Cluster("cpu", ceilingFlops, 1, ranks, link, link, opCosts);
+    }
+
+    /**
+     * {@link #cpu(double, int, Link, OpCosts)} without non-GEMM figures: products and links only.
+     *
+     * @param ceilingFlops measured fp32 GEMM FLOP/s of one rank's threads
+     * @param ranks processes sharing the host
+     * @param link α and the measured bus bandwidth
+     * @return the cluster
+     */
     public static Cluster cpu(double ceilingFlops, int ranks, Link link) {
-        return new Cluster("cpu", ceilingFlops, 1, ranks, link, link);
+        return cpu(ceilingFlops, ranks, link, OpCosts.NONE);
     }
 
     private static Cluster gpu(String name, double tflops, double achievable, double intraGBps, double interGBps) {

@@ -6,6 +6,8 @@ package io.tessera.optim.plan.estimate;
  * <p>Thread safety: immutable.
  *
  * @param computeSeconds matrix work of one device, recomputation included
+ * @param nonGemmSeconds the non-GEMM work of the micro-batches ({@link NonGemmWork}), 0 without op costs
+ * @param optimizerSeconds the optimizer's non-GEMM work, once per step, 0 without op costs
  * @param tensorParallelSeconds the tp all-reduces on the critical path
  * @param pipelineSendSeconds the pipeline send/recv of activations and their gradients
  * @param bubbleSeconds the pipeline bubble
@@ -19,8 +21,8 @@ package io.tessera.optim.plan.estimate;
  * @param peakFlops peak FLOP/s per device
  * @param weakScalingEfficiency {@code step(d = 1, B/d) / step(d, B)}, 1 for d = 1
  */
-public record Estimate(double computeSeconds, double tensorParallelSeconds, double pipelineSendSeconds,
-                       double bubbleSeconds, double dataParallelSeconds, double dataParallelExposedSeconds,
+public record Estimate(double computeSeconds, double nonGemmSeconds, double optimizerSeconds,
+                       double tensorParallelSeconds, double pipelineSendSeconds, double bubbleSeconds, double dataParallelSeconds, double dataParallelExposedSeconds,
                        double stepSeconds, double modelFlops, double hardwareFlops, long tokens, int devices,
                        double peakFlops, double weakScalingEfficiency) {
 
@@ -46,8 +48,8 @@ public record Estimate(double computeSeconds, double tensorParallelSeconds, doub
 
     /** @return a copy with the weak-scaling efficiency set */
     Estimate withWeakScaling(double efficiency) {
-        return new Estimate(computeSeconds, tensorParallelSeconds, pipelineSendSeconds, bubbleSeconds,
-                dataParallelSeconds, dataParallelExposedSeconds, stepSeconds, modelFlops, hardwareFlops, tokens,
-                devices, peakFlops, efficiency);
+        return new Estimate(computeSeconds, nonGemmSeconds, optimizerSeconds, tensorParallelSeconds, pipelineSendSeconds,
+                bubbleSeconds, dataParallelSeconds, dataParallelExposedSeconds, stepSeconds, modelFlops, hardwareFlops,
+                tokens, devices, peakFlops, efficiency);
     }
 }

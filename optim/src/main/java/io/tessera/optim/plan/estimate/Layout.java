@@ -27,10 +27,20 @@ import java.util.List;
  * @param dpOverlap fraction φ ∈ [0, 1] of the backward pass that hides the data-parallel gradient traffic
  * @param elementBytes e, bytes of one activation or gradient element on the wire: 2 (fp16/bf16 mixed
  *     precision) or 4 (fp32, as Tessera's CPU runs)
+ * @param shape heads, MLP width, vocabulary, dropouts and head form for {@link NonGemmWork}, or null when
+ *     unknown (then a cluster with {@link OpCosts} is refused: the non-GEMM term cannot be counted)
  */
 public record Layout(double flopsPerToken, long parameters, int layers, int hidden, int seq, int tp, int pp, int dp,
                      int virtualStages, int zeroStage, int microBatch, int globalBatch, boolean recompute,
-                     double dpOverlap, int elementBytes) {
+                     double dpOverlap, int elementBytes, LayerShape shape) {
+
+    /** A layout without a {@link LayerShape}: for clusters without op costs (the named GPUs). */
+    public Layout(double flopsPerToken, long parameters, int layers, int hidden, int seq, int tp, int pp, int dp,
+                  int virtualStages, int zeroStage, int microBatch, int globalBatch, boolean recompute,
+                  double dpOverlap, int elementBytes) {
+        this(flopsPerToken, parameters, layers, hidden, seq, tp, pp, dp, virtualStages, zeroStage, microBatch,
+                globalBatch, recompute, dpOverlap, elementBytes, null);
+    }
 
     /** @throws IllegalArgumentException listing every problem with its value, rule and fix */
     public Layout {
@@ -60,6 +70,10 @@ public record Layout(double flopsPerToken, long parameters, int layers, int hidd
             p.add("elementBytes = " + elementBytes + " must be 2 (fp16/bf16) or 4 (fp32); plan --estimate sets it"
                     + " from --precision (FP32: 4, MIXED_FP16: 2)");
         }
+        if (shape != null && tp > 0 && (shape.heads() % tp != 0 || shape.ffn() % tp != 0 || shape.paddedVocab() % tp != 0)) {
+            p.add("heads = " + shape.heads() + ", ffn = " + shape.ffn() + " and paddedVocab = " + shape.paddedVocab()
+                    + " must all be divisible by tp = " + tp + "; pick a tp degree dividing them");
+        }
         if (pp > 0 && virtualStages > 0 && layers > 0 && layers % (pp * virtualStages) != 0) {
             p.add("layers = " + layers + " is not divisible by pp × virtualStages = " + pp * virtualStages
                     + "; pick degrees dividing the layer count");
@@ -86,7 +100,7 @@ public record Layout(double flopsPerToken, long parameters, int layers, int hidd
     /** @return the same layout with other data-parallel and global-batch sizes */
     public Layout withDataParallel(int newDp, int newGlobalBatch) {
         return new Layout(flopsPerToken, parameters, layers, hidden, seq, tp, pp, newDp, virtualStages, zeroStage,
-                microBatch, newGlobalBatch, recompute, dpOverlap, elementBytes);
+                microBatch, newGlobalBatch, recompute, dpOverlap, elementBytes, shape);
     }
 
     private static void positive(List<String> p, String name, int v) {

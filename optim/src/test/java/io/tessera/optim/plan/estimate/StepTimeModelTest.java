@@ -129,4 +129,70 @@ class StepTimeModelTest {
         assertEquals(989e12, Cluster.of("h100", 1).peakFlops());
         assertEquals(25e9, Cluster.of("a100", 1).interNode().bytesPerSecond());
     }
+
+    /** A 10 heads, f 4000, V' 30000, dropouts, mask, BERT head: n = b·A·s² = 1e5 scores per layer. */
+    private static final LayerShape SHAPE = new LayerShape(10, 4000, 30000, true, true, true, true);
+
+    /** Softmax 1e-9 s per score, AdamW 1e-8 s per parameter, the rest free. */
+    private static final OpCosts COSTS = new OpCosts(java.util.Map.of(OpClass.SOFTMAX, 1e-9, OpClass.ADAMW, 1e-8), "test");
+
+    private static Layout shaped(int pp, int dp, int globalBatch, long params, int zero, double overlap) {
+        return new Layout(1e9, params, 4, 1000, 100, 1, pp, dp, 1, zero, 1, globalBatch, false, overlap, 2, SHAPE);
+    }
+
+    private static Cluster costed() {
+        return new Cluster("test", 1e12, 0.5, 8, new Link(1e-5, 1e9), new Link(1e-5, 1e9), COSTS);
+    }
+
+    @Test
+    void nonGemmIsTheMicroBatchesElementsAtTheirCostsAndTheOptimizerRunsOncePerStep() {
+        // L 4, m = 2: nonGemm = 2 · 4 · 1e5 · 1e-9 = 8e-4; optim = 1e6 · 1e-8 = 0.01; compute = 1e9·200/5e11 = 0.4
+        Estimate e = StepTimeModel.estimate(shaped(1, 1, 2, 1_000_000, 0, 0), costed());
+        assertEquals(0.4, e.computeSeconds(), 1e-12);
+        assertEquals(8e-4, e.nonGemmSeconds(), 1e-15);
+        assertEquals(0.01, e.optimizerSeconds(), 1e-15);
+        assertEquals(0.4108, e.stepSeconds(), 1e-12);
+        Estimate bare = StepTimeModel.estimate(shaped(1, 1, 2, 1_000_000, 0, 0), CLUSTER);
+        assertEquals(0, bare.nonGemmSeconds());
+        assertEquals(0, bare.optimizerSeconds());
+        assertEquals(0.4, bare.stepSeconds(), 1e-12);
+    }
+
+    @Test
+    void theBubbleScalesTheMicroBatchWorkButNotTheOptimizer() {
+        // pp 4, m 8, L/p = 1: compute = 8e11/(4·5e11) = 0.4, nonGemm = 8 · 1e5 · 1e-9 = 8e-4,
+        // send = 8 · 2 · (1e-5 + 2e5/1e9) = 3.36e-3; optim = 1e6/4 · 1e-8 = 2.5e-3
+        Estimate e = StepTimeModel.estimate(shaped(4, 1, 8, 1_000_000, 0, 0), costed());
+        double ideal = 0.4 + 8e-4 + 3.36e-3;
+        assertEquals(ideal * 3 / 8, e.bubbleSeconds(), 1e-12);
+        assertEquals(ideal * 11 / 8 + 2.5e-3, e.stepSeconds(), 1e-12);
+    }
+
+    @Test
+    void theBackwardsShareOfNonGemmWorkHidesGradientsAndZeroShardsTheOptimizer() {
+        // dp 2, B 2, m 1, Ψ 1e7: AR = 2·(1/2)·2e7/1e9 + 2e-5 = 0.02002; compute = 1e9·200/(2·5e11) = 0.2,
+        // nonGemm = 1 · 4 · 1e5 · 1e-9 = 4e-4
+        Estimate e = StepTimeModel.estimate(shaped(1, 2, 2, 10_000_000, 1, 0.05), costed());
+        assertEquals(4e-4, e.nonGemmSeconds(), 1e-15);
+        assertEquals(0.02002 - 0.05 * (0.2 + 4e-4) * 2 / 3, e.dataParallelExposedSeconds(), 1e-12);
+        assertEquals(5e6 * 1e-8, e.optimizerSeconds(), 1e-15);           // ZeRO 1: Ψ/d parameters per rank
+    }
+
+    @Test
+    void opCostsWithoutALayerShapeAreRefused() {
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> StepTimeModel.estimate(layout(1, 1, 1, 1, 1, 1_000_000, false, 0, 0), costed())).getMessage();
+        assertTrue(m.contains("no LayerShape") && m.contains("test"), m);
+    }
+
+    @Test
+    void pricedScoreProductsLeaveTheComputeTerm() {
+        // L 4, s 100, h 1000, B 2: F_qk = 12·100·1000·4·200 = 9.6e8 of F = 2e11; m 2: 2·4·1e5 scores at 1e-9 s
+        OpCosts withProducts = new OpCosts(java.util.Map.of(OpClass.SCORE_PRODUCTS, 1e-9), "test");
+        Cluster c = new Cluster("test", 1e12, 0.5, 8, new Link(1e-5, 1e9), new Link(1e-5, 1e9), withProducts);
+        Estimate e = StepTimeModel.estimate(shaped(1, 1, 2, 1_000_000, 0, 0), c);
+        assertEquals((2e11 - 9.6e8) / 5e11, e.computeSeconds(), 1e-12);
+        assertEquals(8e-4, e.nonGemmSeconds(), 1e-15);
+        assertEquals(e.modelFlops(), 2e11, 1e-3);                          // MFU still counts every FLOP
+    }
 }
