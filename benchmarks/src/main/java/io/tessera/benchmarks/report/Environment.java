@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Facts about the machine and libraries a report records next to its figures.
@@ -19,8 +20,11 @@ public final class Environment {
 
     /**
      * @return {@code time}, {@code cpu}, {@code cores}, {@code os}, {@code java}, {@code libtorch},
-     *     libtorch's thread count and the load average when the run started (other processes' load on a
-     *     shared machine slows every figure), in that order
+     *     libtorch's thread count, the load average when the run started (other processes' load on a
+     *     shared machine slows every figure), and the memory settings that change CPU step times several
+     *     tens of percent: {@code glibc_tunables} ({@code glibc.malloc.hugetlb=1}, which {@code bin/tessera}
+     *     sets, puts large tensors on transparent huge pages) and {@code transparent_hugepages} (the
+     *     kernel's mode), in that order
      */
     public static Map<String, String> describe() {
         Map<String, String> m = new LinkedHashMap<>();
@@ -32,6 +36,8 @@ public final class Environment {
         m.put("libtorch", Torch.version());
         m.put("libtorch_threads", Integer.toString(Torch.threads()));
         m.put("loadavg", loadAverage());
+        m.put("glibc_tunables", Objects.requireNonNullElse(System.getenv("GLIBC_TUNABLES"), "unset"));
+        m.put("transparent_hugepages", transparentHugePages());
         return m;
     }
 
@@ -42,6 +48,21 @@ public final class Environment {
             return f[0] + " " + f[1] + " " + f[2];
         } catch (IOException | RuntimeException e) {
             return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * @return the selected mode of {@code /sys/kernel/mm/transparent_hugepage/enabled} ({@code always},
+     *     {@code madvise} or {@code never}), or {@code unknown}
+     */
+    public static String transparentHugePages() {
+        try {
+            String s = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+            int open = s.indexOf('[');
+            int close = s.indexOf(']', open + 1);
+            return open >= 0 && close > open ? s.substring(open + 1, close) : s.trim();
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 
