@@ -100,6 +100,13 @@ def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s,
                            "torch": torch.__version__, "blas": bert_step.blas_info()}, fh)
     finally:
         dist.destroy_process_group()
+    # PyTorch 1.13 can deadlock tearing DDP down at exit: ~Reducer -> ~ProcessGroupGloo joins Gloo's worker
+    # thread while that thread waits for the GIL to free a tensor's Python object (a no_sync world-2 rank hung
+    # so, at 100% CPU, on 2026-12-07). The result file is closed and nothing is left to do: leave without
+    # running destructors.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv=None):
