@@ -5,7 +5,8 @@
 #   2. bench collectives --worlds 2     all-reduce bus bandwidth between 2 local processes (64 MB)
 #   3. bench ops                        the calibration: seconds per element of every non-GEMM op class and the
 #                                       layers' GEMM rate on Tessera's strategy, for shape A with T and with T/2
-#                                       threads and for shape B with T threads
+#                                       threads and for shape B with T threads; the T/2-thread calibration of a
+#                                       data-parallel rank runs as T/(T/2) concurrent copies, as the ranks do
 #   4. bench step                       one process, T threads, shapes A and B: step time, the T-thread ceiling
 #                                       and the time inside the linear layers' products (its GEMM breakdown)
 #   5. bench scaling --dp 1,2 --tp 1    shape A: dp 1 (T threads) and dp 2 (T/2 threads per rank), the dp 2
@@ -35,7 +36,16 @@ shape_b=(--model bert-base --layers "$layers_b" --batch "$batch_b" --seq "$seq_b
 
 echo "load before: $(uptime)"
 "$tessera" bench ops "${shape[@]}" --threads "$threads" --reps "$ops_reps" --json "$out/ops.json" > "$out/ops.txt"
+# A data-parallel rank shares the host's caches and memory bandwidth with the other rank(s), so its
+# calibration runs beside copies of itself, as the ranks run: one bench ops per rank, concurrently
+# (the first one's figures are used; the others' are kept for comparison).
+ranks=$(( threads / rank_threads ))
+for r in $(seq 1 $(( ranks - 1 ))); do
+  "$tessera" bench ops "${shape[@]}" --threads "$rank_threads" --reps "$ops_reps" --json "$out/ops-rank-peer$r.json" \
+    > "$out/ops-rank-peer$r.txt" &
+done
 "$tessera" bench ops "${shape[@]}" --threads "$rank_threads" --reps "$ops_reps" --json "$out/ops-rank.json" > "$out/ops-rank.txt"
+wait
 "$tessera" bench ops "${shape_b[@]}" --threads "$threads" --reps "$ops_reps" --json "$out/ops-b.json" > "$out/ops-b.txt"
 echo "load after bench ops: $(uptime)"
 "$tessera" bench ceiling --shapes 2048x768x3072 --threads "$rank_threads" --reps 10 --no-reference --no-fp16 --json "$out/ceiling-rank.json" \

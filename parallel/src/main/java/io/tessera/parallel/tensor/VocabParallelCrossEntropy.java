@@ -30,7 +30,8 @@ import java.util.Objects;
  * <p>Split: rank {@code r} holds logits {@code z[:, r·V'/p : (r+1)·V'/p]}. Collectives, forward: the
  * row maximum (all-reduce MAX), the target logit (each rank picks it where it holds the target, zero
  * elsewhere; all-reduce SUM) and the sum of exponentials (all-reduce SUM), each {@code [N]} floats.
- * Backward: none; {@code dz = (softmax(z) − onehot(t)) · dLoss / N} on the local columns.
+ * Backward: none; {@code dz = (softmax(z) − onehot(t)) · dLoss / N} on the local columns. A group of one
+ * takes a shorter path with the same result: libtorch's fused log-softmax in forward, its exponential in backward.
  *
  * <p>Precision: the arithmetic is fp32 whatever the logits' type; the loss is fp32 for fp16 logits
  * (an fp16 loss would keep only about three significant digits, and a loss scale such as 2^16 is
@@ -52,6 +53,7 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
     private final int vocabSize;
     private Shape logitsShape;
     private DataType logitsType;
+    private boolean savedLogProbs;
 
     /**
      * @param group the tensor-parallel group the logits are split over
@@ -108,6 +110,10 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
             z = z.add(NDArrays.where(padding, m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
             fresh = true;
         }
+        if (group.size() == 1) {
+            return new NDList(wholeVocabulary(ctx, z, fresh, t, n, local));
+        }
+        savedLogProbs = false;
         NDArray max = RegionTensors.allReduce(group, m, z.max(new int[] {1}), ReduceOp.MAX);      // [N]
         // At most two [N, V'/p] tensors at a time: the shifted logits, then their exp, divided in place into
         // the softmax (kept for backward, as Megatron does). The logits themselves are the tape's and stay intact.
@@ -134,10 +140,34 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         return new NDList(loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false));
     }
 
+    /**
+     * The loss when this rank holds the whole vocabulary: libtorch's row-wise log-softmax takes the row maximum,
+     * the sum of exponentials and the shift in one pass over each row while it is in cache, where the split
+     * form above makes a pass over all {@code [N, V']} logits for each; {@code loss_i = −log p_{i,t_i}} is exact
+     * (no underflow), and backward exponentiates the saved log-probabilities.
+     */
+    private NDArray wholeVocabulary(FunctionContext ctx, NDArray z, boolean fresh, NDArray t, long n, long local) {
+        NDManager m = ctx.manager();
+        NDArray logProbs = z.logSoftmax(1);                                                    // [N, V']
+        if (fresh) {
+            z.close();
+        }
+        NDArray scoredMask = t.neq(IGNORE_INDEX);                                              // [N]
+        NDArray target = t.mul(scoredMask.toType(DataType.INT64, false));                     // ignored rows pick column 0
+        NDArray picked = logProbs.gather(target.reshape(n, 1), 1).reshape(n);
+        NDArray scored = scoredMask.toType(DataType.FLOAT32, false);
+        NDArray count = scored.sum().maximum(1f);
+        NDArray loss = m.zeros(new Shape(), DataType.FLOAT32).sub(picked.mul(scored).sum().div(count)); // [], +0 if none
+        NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(target);
+        savedLogProbs = true;
+        ctx.save(logProbs, flatTarget, scored, scored.div(count));
+        return loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false);
+    }
+
     @Override
     public NDList backward(FunctionContext ctx, NDList outputCotangents) {
         NDList saved = ctx.saved();
-        NDArray softmax = saved.get(0);
+        NDArray softmax = savedLogProbs ? saved.get(0).exp() : saved.get(0);
         NDArray flatTarget = saved.get(1);
         NDArray mine = saved.get(2);
         NDArray weight = saved.get(3);
