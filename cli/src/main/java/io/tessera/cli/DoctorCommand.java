@@ -2,6 +2,7 @@ package io.tessera.cli;
 
 import ai.djl.engine.Engine;
 import ai.djl.util.cuda.CudaUtils;
+import io.tessera.core.HugePages;
 import io.tessera.core.TensorMemory;
 import io.tessera.core.Torch;
 import io.tessera.core.gemm.Gemm;
@@ -32,6 +33,7 @@ final class DoctorCommand implements Callable<Integer> {
         row(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ", "
                 + System.getProperty("java.home") + ")");
         row(out, "cpus", Runtime.getRuntime().availableProcessors() + " available to the JVM");
+        row(out, "huge pages", HugePages.describe());
         row(out, "max heap", String.format("%.1f GiB", Runtime.getRuntime().maxMemory() / (double) (1L << 30)));
         Engine engine = Torch.engine();
         row(out, "djl", Engine.getDjlVersion());

@@ -1,5 +1,6 @@
 package io.tessera.benchmarks.report;
 
+import io.tessera.core.HugePages;
 import io.tessera.core.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -7,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Facts about the machine and libraries a report records next to its figures.
@@ -36,8 +36,8 @@ public final class Environment {
         m.put("libtorch", Torch.version());
         m.put("libtorch_threads", Integer.toString(Torch.threads()));
         m.put("loadavg", loadAverage());
-        m.put("glibc_tunables", Objects.requireNonNullElse(System.getenv("GLIBC_TUNABLES"), "unset"));
-        m.put("transparent_hugepages", transparentHugePages());
+        m.put("glibc_tunables", HugePages.glibcTunables());
+        m.put("transparent_hugepages", HugePages.kernelMode());
         return m;
     }
 
@@ -48,21 +48,6 @@ public final class Environment {
             return f[0] + " " + f[1] + " " + f[2];
         } catch (IOException | RuntimeException e) {
             return "unknown (" + e.getMessage() + ")";
-        }
-    }
-
-    /**
-     * @return the selected mode of {@code /sys/kernel/mm/transparent_hugepage/enabled} ({@code always},
-     *     {@code madvise} or {@code never}), or {@code unknown}
-     */
-    public static String transparentHugePages() {
-        try {
-            String s = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
-            int open = s.indexOf('[');
-            int close = s.indexOf(']', open + 1);
-            return open >= 0 && close > open ? s.substring(open + 1, close) : s.trim();
-        } catch (IOException | RuntimeException e) {
-            return "unknown";
         }
     }
 
