@@ -53,7 +53,6 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
     private final int vocabSize;
     private Shape logitsShape;
     private DataType logitsType;
-    private boolean savedLogProbs;
 
     /**
      * @param group the tensor-parallel group the logits are split over
@@ -110,10 +109,9 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
             z = z.add(NDArrays.where(padding, m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
             fresh = true;
         }
-        if (group.size() == 1) {
-            return new NDList(wholeVocabulary(ctx, z, fresh, t, n, local));
+        if (wholeVocabulary()) {
+            return new NDList(asLossType(wholeVocabularyLoss(ctx, z, fresh, t, n, local)));
         }
-        savedLogProbs = false;
         NDArray max = RegionTensors.allReduce(group, m, z.max(new int[] {1}), ReduceOp.MAX);      // [N]
         // At most two [N, V'/p] tensors at a time: the shifted logits, then their exp, divided in place into
         // the softmax (kept for backward, as Megatron does). The logits themselves are the tape's and stay intact.
@@ -137,7 +135,17 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         // Where backward subtracts the one-hot target: flat positions i·(V'/p) + target_i.
         NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(localTarget);
         ctx.save(softmax, flatTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
-        return new NDList(loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false));
+        return new NDList(asLossType(loss));
+    }
+
+    /** @return whether this rank holds the whole vocabulary (a group of one), which saves log-probabilities */
+    private boolean wholeVocabulary() {
+        return group.size() == 1;
+    }
+
+    /** @return the loss in fp32 for fp16 logits, else in the logits' type (see the class comment) */
+    private NDArray asLossType(NDArray loss) {
+        return loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false);
     }
 
     /**
@@ -146,7 +154,7 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
      * form above makes a pass over all {@code [N, V']} logits for each; {@code loss_i = −log p_{i,t_i}} is exact
      * (no underflow), and backward exponentiates the saved log-probabilities.
      */
-    private NDArray wholeVocabulary(FunctionContext ctx, NDArray z, boolean fresh, NDArray t, long n, long local) {
+    private NDArray wholeVocabularyLoss(FunctionContext ctx, NDArray z, boolean fresh, NDArray t, long n, long local) {
         NDManager m = ctx.manager();
         NDArray logProbs = z.logSoftmax(1);                                                    // [N, V']
         if (fresh) {
@@ -159,15 +167,14 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDArray count = scored.sum().maximum(1f);
         NDArray loss = m.zeros(new Shape(), DataType.FLOAT32).sub(picked.mul(scored).sum().div(count)); // [], +0 if none
         NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(target);
-        savedLogProbs = true;
         ctx.save(logProbs, flatTarget, scored, scored.div(count));
-        return loss.toType(logitsType == DataType.FLOAT16 ? DataType.FLOAT32 : logitsType, false);
+        return loss;
     }
 
     @Override
     public NDList backward(FunctionContext ctx, NDList outputCotangents) {
         NDList saved = ctx.saved();
-        NDArray softmax = savedLogProbs ? saved.get(0).exp() : saved.get(0);
+        NDArray softmax = wholeVocabulary() ? saved.get(0).exp() : saved.get(0);
         NDArray flatTarget = saved.get(1);
         NDArray mine = saved.get(2);
         NDArray weight = saved.get(3);
