@@ -33,6 +33,11 @@ import java.util.Objects;
  * Backward: none; {@code dz = (softmax(z) − onehot(t)) · dLoss / N} on the local columns. A group of one
  * takes a shorter path with the same result: libtorch's fused log-softmax in forward, its exponential in backward.
  *
+ * <p>Rows without a target are dropped first (every rank holds the same targets, so all drop the same rows):
+ * the passes over the vocabulary and the collectives cover only the {@code N} scored rows, and backward
+ * writes the kept rows' gradient into zeros. With BERT's 15% masking over every position that is 85% less
+ * softmax work than {@code torch.nn.functional.cross_entropy}, which takes the softmax of every row.
+ *
  * <p>Precision: the arithmetic is fp32 whatever the logits' type; the loss is fp32 for fp16 logits
  * (an fp16 loss would keep only about three significant digits, and a loss scale such as 2^16 is
  * beyond the fp16 range) and of the logits' type otherwise; the logits' gradient has their type.
@@ -53,6 +58,10 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
     private final int vocabSize;
     private Shape logitsShape;
     private DataType logitsType;
+    /** Whether no row has a target (then the loss and its gradient are zero). */
+    private boolean noneScored;
+    /** The indices of the rows that have a target, when some have none (else null); saved first for backward. */
+    private NDArray keptRows;
 
     /**
      * @param group the tensor-parallel group the logits are split over
@@ -100,13 +109,37 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDArray t = targets.reshape(n).toType(DataType.INT64, false);
         checkTargets(t);
 
+        // Only rows with a target enter the loss or get a gradient: the rest are dropped before any pass over
+        // the vocabulary (with BERT's 15% masking, 85% of the rows). Every rank holds the same targets, so
+        // every rank keeps the same rows.
+        NDArray rowLogits = logits.reshape(n, local);
+        boolean fresh = false;                            // whether z is a copy that may be overwritten
+        NDArray scoredMask = t.neq(IGNORE_INDEX);
+        long scoredRows = scoredMask.sum().getLong();
+        if (scoredRows == 0) {
+            noneScored = true;
+            return new NDList(asLossType(m.zeros(new Shape(), DataType.FLOAT32)));
+        }
+        if (scoredRows < n) {
+            keptRows = scoredMask.nonzero().reshape(scoredRows);                                 // [K]
+            NDIndex kept = new NDIndex("{}", keptRows);
+            rowLogits = rowLogits.get(kept);                                                    // [K, V'/p], a copy
+            t = t.get(kept);
+            n = scoredRows;
+            fresh = true;
+        }
+
         // [N, V'/p] in fp32; padded columns take no probability.
-        NDArray z = logits.reshape(n, local).toType(DataType.FLOAT32, false);
-        boolean fresh = logitsType != DataType.FLOAT32;   // a converted copy, not a view of the logits, may be overwritten
+        NDArray z = rowLogits.toType(DataType.FLOAT32, false);
+        fresh |= logitsType != DataType.FLOAT32;
         if (real < local) {
             Shape row = new Shape(local);
             NDArray padding = m.arange(0, (int) local, 1, DataType.INT64).gte(real);
-            z = z.add(NDArrays.where(padding, m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
+            NDArray padded = z.add(NDArrays.where(padding, m.full(row, Float.NEGATIVE_INFINITY), m.zeros(row)));
+            if (fresh) {
+                z.close();
+            }
+            z = padded;
             fresh = true;
         }
         if (wholeVocabulary()) {
@@ -134,8 +167,20 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         softmax.divi(sumExp.expandDims(1));
         // Where backward subtracts the one-hot target: flat positions i·(V'/p) + target_i.
         NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(localTarget);
-        ctx.save(softmax, flatTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
+        save(ctx, softmax, flatTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
         return new NDList(asLossType(loss));
+    }
+
+    /** Saves the tensors backward needs, after the kept rows' indices when rows were dropped. */
+    private void save(FunctionContext ctx, NDArray... arrays) {
+        if (keptRows == null) {
+            ctx.save(arrays);
+            return;
+        }
+        NDArray[] all = new NDArray[arrays.length + 1];
+        all[0] = keptRows;
+        System.arraycopy(arrays, 0, all, 1, arrays.length);
+        ctx.save(all);
     }
 
     /** @return whether this rank holds the whole vocabulary (a group of one), which saves log-probabilities */
@@ -167,17 +212,21 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDArray count = scored.sum().maximum(1f);
         NDArray loss = m.zeros(new Shape(), DataType.FLOAT32).sub(picked.mul(scored).sum().div(count)); // [], +0 if none
         NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(target);
-        ctx.save(logProbs, flatTarget, scored, scored.div(count));
+        save(ctx, logProbs, flatTarget, scored, scored.div(count));
         return loss;
     }
 
     @Override
     public NDList backward(FunctionContext ctx, NDList outputCotangents) {
+        if (noneScored) {
+            return new NDList(ctx.manager().zeros(logitsShape, logitsType), null);
+        }
         NDList saved = ctx.saved();
-        NDArray softmax = wholeVocabulary() ? saved.get(0).exp() : saved.get(0);
-        NDArray flatTarget = saved.get(1);
-        NDArray mine = saved.get(2);
-        NDArray weight = saved.get(3);
+        int at = keptRows == null ? 0 : 1;                // the kept rows' indices come first when rows were dropped
+        NDArray softmax = wholeVocabulary() ? saved.get(at).exp() : saved.get(at);
+        NDArray flatTarget = saved.get(at + 1);
+        NDArray mine = saved.get(at + 2);
+        NDArray weight = saved.get(at + 3);
         NDArray cot = outputCotangents.singletonOrThrow().toType(DataType.FLOAT32, false);
         // d loss / d z = w_i·(softmax − onehot(target_i)), in place in the saved softmax (not needed again):
         // scale every row, then lower each row's target entry by w_i (where this rank holds the target).
@@ -187,6 +236,13 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         NDIndex targets = new NDIndex("{}", flatTarget);
         NDArray atTarget = flat.get(targets).subi(rowWeight.muli(mine));
         JniUtils.indexAdvPut((PtNDArray) flat, targets, (PtNDArray) atTarget);
+        if (keptRows != null) {                           // the dropped rows' gradient is zero
+            long local = grad.getShape().get(1);
+            NDArray full = ctx.manager().zeros(new Shape(logitsShape.size() / local, local), DataType.FLOAT32);
+            JniUtils.indexAdvPut((PtNDArray) full, new NDIndex("{}", saved.get(0)), (PtNDArray) grad);
+            grad.close();
+            grad = full;
+        }
         return new NDList(grad.reshape(logitsShape).toType(logitsType, false), null);
     }
 

@@ -21,8 +21,11 @@ import io.tessera.core.tape.Tape;
 import io.tessera.core.tape.Var;
 import io.tessera.parallel.ParallelContext;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -36,9 +39,18 @@ class VocabParallelTest {
     static final int PADDED = 12;
     static final int N = 6;
     static final long[] TARGETS = {0, 9, -100, 4, 7, 3};
+    /** Every row scored: the cross-entropy keeps all rows instead of dropping the unscored ones. */
+    static final long[] ALL_SCORED = {0, 9, 2, 4, 7, 3};
+    /** Most rows unscored, as under BERT's masking: only rows 1 and 4 are kept. */
+    static final long[] MOSTLY_IGNORED = {-100, 9, -100, -100, 5, -100};
 
     /** Loss and d(loss)/d(logits) of plain PyTorch cross-entropy over the first V columns. */
     static float[][] reference() {
+        return reference(TARGETS);
+    }
+
+    /** The same over given targets. */
+    static float[][] reference(long[] targetIds) {
         try (NDManager m = NDManager.newBaseManager(); Torch.GradMode g = Torch.gradMode(true)) {
             NDArray full = Rng.normal(m, new Shape(N, PADDED), 0f, 3f, 11);
             NDArray z = full.get(new NDIndex(":, 0:" + V)).duplicate();
@@ -48,8 +60,8 @@ class VocabParallelTest {
             int count = 0;
             NDArray total = null;
             for (int i = 0; i < N; i++) {
-                if (TARGETS[i] != -100) {
-                    NDArray term = logp.get(i, TARGETS[i]).neg();
+                if (targetIds[i] != -100) {
+                    NDArray term = logp.get(i, targetIds[i]).neg();
                     total = total == null ? term : total.add(term);
                     count++;
                 }
@@ -63,17 +75,23 @@ class VocabParallelTest {
         }
     }
 
+    /** Degrees 1, 2, 4, each with some rows ignored, none ignored, and most ignored. */
+    static Stream<Arguments> degreesAndTargets() {
+        return Stream.of(1, 2, 4).flatMap(p -> Stream.of(TARGETS, ALL_SCORED, MOSTLY_IGNORED)
+                .map(t -> Arguments.of(p, t)));
+    }
+
     @ParameterizedTest
-    @ValueSource(ints = {1, 2, 4})
-    void crossEntropyEqualsFullCrossEntropyOfUnpaddedLogits(int p) {
-        float[][] ref = reference();
+    @MethodSource("degreesAndTargets")
+    void crossEntropyEqualsFullCrossEntropyOfUnpaddedLogits(int p, long[] targetIds) {
+        float[][] ref = reference(targetIds);
         List<float[][]> out = TpTesting.run(p, pc -> {
             try (NDManager m = NDManager.newBaseManager(); Tape tape = new Tape(m, 1, false)) {
                 NDArray full = Rng.normal(m, new Shape(N, PADDED), 0f, 3f, 11);
                 int w = PADDED / p;
                 int r = pc.tensorRank();
                 Var logits = tape.variable(full.get(new NDIndex(":, " + (r * w) + ":" + ((r + 1) * w))).duplicate());
-                Var targets = tape.constant(m.create(TARGETS));
+                Var targets = tape.constant(m.create(targetIds));
                 Var loss = VocabParallelCrossEntropy.apply(tape, pc.tensor(), "ce", logits, targets, V);
                 tape.backward(loss);
                 NDArray grad = RegionTensors.allGatherLastDim(pc.tensor(), m, logits.grad());
