@@ -135,12 +135,12 @@ public final class MeasuredGemm implements Gemm {
 
     @Override
     public NDArray multiply(NDArray a, boolean transposeA, NDArray b, boolean transposeB, NDManager manager) {
-        return choose(a, transposeA, b, transposeB).multiply(a, transposeA, b, transposeB, manager);
+        return choose(a, transposeA, b, transposeB, false).multiply(a, transposeA, b, transposeB, manager);
     }
 
     @Override
     public void multiplyAdd(NDArray a, boolean transposeA, NDArray b, boolean transposeB, NDArray c) {
-        choose(a, transposeA, b, transposeB).multiplyAdd(a, transposeA, b, transposeB, c);
+        choose(a, transposeA, b, transposeB, true).multiplyAdd(a, transposeA, b, transposeB, c);
     }
 
     /** @return the decisions made so far, in the order they were made */
@@ -154,9 +154,9 @@ public final class MeasuredGemm implements Gemm {
         return Collections.unmodifiableMap(out);
     }
 
-    private Gemm choose(NDArray a, boolean transposeA, NDArray b, boolean transposeB) {
+    private Gemm choose(NDArray a, boolean transposeA, NDArray b, boolean transposeB, boolean accumulate) {
         int[] mkn = Gemm.dimensions(a, transposeA, b, transposeB, NAME);
-        Key key = new Key(mkn[0], mkn[1], mkn[2], transposeA, transposeB);
+        Key key = new Key(mkn[0], mkn[1], mkn[2], transposeA, transposeB, accumulate);
         Decision d = decisions.get(key);
         if (d == null) {
             d = decide(key);
@@ -215,17 +215,19 @@ public final class MeasuredGemm implements Gemm {
             // the dropout masks of in-JVM ranks drawing at the same time. The values do not matter.
             NDArray a = scratch.full(key.transposeA ? new Shape(key.k, key.m) : new Shape(key.m, key.k), 0.5f);
             NDArray b = scratch.full(key.transposeB ? new Shape(key.n, key.k) : new Shape(key.k, key.n), -0.25f);
+            // An accumulating product is timed as one: into a kept C (libtorch adds a fresh product to it,
+            // OpenBLAS writes it in place with beta = 1), so the choice counts the extra pass and allocation.
+            NDArray sum = key.accumulate ? scratch.zeros(new Shape(key.m, key.n)) : null;
             List<List<Double>> times = new ArrayList<>();
             for (Gemm g : candidates) {
-                g.multiply(a, key.transposeA, b, key.transposeB, scratch).close();
+                run(g, key, a, b, sum, scratch);
                 times.add(new ArrayList<>());
             }
             for (int t = 0; t < trials; t++) {
                 for (int i = 0; i < candidates.size(); i++) {
                     long t0 = System.nanoTime();
-                    NDArray c = candidates.get(i).multiply(a, key.transposeA, b, key.transposeB, scratch);
+                    run(candidates.get(i), key, a, b, sum, scratch);
                     times.get(i).add((System.nanoTime() - t0) / 1e9);
-                    c.close();
                 }
             }
             for (int i = 0; i < candidates.size(); i++) {
@@ -246,6 +248,15 @@ public final class MeasuredGemm implements Gemm {
         return new Decision(key, candidates.get(best), Collections.unmodifiableMap(gflops), sequence);
     }
 
+    /** One product of the kind the key names: into a new tensor (then freed), or added into {@code sum}. */
+    private static void run(Gemm g, Key key, NDArray a, NDArray b, NDArray sum, NDManager scratch) {
+        if (key.accumulate) {
+            g.multiplyAdd(a, key.transposeA, b, key.transposeB, sum);
+        } else {
+            g.multiply(a, key.transposeA, b, key.transposeB, scratch).close();
+        }
+    }
+
     private static double median(List<Double> values) {
         List<Double> sorted = new ArrayList<>(values);
         Collections.sort(sorted);
@@ -259,19 +270,28 @@ public final class MeasuredGemm implements Gemm {
     }
 
     /**
-     * A product's shape and transposes: {@code op(A) [m×k] · op(B) [k×n]}.
+     * A product's shape and transposes, {@code op(A) [m×k] · op(B) [k×n]}, and whether it is added into an
+     * existing C ({@link #multiplyAdd}: a weight gradient) or written to a new tensor. The two are decided
+     * apart: adding costs libtorch a fresh product and a pass over C, and OpenBLAS nothing extra.
      *
      * @param m rows of the result
      * @param k inner dimension
      * @param n columns of the result
      * @param transposeA whether A is transposed
      * @param transposeB whether B is transposed
+     * @param accumulate whether the product is added into C
      */
-    public record Key(int m, int k, int n, boolean transposeA, boolean transposeB) {
-        /** @return e.g. {@code 1024x768x3072 NT} (N: as stored, T: transposed) */
+    public record Key(int m, int k, int n, boolean transposeA, boolean transposeB, boolean accumulate) {
+
+        /** A product into a new tensor. */
+        public Key(int m, int k, int n, boolean transposeA, boolean transposeB) {
+            this(m, k, n, transposeA, transposeB, false);
+        }
+
+        /** @return e.g. {@code 1024x768x3072 NT} (N: as stored, T: transposed), or {@code 768x1024x3072 TN +=} when added into C */
         @Override
         public String toString() {
-            return m + "x" + k + "x" + n + " " + (transposeA ? "T" : "N") + (transposeB ? "T" : "N");
+            return m + "x" + k + "x" + n + " " + (transposeA ? "T" : "N") + (transposeB ? "T" : "N") + (accumulate ? " +=" : "");
         }
 
         /**
@@ -280,12 +300,13 @@ public final class MeasuredGemm implements Gemm {
          * @throws IllegalArgumentException if the text is not a key
          */
         public static Key parse(String text) {
-            java.util.regex.Matcher mt = java.util.regex.Pattern.compile("(\\d+)x(\\d+)x(\\d+) ([NT])([NT])").matcher(text.trim());
+            java.util.regex.Matcher mt = java.util.regex.Pattern.compile("(\\d+)x(\\d+)x(\\d+) ([NT])([NT])( \\+=)?").matcher(text.trim());
             if (!mt.matches()) {
-                throw new IllegalArgumentException("GEMM shape '" + text + "': expected MxKxN followed by two of N/T, e.g. 64x32x128 NT");
+                throw new IllegalArgumentException("GEMM shape '" + text + "': expected MxKxN followed by two of N/T and, for a"
+                        + " product added into C, ' +=', e.g. 64x32x128 NT or 128x32x64 TN +=");
             }
             return new Key(Integer.parseInt(mt.group(1)), Integer.parseInt(mt.group(2)), Integer.parseInt(mt.group(3)),
-                    mt.group(4).equals("T"), mt.group(5).equals("T"));
+                    mt.group(4).equals("T"), mt.group(5).equals("T"), mt.group(6) != null);
         }
     }
 

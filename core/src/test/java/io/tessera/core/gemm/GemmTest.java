@@ -135,6 +135,23 @@ class GemmTest {
     }
 
     @Test
+    void aProductAddedIntoCIsDecidedApartFromTheSameProductIntoANewTensor() {
+        MeasuredGemm g = new MeasuredGemm(List.of(new LibtorchGemm(), new OpenBlasGemm()), 2);
+        NDArray x = random(16, 8);
+        NDArray dy = random(16, 4);
+        NDArray grad = random(4, 8);
+        NDArray expected = grad.add(dy.transpose().matMul(x));
+        g.linearWeightGradient(dy, x, manager);
+        g.linearWeightGradientAdd(dy, x, grad);
+        assertTrue(Tensors.maxRelativeDifference(grad, expected) < 1e-5);
+        assertEquals(List.of("4x16x8 TN", "4x16x8 TN +="), List.copyOf(g.decisions().keySet()));
+        MeasuredGemm.Key added = g.decisions().get("4x16x8 TN +=").key();
+        assertTrue(added.accumulate());
+        assertEquals(added, MeasuredGemm.Key.parse(added.toString()));
+        assertEquals(new MeasuredGemm.Key(4, 16, 8, true, false), MeasuredGemm.Key.parse("4x16x8 TN"));
+    }
+
+    @Test
     void singleCandidateIsAlwaysChosen() {
         Gemm only = new LibtorchGemm();
         MeasuredGemm g = new MeasuredGemm(List.of(only), 1);
