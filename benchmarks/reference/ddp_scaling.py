@@ -21,6 +21,11 @@ clipping and optimizer step stay the same. Its median step time is the baseline 
 communication fraction 1 - step_s(no_sync) / step_s(sync) that Tessera's scaling benchmark prints. The
 ranks' models drift apart under it; only the times mean anything.
 
+With --interleave, each process times both kinds of step in turn on the same model (pairs of one synced
+step and one no_sync() step, the order alternating pair by pair, after warm-up of both kinds) and reports
+step_s (synced) and step_s_no_sync: the baseline shares the run's moment, processes and memory, so load
+that changes during the run falls on both.
+
 With "device": "cuda" in the configuration, rank r runs on cuda:r with the NCCL backend (DDP with
 device_ids=[r]), and every timed step ends with torch.cuda.synchronize().
 
@@ -44,6 +49,8 @@ def _extra_args(ap):
     ap.add_argument("--mode", choices=("weak", "strong"), default="weak")
     ap.add_argument("--timeout-s", type=int, default=600, help="Gloo collective timeout")
     ap.add_argument("--no-sync", action="store_true", help="run every step inside DDP's no_sync() (no gradient all-reduce)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="time synced and no_sync() steps in alternation in one run (step_s and step_s_no_sync)")
 
 
 def _free_port():
@@ -52,7 +59,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s, result_path, no_sync=False):
+def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s, result_path, no_sync=False,
+            interleave=False):
     import contextlib
     import datetime
 
@@ -77,27 +85,40 @@ def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s,
         opt = bert_step.make_optimizer(cfg, model)
         batch = tuple(t.to(device) for t in bert_step.make_batch(cfg, batch_per_rank, cfg["seed"] + rank))
 
-        def step():
+        def step(skip_sync):
             # no_sync covers forward and backward: DDP decides in forward whether backward all-reduces
-            with model.no_sync() if no_sync else contextlib.nullcontext():
+            with model.no_sync() if skip_sync else contextlib.nullcontext():
                 bert_step.train_step(model, opt, batch, cfg["clip"])
 
+        def timed(skip_sync):
+            t0 = time.perf_counter()
+            step(skip_sync)
+            bert_step.synchronize(rank_cfg)
+            return time.perf_counter() - t0
+
+        kinds = (False, True) if interleave else (no_sync,)
         for _ in range(cfg["warmup"]):
-            step()
+            for k in kinds:
+                step(k)
         bert_step.synchronize(rank_cfg)
         dist.barrier()
-        times = []
-        for _ in range(cfg["steps"]):
-            t0 = time.perf_counter()
-            step()
-            bert_step.synchronize(rank_cfg)
-            times.append(time.perf_counter() - t0)
-        slowest = torch.tensor(times, dtype=torch.float64, device=device)
-        dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+        times = {k: [] for k in kinds}
+        for i in range(cfg["steps"]):
+            for k in (kinds if i % 2 == 0 else kinds[::-1]):
+                times[k].append(timed(k))
+
+        def slowest(values):
+            t = torch.tensor(values, dtype=torch.float64, device=device)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            return t.cpu().tolist()
+
+        result = {"step_s": slowest(times[kinds[0]]), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                  "blas": bert_step.blas_info()}
+        if interleave:
+            result["step_s_no_sync"] = slowest(times[True])
         if rank == 0:
             with open(result_path, "w", encoding="utf-8") as fh:
-                json.dump({"step_s": slowest.cpu().tolist(), "threads": torch.get_num_threads(),
-                           "torch": torch.__version__, "blas": bert_step.blas_info()}, fh)
+                json.dump(result, fh)
     finally:
         dist.destroy_process_group()
     # PyTorch 1.13 can deadlock tearing DDP down at exit: ~Reducer -> ~ProcessGroupGloo joins Gloo's worker
@@ -133,14 +154,14 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="ddp-scaling") as tmp:
             result_path = os.path.join(tmp, "rank0.json")
             mp.spawn(_worker, args=(world, cfg, batch_per_rank, threads_per_rank, _free_port(), args.timeout_s,
-                                    result_path, args.no_sync), nprocs=world, join=True)
+                                    result_path, args.no_sync, args.interleave), nprocs=world, join=True)
             with open(result_path, encoding="utf-8") as fh:
                 res = json.load(fh)
         median = statistics.median(res["step_s"])
         global_batch = batch_per_rank * world
         tokens = global_batch * cfg["seq"]
         flops = bert_step.flops_per_step(cfg, batch=global_batch)
-        print(json.dumps({
+        line = {
             "system": "pytorch",
             "script": "ddp_scaling",
             "torch": res["torch"],
@@ -160,7 +181,12 @@ def main(argv=None):
             "tokens_per_s": tokens / median,
             "flops_per_step": flops,
             "tflops": flops / median / 1e12,
-        }), flush=True)
+        }
+        if "step_s_no_sync" in res:
+            line["interleaved"] = True
+            line["step_s_no_sync"] = res["step_s_no_sync"]
+            line["step_s_no_sync_median"] = statistics.median(res["step_s_no_sync"])
+        print(json.dumps(line), flush=True)
     return 0
 
 

@@ -36,9 +36,10 @@ import java.util.Optional;
  *     tessera    world processes of ScalingRank via the RankLauncher, cores/world threads each;
  *                step time = slowest rank's, median over --steps
  *     pytorch    ddp_scaling.py --worlds (the tp = 1 points) with the same threads per rank
- *   no reduction (each point with tp = 1, dp ≥ 2, unless --no-exposed), right after the real run:
- *     tessera    the same ranks and threads with a NoOpCommunicator as the data-parallel group
- *     pytorch    ddp_scaling.py --no-sync: the same steps inside DDP's no_sync()
+ *   no reduction (each point with tp = 1, dp ≥ 2, unless --no-exposed), in the same job as the real steps,
+ *   alternating with them step by step (the order swapping pair by pair):
+ *     tessera    ScalingRank --interleave: a second model whose data-parallel group is a NoOpCommunicator
+ *     pytorch    ddp_scaling.py --interleave: every other step inside DDP's no_sync()
  *   throughput efficiency   throughput(N) / (N · throughput(1)) per system (ScalingEfficiency); on a CPU
  *                           it includes thread scaling (N ranks of cores/N threads vs one rank of all cores)
  *   exposed comm            1 − step(no reduction) / step(reduction) per system (ExposedCommunication),
@@ -213,9 +214,10 @@ public final class ScalingBenchmark {
         List<ResultRow> rows = new ArrayList<>();
         List<ResultRow> noReduction = new ArrayList<>();
         for (Point p : points) {
-            rows.add(tessera(o, p, true, ceiling, launcher, first.isGpu(), out));
-            if (exposedPoint(o, p)) {
-                noReduction.add(tessera(o, p, false, ceiling, launcher, first.isGpu(), out));
+            List<ResultRow> r = tessera(o, p, exposedPoint(o, p), ceiling, launcher, first.isGpu(), out);
+            rows.add(r.get(0));
+            if (r.size() > 1) {
+                noReduction.add(r.get(1));
             }
         }
         if (ref != null) {
@@ -230,14 +232,19 @@ public final class ScalingBenchmark {
                         }
                     }
                 }
-                rows.addAll(pytorch(o, mode, worlds, false, ceiling, ref, first.isGpu(), out));
-                noReduction.addAll(pytorch(o, mode, exposed, true, ceiling, ref, first.isGpu(), out));
+                List<Integer> plain = new ArrayList<>(worlds);
+                plain.removeAll(exposed);
+                rows.addAll(pytorch(o, mode, plain, false, ceiling, ref, first.isGpu(), out).get(0));
+                List<List<ResultRow>> both = pytorch(o, mode, exposed, true, ceiling, ref, first.isGpu(), out);
+                rows.addAll(both.get(0));
+                noReduction.addAll(both.get(1));
             }
         }
         if (!noReduction.isEmpty()) {
             notes.add("exposed comm = 1 - step s no-reduce / step s, medians of the same ranks and threads without the"
-                    + " data-parallel gradient reduction (Tessera: a no-op data group; DDP: no_sync()); shown as measured,"
-                    + " a negative value means the no-reduction run was slower (noise)");
+                    + " data-parallel gradient reduction (Tessera: a no-op data group; DDP: no_sync()), timed in the same"
+                    + " job in alternation with the real steps; shown as measured, a negative value means the"
+                    + " no-reduction steps were slower (noise)");
         }
         if (points.stream().anyMatch(p -> p.world() > o.cores())) {
             notes.add("some points ran more processes than cores (--oversubscribe): their efficiency measures contention");
@@ -257,17 +264,27 @@ public final class ScalingBenchmark {
         return o.exposed() && p.tp() == 1 && p.dp() >= 2;
     }
 
-    private static ResultRow tessera(ScalingOptions o, Point p, boolean reduction, Ceiling ceiling, RankLauncher launcher,
-                                     boolean gpu, PrintStream out) {
+    /**
+     * Runs one Tessera point.
+     *
+     * @param interleave whether the ranks also time steps without the reduction, in alternation
+     *     ({@link ScalingRank} {@code --interleave})
+     * @return the row with the reduction, then (when interleaved) the row without it
+     */
+    private static List<ResultRow> tessera(ScalingOptions o, Point p, boolean interleave, Ceiling ceiling, RankLauncher launcher,
+                                           boolean gpu, PrintStream out) {
         int threads = Math.max(1, o.cores() / p.world());
         StepSpec spec = o.spec(p.mode(), p.dp());
         ScalingRank.Options rank = new ScalingRank.Options(spec, p.tp(), threads, o.steps(), o.warmup(), o.timeout(),
-                Devices.parse(gpu ? "cuda" : "cpu"), reduction);
+                Devices.parse(gpu ? "cuda" : "cpu"));
+        if (interleave) {
+            rank = rank.interleaved();
+        }
         List<String> cmd = launcher.rankCommand(ScalingRank.class.getName(),
                 List.of("-Xms256m", "-Xmx" + o.rankHeap(), "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"), rank.toArgs());
         out.printf(Locale.ROOT, "tessera %s dp=%d tp=%d%s: %d processes x %s, batch %d per data-parallel rank%n",
-                p.mode(), p.dp(), p.tp(), reduction ? "" : " (no-op gradient reduction)", p.world(),
-                gpu ? "1 GPU (NCCL)" : threads + " threads", spec.batch());
+                p.mode(), p.dp(), p.tp(), interleave ? " (steps with and without the gradient reduction, alternating)" : "",
+                p.world(), gpu ? "1 GPU (NCCL)" : threads + " threads", spec.batch());
         List<String> lines;
         try {
             lines = launcher.launch(p.world(), cmd, Map.of("OMP_NUM_THREADS", Integer.toString(threads)));
@@ -288,23 +305,36 @@ public final class ScalingBenchmark {
             throw new IllegalStateException(p + ": expected a result line from each of " + p.world() + " ranks, got "
                     + results.size() + "; see the rank output above");
         }
-        Samples slowest = slowestPerStep(results);
+        String detail = results.get(0).get("detail").getAsString();
+        List<ResultRow> rows = new ArrayList<>();
+        Samples slowest = slowestPerStep(results, "step_s");
         out.printf(Locale.ROOT, "  median %.4f s/step (slowest rank per step)%n", slowest.median());
-        return ResultRow.measured(ResultRow.TESSERA, p.mode(), o.label(), spec.shape(), p.tp(), p.dp(), threads,
-                slowest.median(), ceiling, results.get(0).get("detail").getAsString(), gpu ? "cuda" : "cpu", "fp32");
+        rows.add(ResultRow.measured(ResultRow.TESSERA, p.mode(), o.label(), spec.shape(), p.tp(), p.dp(), threads,
+                slowest.median(), ceiling, detail, gpu ? "cuda" : "cpu", "fp32"));
+        if (interleave) {
+            Samples baseline = slowestPerStep(results, ScalingRank.NO_REDUCE_KEY);
+            out.printf(Locale.ROOT, "  median %.4f s/step without the reduction (slowest rank per step)%n", baseline.median());
+            rows.add(ResultRow.measured(ResultRow.TESSERA, p.mode(), o.label(), spec.shape(), p.tp(), p.dp(), threads,
+                    baseline.median(), ceiling, detail + ", no-op gradient reduction", gpu ? "cuda" : "cpu", "fp32"));
+        }
+        return rows;
     }
 
     /**
      * The per-step maximum over ranks.
      *
-     * @param ranks each rank's result line, with {@code step_s}
+     * @param ranks each rank's result line
+     * @param key the step times to take, {@code step_s} or {@link ScalingRank#NO_REDUCE_KEY}
      * @return one duration per step: the slowest rank's
      */
-    static Samples slowestPerStep(List<JsonObject> ranks) {
+    static Samples slowestPerStep(List<JsonObject> ranks, String key) {
         List<Double> max = new ArrayList<>();
         for (JsonObject r : ranks) {
+            if (!r.has(key)) {
+                throw new IllegalStateException("rank " + r.get("rank") + "'s result line has no '" + key + "': " + r);
+            }
             int i = 0;
-            for (JsonElement e : r.getAsJsonArray("step_s")) {
+            for (JsonElement e : r.getAsJsonArray(key)) {
                 if (max.size() <= i) {
                     max.add(e.getAsDouble());
                 } else {
@@ -316,33 +346,49 @@ public final class ScalingBenchmark {
         return new Samples(max);
     }
 
-    private static List<ResultRow> pytorch(ScalingOptions o, String mode, List<Integer> worlds, boolean noSync,
-                                           Ceiling ceiling, PyTorchReference ref, boolean gpu, PrintStream out) {
+    /**
+     * Runs DDP at the given worlds.
+     *
+     * @param interleave whether each world also times {@code no_sync()} steps, in alternation with the synced
+     *     ones ({@code ddp_scaling.py --interleave})
+     * @return the rows with the reduction, then those without it (empty unless interleaved)
+     */
+    private static List<List<ResultRow>> pytorch(ScalingOptions o, String mode, List<Integer> worlds, boolean interleave,
+                                                 Ceiling ceiling, PyTorchReference ref, boolean gpu, PrintStream out) {
         if (worlds.isEmpty()) {
-            return List.of();
+            return List.of(List.of(), List.of());
         }
         List<String> w = new ArrayList<>();
         worlds.forEach(x -> w.add(Integer.toString(x)));
         StepSpec global = new StepSpec(o.config(), o.label(), o.batch(), o.seq(), "adamw", o.learningRate(), o.maxGradNorm(),
                 o.seed());
         String backend = gpu ? "NCCL" : "Gloo";
-        out.printf(Locale.ROOT, "pytorch DDP+%s %s%s: worlds %s%n", backend, mode, noSync ? " (no_sync)" : "", w);
+        out.printf(Locale.ROOT, "pytorch DDP+%s %s%s: worlds %s%n", backend, mode,
+                interleave ? " (steps with and without no_sync(), alternating)" : "", w);
         List<String> args = new ArrayList<>(List.of("--config", BertReference.config(global, o.steps(), o.warmup(),
                 gpu ? "cuda" : "cpu").toString(), "--worlds", String.join(",", w), "--mode", mode));
-        if (noSync) {
-            args.add("--no-sync");
+        if (interleave) {
+            args.add("--interleave");
         }
         List<JsonObject> lines = ref.run("ddp_scaling.py", args, o.cores());
-        List<ResultRow> rows = new ArrayList<>();
+        List<ResultRow> synced = new ArrayList<>();
+        List<ResultRow> unsynced = new ArrayList<>();
         for (JsonObject j : lines) {
             int world = j.get("world").getAsInt();
             Samples s = BertReference.samples(j);
             out.printf(Locale.ROOT, "  world %d: median %.4f s/step%n", world, s.median());
-            rows.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
-                    j.get("threads_per_rank").getAsInt(), s.median(), ceiling, BertReference.describe(j) + ", DDP + " + backend,
-                    gpu ? "cuda" : "cpu", "fp32"));
+            String detail = BertReference.describe(j) + ", DDP + " + backend;
+            synced.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
+                    j.get("threads_per_rank").getAsInt(), s.median(), ceiling, detail, gpu ? "cuda" : "cpu", "fp32"));
+            if (interleave) {
+                Samples n = BertReference.samples(j, "step_s_no_sync");
+                out.printf(Locale.ROOT, "  world %d: median %.4f s/step in no_sync()%n", world, n.median());
+                unsynced.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
+                        j.get("threads_per_rank").getAsInt(), n.median(), ceiling, detail + ", no_sync()",
+                        gpu ? "cuda" : "cpu", "fp32"));
+            }
         }
-        return rows;
+        return List.of(synced, unsynced);
     }
 
     /**

@@ -38,12 +38,21 @@ import java.util.Set;
  * the same step, ranks and threads without gradient communication, the baseline of
  * {@link ExposedCommunication}. The ranks' models then drift apart; only the times mean anything.
  *
+ * <p>With {@code --interleave} the rank holds both steps, each with its own model and optimizer (twice the
+ * memory): the real one and the one with the no-op data group. It warms both up and then times them in
+ * pairs, the order alternating pair by pair, and its result line carries {@code step_s} (with the
+ * reduction) and {@code step_s_no_reduce}: the baseline is measured in the same processes at the same
+ * moment, so load that changes during the run falls on both.
+ *
  * <p>Thread safety: a process entry point.
  */
 public final class ScalingRank {
 
     /** Prefix of the result line the driver looks for. */
     public static final String RESULT_MARKER = "TESSERA_RANK_RESULT ";
+
+    /** The result line's key of the step times without the reduction ({@code --interleave}). */
+    public static final String NO_REDUCE_KEY = "step_s_no_reduce";
 
     private ScalingRank() {}
 
@@ -61,13 +70,15 @@ public final class ScalingRank {
      * @param device {@code cpu}, or {@code cuda}: this rank on cuda:LOCAL_RANK with NCCL groups
      * @param reduction whether the data-parallel group is real ({@code --reduction}, the default) or a
      *     {@link NoOpCommunicator} ({@code --no-reduction})
+     * @param interleave whether the rank times steps with and without the reduction in alternation
+     *     ({@code --interleave}; needs {@code reduction})
      */
     public record Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout,
-                          Devices device, boolean reduction) {
+                          Devices device, boolean reduction, boolean interleave) {
 
         private static final Set<String> VALUED = Set.of("model", "layers", "batch", "seq", "steps", "warmup", "tp",
                 "threads", "optimizer", "lr", "clip", "seed", "timeout", "device");
-        private static final Set<String> BOOLEANS = Set.of("reduction");
+        private static final Set<String> BOOLEANS = Set.of("reduction", "interleave");
 
         /**
          * Options of a rank with the real data-parallel group.
@@ -82,7 +93,7 @@ public final class ScalingRank {
          */
         public Options(StepSpec spec, int tensorParallel, int threads, int steps, int warmup, Duration timeout,
                        Devices device) {
-            this(spec, tensorParallel, threads, steps, warmup, timeout, device, true);
+            this(spec, tensorParallel, threads, steps, warmup, timeout, device, true, false);
         }
 
         /**
@@ -107,6 +118,10 @@ public final class ScalingRank {
                 throw new IllegalArgumentException("rank options: tp = " + tensorParallel + ", threads = " + threads
                         + ", steps = " + steps + ", warmup = " + warmup + "; need tp, threads, steps >= 1 and warmup >= 0");
             }
+            if (interleave && !reduction) {
+                throw new IllegalArgumentException("rank options: --interleave times steps with and without the reduction;"
+                        + " drop --no-reduction");
+            }
         }
 
         /**
@@ -125,7 +140,7 @@ public final class ScalingRank {
                     f.number("lr", 1e-4), f.number("clip", 1.0), f.longValue("seed", 1234));
             return new Options(spec, f.integer("tp", 1), f.integer("threads", 1), f.integer("steps", 10),
                     f.integer("warmup", 3), f.seconds("timeout", Duration.ofSeconds(600)),
-                    Devices.parse(f.string("device", "cpu")), f.flag("reduction", true));
+                    Devices.parse(f.string("device", "cpu")), f.flag("reduction", true), f.flag("interleave", false));
         }
 
         /** @return the command-line form, for the launcher */
@@ -140,6 +155,9 @@ public final class ScalingRank {
             if (!reduction) {
                 args.add("--no-reduction");
             }
+            if (interleave) {
+                args.add("--interleave");
+            }
             return List.copyOf(args);
         }
 
@@ -147,7 +165,14 @@ public final class ScalingRank {
          * @return these options with the data-parallel reduction replaced by a no-op
          */
         public Options withoutReduction() {
-            return new Options(spec, tensorParallel, threads, steps, warmup, timeout, device, false);
+            return new Options(spec, tensorParallel, threads, steps, warmup, timeout, device, false, false);
+        }
+
+        /**
+         * @return these options timing steps with and without the reduction in alternation
+         */
+        public Options interleaved() {
+            return new Options(spec, tensorParallel, threads, steps, warmup, timeout, device, true, true);
         }
     }
 
@@ -163,16 +188,25 @@ public final class ScalingRank {
         CommOptions options = CommOptions.defaults().withTimeout(o.timeout());
         java.util.function.Consumer<ParallelContext> body = joined -> {
             ParallelContext ctx = o.reduction() ? joined : withoutReduction(joined);
-            try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx, device)) {
+            try (TesseraTrainStep step = TesseraTrainStep.create(o.spec(), ctx, device);
+                 TesseraTrainStep baseline = o.interleave() ? TesseraTrainStep.create(o.spec(), withoutReduction(joined), device)
+                         : null) {
+                List<TesseraTrainStep> kinds = baseline == null ? List.of(step) : List.of(step, baseline);
                 for (int i = 0; i < o.warmup(); i++) {
-                    step.run();
+                    for (TesseraTrainStep k : kinds) {
+                        k.run();
+                    }
                 }
                 ctx.world().barrier();
-                List<Double> times = new ArrayList<>();
+                List<List<Double>> times = new ArrayList<>();
+                kinds.forEach(k -> times.add(new ArrayList<>()));
                 for (int i = 0; i < o.steps(); i++) {
-                    long t0 = System.nanoTime();
-                    step.run();
-                    times.add((System.nanoTime() - t0) / 1e9);
+                    for (int j = 0; j < kinds.size(); j++) {
+                        int k = i % 2 == 0 ? j : kinds.size() - 1 - j;   // the order alternates pair by pair
+                        long t0 = System.nanoTime();
+                        kinds.get(k).run();
+                        times.get(k).add((System.nanoTime() - t0) / 1e9);
+                    }
                 }
                 JsonObject j = new JsonObject();
                 j.addProperty("rank", ctx.rank());
@@ -180,17 +214,25 @@ public final class ScalingRank {
                 j.addProperty("tp", layout.tensor());
                 j.addProperty("dp", layout.data());
                 j.addProperty("threads", Torch.threads());
-                JsonArray a = new JsonArray();
-                times.forEach(a::add);
-                j.add("step_s", a);
+                j.add("step_s", array(times.get(0)));
+                if (baseline != null) {
+                    j.add(NO_REDUCE_KEY, array(times.get(1)));
+                }
                 j.addProperty("loss", step.lastLoss());
                 j.addProperty("detail", step.describe());
                 j.addProperty("reduction", o.reduction());
+                j.addProperty("interleave", o.interleave());
                 System.out.println(RESULT_MARKER + j);
                 System.out.flush();
             }
         };
         NcclGroups.runOn(device, env, layout, options, body);
+    }
+
+    private static JsonArray array(List<Double> values) {
+        JsonArray a = new JsonArray();
+        values.forEach(a::add);
+        return a;
     }
 
     /**

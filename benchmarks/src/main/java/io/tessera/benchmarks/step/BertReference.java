@@ -144,8 +144,21 @@ public final class BertReference {
      * @return the durations
      */
     public static Samples samples(JsonObject j) {
+        return samples(j, "step_s");
+    }
+
+    /**
+     * @param j one JSON line of a reference script
+     * @param key the array of step times to read, e.g. {@code step_s_no_sync}
+     * @return its step times
+     * @throws IllegalStateException if the line has no such array
+     */
+    public static Samples samples(JsonObject j, String key) {
+        if (!j.has(key)) {
+            throw new IllegalStateException("the reference's result line has no '" + key + "': " + j);
+        }
         List<Double> secs = new ArrayList<>();
-        for (JsonElement e : j.getAsJsonArray("step_s")) {
+        for (JsonElement e : j.getAsJsonArray(key)) {
             secs.add(e.getAsDouble());
         }
         return new Samples(secs);

@@ -83,5 +83,12 @@ class ExposedCommunicationTest {
         assertTrue(off.toArgs().contains("--no-reduction"));
         assertEquals(off, ScalingRank.Options.parse(off.toArgs().toArray(new String[0])));
         assertEquals(real, ScalingRank.Options.parse(real.toArgs().toArray(new String[0])));
+        ScalingRank.Options both = real.interleaved();
+        assertTrue(both.reduction() && both.interleave());
+        assertTrue(both.toArgs().contains("--interleave"));
+        assertEquals(both, ScalingRank.Options.parse(both.toArgs().toArray(new String[0])));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ScalingRank.Options.parse(new String[] {"--interleave", "--no-reduction"}));
+        assertTrue(e.getMessage().contains("--interleave") && e.getMessage().contains("drop --no-reduction"), e.getMessage());
     }
 }

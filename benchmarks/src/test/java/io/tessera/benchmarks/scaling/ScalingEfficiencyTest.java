@@ -89,7 +89,13 @@ class ScalingEfficiencyTest {
     void slowestRankPerStep() {
         JsonObject a = JsonParser.parseString("{\"step_s\": [1.0, 5.0, 2.0]}").getAsJsonObject();
         JsonObject b = JsonParser.parseString("{\"step_s\": [2.0, 1.0, 3.0]}").getAsJsonObject();
-        assertEquals(List.of(2.0, 5.0, 3.0), ScalingBenchmark.slowestPerStep(List.of(a, b)).seconds());
+        assertEquals(List.of(2.0, 5.0, 3.0), ScalingBenchmark.slowestPerStep(List.of(a, b), "step_s").seconds());
+        JsonObject c = JsonParser.parseString("{\"rank\": 0, \"step_s\": [1.0], \"step_s_no_reduce\": [0.5, 4.0]}").getAsJsonObject();
+        JsonObject d = JsonParser.parseString("{\"rank\": 1, \"step_s\": [1.0], \"step_s_no_reduce\": [0.7, 0.2]}").getAsJsonObject();
+        assertEquals(List.of(0.7, 4.0), ScalingBenchmark.slowestPerStep(List.of(c, d), ScalingRank.NO_REDUCE_KEY).seconds());
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> ScalingBenchmark.slowestPerStep(List.of(c, a), ScalingRank.NO_REDUCE_KEY));
+        assertTrue(e.getMessage().contains("step_s_no_reduce"), e.getMessage());
     }
 
     @Test

@@ -41,9 +41,12 @@ class BiLstmStudentTest {
             assertEquals(shape.parameterCount(), count, "the closed-form count is the allocated one");
             assertTrue(BiLstmStudent.isStudent(out));
             try (BiLstmStudent loaded = BiLstmStudent.load(out, m)) {
-                List<float[]> after = new BiLstmPredictor(loaded, 3).logits(SENTENCES, m);
+                List<float[]> after = new BiLstmPredictor(loaded, 2).logits(SENTENCES, m);
+                List<float[]> otherBatch = new BiLstmPredictor(loaded, 3).logits(SENTENCES, m);
                 for (int i = 0; i < before.size(); i++) {
-                    assertArrayEquals(before.get(i), after.get(i), "sentence " + i + " (batch size does not change a row's logits)");
+                    assertArrayEquals(before.get(i), after.get(i), "sentence " + i + ": the loaded student's logits, same batching");
+                    // another batch size may change a product's blocking in the BLAS, so only the last bits
+                    assertArrayEquals(before.get(i), otherBatch.get(i), 1e-6f, "sentence " + i + " at batch size 3 instead of 2");
                 }
                 assertEquals(v.words(), loaded.vocabulary().words());
             }
