@@ -22,7 +22,8 @@ communication fraction 1 - step_s(no_sync) / step_s(sync) that Tessera's scaling
 ranks' models drift apart under it; only the times mean anything.
 
 With --interleave, each process times both kinds of step in turn on the same model (pairs of one synced
-step and one no_sync() step, the order alternating pair by pair, after warm-up of both kinds) and reports
+step and one no_sync() step, the order alternating pair by pair, after warm-up of both kinds; each step
+after an untimed barrier, so that an unsynchronised step never overlaps another rank's synced one) and reports
 step_s (synced) and step_s_no_sync: the baseline shares the run's moment, processes and memory, so load
 that changes during the run falls on both.
 
@@ -105,6 +106,8 @@ def _worker(rank, world, cfg, batch_per_rank, threads_per_rank, port, timeout_s,
         times = {k: [] for k in kinds}
         for i in range(cfg["steps"]):
             for k in (kinds if i % 2 == 0 else kinds[::-1]):
+                if interleave:
+                    dist.barrier()  # untimed: a no_sync step never overlaps another rank's synced one
                 times[k].append(timed(k))
 
         def slowest(values):

@@ -314,6 +314,10 @@ public final class ScalingBenchmark {
         if (interleave) {
             Samples baseline = slowestPerStep(results, ScalingRank.NO_REDUCE_KEY);
             out.printf(Locale.ROOT, "  median %.4f s/step without the reduction (slowest rank per step)%n", baseline.median());
+            for (JsonObject r : results) {
+                out.printf(Locale.ROOT, "    rank %s: median %.4f with, %.4f without%n", r.get("rank"),
+                        slowestPerStep(List.of(r), "step_s").median(), slowestPerStep(List.of(r), ScalingRank.NO_REDUCE_KEY).median());
+            }
             rows.add(ResultRow.measured(ResultRow.TESSERA, p.mode(), o.label(), spec.shape(), p.tp(), p.dp(), threads,
                     baseline.median(), ceiling, detail + ", no-op gradient reduction", gpu ? "cuda" : "cpu", "fp32"));
         }

@@ -40,7 +40,8 @@ import java.util.Set;
  *
  * <p>With {@code --interleave} the rank holds both steps, each with its own model and optimizer (twice the
  * memory): the real one and the one with the no-op data group. It warms both up and then times them in
- * pairs, the order alternating pair by pair, and its result line carries {@code step_s} (with the
+ * pairs, the order alternating pair by pair, each step after an untimed world barrier (unsynchronised
+ * no-op steps would otherwise overlap another rank's real step and share its cores), and its result line carries {@code step_s} (with the
  * reduction) and {@code step_s_no_reduce}: the baseline is measured in the same processes at the same
  * moment, so load that changes during the run falls on both.
  *
@@ -203,6 +204,9 @@ public final class ScalingRank {
                 for (int i = 0; i < o.steps(); i++) {
                     for (int j = 0; j < kinds.size(); j++) {
                         int k = i % 2 == 0 ? j : kinds.size() - 1 - j;   // the order alternates pair by pair
+                        if (baseline != null) {
+                            ctx.world().barrier();   // untimed: a no-op step never overlaps another rank's real one
+                        }
                         long t0 = System.nanoTime();
                         kinds.get(k).run();
                         times.get(k).add((System.nanoTime() - t0) / 1e9);
