@@ -119,17 +119,24 @@ public final class MeasuredGemm implements Gemm {
 
     /**
      * Takes a recorded plan's decisions: each shape it names is computed by the backend it names from
-     * now on, replacing any decision of this process.
+     * now on, replacing any decision of this process. A plan with no {@code +=} entry was written before
+     * products added into C were decided apart, when they followed the decision of the same product into a
+     * new tensor; adopting it gives them that decision again, so that a resumed run keeps its choices.
      *
      * @param plan a plan written by an earlier part of the run
      * @throws IllegalArgumentException if the plan names a shape it cannot parse or a backend this
      *     strategy does not have
      */
     public synchronized void adopt(GemmPlan plan) {
+        boolean addsDecidedApart = plan.decisions().keySet().stream().anyMatch(k -> Key.parse(k).accumulate());
         for (Map.Entry<String, String> e : plan.decisions().entrySet()) {
             Key key = Key.parse(e.getKey());
             Gemm g = candidate(e.getValue(), "GEMM plan entry " + e.getKey());
             decisions.put(key, new Decision(key, g, Map.of(), sequenceOf(key)));
+            if (!addsDecidedApart) {
+                Key add = new Key(key.m, key.k, key.n, key.transposeA, key.transposeB, true);
+                decisions.put(add, new Decision(add, g, Map.of(), sequenceOf(add)));
+            }
         }
     }
 

@@ -103,6 +103,17 @@ class GemmPlanTest {
     }
 
     @Test
+    void aPlanWithoutAddEntriesGivesAddsTheDecisionOfTheSameProduct() {
+        MeasuredGemm old = new MeasuredGemm(List.of(new Timed("a", 0), new Timed("b", 0)), 1);
+        old.adopt(new GemmPlan("planned", Map.of("6x5x4 TN", "b")));
+        assertEquals("b", old.decisions().get("6x5x4 TN +=").chosen().name(), "as before adds were decided apart");
+        MeasuredGemm current = new MeasuredGemm(List.of(new Timed("a", 0), new Timed("b", 0)), 1);
+        current.adopt(new GemmPlan("planned", Map.of("6x5x4 TN", "b", "6x5x4 TN +=", "a")));
+        assertEquals("a", current.decisions().get("6x5x4 TN +=").chosen().name());
+        assertEquals("b", current.decisions().get("6x5x4 TN").chosen().name());
+    }
+
+    @Test
     void badPlansAreRefusedWithTheFix(@TempDir Path dir) throws IOException {
         MeasuredGemm g = new MeasuredGemm(List.of(new Timed("a", 0)), 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
