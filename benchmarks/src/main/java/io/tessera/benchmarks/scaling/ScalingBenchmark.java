@@ -234,8 +234,8 @@ public final class ScalingBenchmark {
                 }
                 List<Integer> plain = new ArrayList<>(worlds);
                 plain.removeAll(exposed);
-                rows.addAll(pytorch(o, mode, plain, false, ceiling, ref, first.isGpu(), out).get(0));
-                List<List<ResultRow>> both = pytorch(o, mode, exposed, true, ceiling, ref, first.isGpu(), out);
+                rows.addAll(DdpScalingReference.run(o, mode, plain, false, ceiling, ref, first.isGpu(), out).get(0));
+                List<List<ResultRow>> both = DdpScalingReference.run(o, mode, exposed, true, ceiling, ref, first.isGpu(), out);
                 rows.addAll(both.get(0));
                 noReduction.addAll(both.get(1));
             }
@@ -348,51 +348,6 @@ public final class ScalingBenchmark {
             }
         }
         return new Samples(max);
-    }
-
-    /**
-     * Runs DDP at the given worlds.
-     *
-     * @param interleave whether each world also times {@code no_sync()} steps, in alternation with the synced
-     *     ones ({@code ddp_scaling.py --interleave})
-     * @return the rows with the reduction, then those without it (empty unless interleaved)
-     */
-    private static List<List<ResultRow>> pytorch(ScalingOptions o, String mode, List<Integer> worlds, boolean interleave,
-                                                 Ceiling ceiling, PyTorchReference ref, boolean gpu, PrintStream out) {
-        if (worlds.isEmpty()) {
-            return List.of(List.of(), List.of());
-        }
-        List<String> w = new ArrayList<>();
-        worlds.forEach(x -> w.add(Integer.toString(x)));
-        StepSpec global = new StepSpec(o.config(), o.label(), o.batch(), o.seq(), "adamw", o.learningRate(), o.maxGradNorm(),
-                o.seed());
-        String backend = gpu ? "NCCL" : "Gloo";
-        out.printf(Locale.ROOT, "pytorch DDP+%s %s%s: worlds %s%n", backend, mode,
-                interleave ? " (steps with and without no_sync(), alternating)" : "", w);
-        List<String> args = new ArrayList<>(List.of("--config", BertReference.config(global, o.steps(), o.warmup(),
-                gpu ? "cuda" : "cpu").toString(), "--worlds", String.join(",", w), "--mode", mode));
-        if (interleave) {
-            args.add("--interleave");
-        }
-        List<JsonObject> lines = ref.run("ddp_scaling.py", args, o.cores());
-        List<ResultRow> synced = new ArrayList<>();
-        List<ResultRow> unsynced = new ArrayList<>();
-        for (JsonObject j : lines) {
-            int world = j.get("world").getAsInt();
-            Samples s = BertReference.samples(j);
-            out.printf(Locale.ROOT, "  world %d: median %.4f s/step%n", world, s.median());
-            String detail = BertReference.describe(j) + ", DDP + " + backend;
-            synced.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
-                    j.get("threads_per_rank").getAsInt(), s.median(), ceiling, detail, gpu ? "cuda" : "cpu", "fp32"));
-            if (interleave) {
-                Samples n = BertReference.samples(j, "step_s_no_sync");
-                out.printf(Locale.ROOT, "  world %d: median %.4f s/step in no_sync()%n", world, n.median());
-                unsynced.add(ResultRow.measured(ResultRow.PYTORCH, mode, o.label(), o.spec(mode, world).shape(), 1, world,
-                        j.get("threads_per_rank").getAsInt(), n.median(), ceiling, detail + ", no_sync()",
-                        gpu ? "cuda" : "cpu", "fp32"));
-            }
-        }
-        return List.of(synced, unsynced);
     }
 
     /**
