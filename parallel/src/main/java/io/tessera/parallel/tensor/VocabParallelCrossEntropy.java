@@ -60,7 +60,7 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
     private DataType logitsType;
     /** Whether no row has a target (then the loss and its gradient are zero). */
     private boolean noneScored;
-    /** The indices of the rows that have a target, when some have none (else null); saved first for backward. */
+    /** The indices of the rows that have a target, when some have none (else null); saved last for backward. */
     private NDArray keptRows;
 
     /**
@@ -107,14 +107,14 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         long start = group.rank() * local;
         long real = Math.max(0, Math.min(local, vocabSize - start));
         NDArray t = targets.reshape(n).toType(DataType.INT64, false);
-        checkTargets(t);
+        NDArray scoredMask = t.neq(IGNORE_INDEX);
+        checkTargets(t, scoredMask);
 
         // Only rows with a target enter the loss or get a gradient: the rest are dropped before any pass over
         // the vocabulary (with BERT's 15% masking, 85% of the rows). Every rank holds the same targets, so
-        // every rank keeps the same rows.
+        // every rank keeps the same rows, and from here on every row is scored: the mean is over all N.
         NDArray rowLogits = logits.reshape(n, local);
         boolean fresh = false;                            // whether z is a copy that may be overwritten
-        NDArray scoredMask = t.neq(IGNORE_INDEX);
         long scoredRows = scoredMask.sum().getLong();
         if (scoredRows == 0) {
             noneScored = true;
@@ -160,27 +160,35 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         shifted.close();
         NDArray sumExp = RegionTensors.allReduce(group, m, softmax.sum(new int[] {1}), ReduceOp.SUM); // [N]
 
-        NDArray scored = t.neq(IGNORE_INDEX).toType(DataType.FLOAT32, false);                   // [N]
-        NDArray count = scored.sum().maximum(1f);
-        NDArray loss = sumExp.log().sub(target).mul(scored).sum().div(count);                   // []
+        NDArray loss = sumExp.log().sub(target).sum().div(count(m, n));                         // []
 
         softmax.divi(sumExp.expandDims(1));
         // Where backward subtracts the one-hot target: flat positions i·(V'/p) + target_i.
         NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(localTarget);
-        save(ctx, softmax, flatTarget, mine.toType(DataType.FLOAT32, false), scored.div(count));
+        save(ctx, softmax, flatTarget, mine.toType(DataType.FLOAT32, false), rowWeights(m, n));
         return new NDList(asLossType(loss));
     }
 
-    /** Saves the tensors backward needs, after the kept rows' indices when rows were dropped. */
-    private void save(FunctionContext ctx, NDArray... arrays) {
+    /**
+     * Saves what backward needs: the rows' softmax or log-probabilities, the flat target positions, where this
+     * rank holds the target, the row weights, and last the kept rows' indices when rows were dropped.
+     */
+    private void save(FunctionContext ctx, NDArray rows, NDArray flatTarget, NDArray mine, NDArray weights) {
         if (keptRows == null) {
-            ctx.save(arrays);
-            return;
+            ctx.save(rows, flatTarget, mine, weights);
+        } else {
+            ctx.save(rows, flatTarget, mine, weights, keptRows);
         }
-        NDArray[] all = new NDArray[arrays.length + 1];
-        all[0] = keptRows;
-        System.arraycopy(arrays, 0, all, 1, arrays.length);
-        ctx.save(all);
+    }
+
+    /** @return N as a scalar tensor, the mean's divisor */
+    private static NDArray count(NDManager m, long n) {
+        return m.full(new Shape(), (float) n);
+    }
+
+    /** @return {@code [N]} of {@code 1/N}: each scored row's share of the mean */
+    private static NDArray rowWeights(NDManager m, long n) {
+        return m.full(new Shape(n), 1f / n);
     }
 
     /** @return whether this rank holds the whole vocabulary (a group of one), which saves log-probabilities */
@@ -205,14 +213,10 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         if (fresh) {
             z.close();
         }
-        NDArray scoredMask = t.neq(IGNORE_INDEX);                                              // [N]
-        NDArray target = t.mul(scoredMask.toType(DataType.INT64, false));                     // ignored rows pick column 0
-        NDArray picked = logProbs.gather(target.reshape(n, 1), 1).reshape(n);
-        NDArray scored = scoredMask.toType(DataType.FLOAT32, false);
-        NDArray count = scored.sum().maximum(1f);
-        NDArray loss = m.zeros(new Shape(), DataType.FLOAT32).sub(picked.mul(scored).sum().div(count)); // [], +0 if none
-        NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(target);
-        save(ctx, logProbs, flatTarget, scored, scored.div(count));
+        NDArray picked = logProbs.gather(t.reshape(n, 1), 1).reshape(n);
+        NDArray loss = m.zeros(new Shape(), DataType.FLOAT32).sub(picked.sum().div(count(m, n))); // []
+        NDArray flatTarget = m.arange(0, (int) n, 1, DataType.INT64).muli(local).addi(t);
+        save(ctx, logProbs, flatTarget, m.ones(new Shape(n)), rowWeights(m, n));  // this rank holds every target
         return loss;
     }
 
@@ -222,11 +226,10 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
             return new NDList(ctx.manager().zeros(logitsShape, logitsType), null);
         }
         NDList saved = ctx.saved();
-        int at = keptRows == null ? 0 : 1;                // the kept rows' indices come first when rows were dropped
-        NDArray softmax = wholeVocabulary() ? saved.get(at).exp() : saved.get(at);
-        NDArray flatTarget = saved.get(at + 1);
-        NDArray mine = saved.get(at + 2);
-        NDArray weight = saved.get(at + 3);
+        NDArray softmax = wholeVocabulary() ? saved.get(0).exp() : saved.get(0);
+        NDArray flatTarget = saved.get(1);
+        NDArray mine = saved.get(2);
+        NDArray weight = saved.get(3);
         NDArray cot = outputCotangents.singletonOrThrow().toType(DataType.FLOAT32, false);
         // d loss / d z = w_i·(softmax − onehot(target_i)), in place in the saved softmax (not needed again):
         // scale every row, then lower each row's target entry by w_i (where this rank holds the target).
@@ -239,15 +242,15 @@ public final class VocabParallelCrossEntropy implements TapeFunction {
         if (keptRows != null) {                           // the dropped rows' gradient is zero
             long local = grad.getShape().get(1);
             NDArray full = ctx.manager().zeros(new Shape(logitsShape.size() / local, local), DataType.FLOAT32);
-            JniUtils.indexAdvPut((PtNDArray) full, new NDIndex("{}", saved.get(0)), (PtNDArray) grad);
+            JniUtils.indexAdvPut((PtNDArray) full, new NDIndex("{}", saved.get(4)), (PtNDArray) grad);
             grad.close();
             grad = full;
         }
         return new NDList(grad.reshape(logitsShape).toType(logitsType, false), null);
     }
 
-    private void checkTargets(NDArray t) {
-        NDArray bad = t.neq(IGNORE_INDEX).logicalAnd(t.lt(0).logicalOr(t.gte(vocabSize)));
+    private void checkTargets(NDArray t, NDArray scoredMask) {
+        NDArray bad = scoredMask.logicalAnd(t.lt(0).logicalOr(t.gte(vocabSize)));
         if (bad.any().getBoolean()) {
             long value = t.get(bad).get(0).getLong();
             throw new IllegalArgumentException("vocab-parallel cross-entropy: target " + value + " is outside [0, "
