@@ -128,10 +128,14 @@ public final class MeasuredGemm implements Gemm {
      *     strategy does not have
      */
     public synchronized void adopt(GemmPlan plan) {
-        boolean addsDecidedApart = plan.decisions().keySet().stream().anyMatch(k -> Key.parse(k).accumulate());
+        Map<Key, Gemm> entries = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : plan.decisions().entrySet()) {
-            Key key = Key.parse(e.getKey());
-            Gemm g = candidate(e.getValue(), "GEMM plan entry " + e.getKey());
+            entries.put(Key.parse(e.getKey()), candidate(e.getValue(), "GEMM plan entry " + e.getKey()));
+        }
+        boolean addsDecidedApart = entries.keySet().stream().anyMatch(Key::accumulate);
+        for (Map.Entry<Key, Gemm> e : entries.entrySet()) {
+            Key key = e.getKey();
+            Gemm g = e.getValue();
             decisions.put(key, new Decision(key, g, Map.of(), sequenceOf(key)));
             if (!addsDecidedApart) {
                 Key add = new Key(key.m, key.k, key.n, key.transposeA, key.transposeB, true);
